@@ -1,0 +1,615 @@
+//! Outbound HTTP: `wasi:http/outgoing-handler`, with the host deciding each request.
+//!
+//! A request goes out only when
+//! 1. its host (and port) matches one of the connection's [`HostRule`]s, and
+//! 2. every address the host resolves to is public, or the rule names that
+//!    address explicitly (an IP literal, or `localhost` for loopback). Loopback,
+//!    private, link-local (cloud metadata: 169.254.169.254), CGNAT, multicast and
+//!    unspecified addresses are refused otherwise.
+//!
+//! Plain-HTTP connections go to the exact address that was checked, so DNS
+//! cannot change between check and connect. (HTTPS connects by name for SNI
+//! and certificate checks; its address is checked just before.) wasi:http does
+//! not follow redirects: a guest that follows one sends a new request, which
+//! is checked again. Request and response bodies are size-capped and every
+//! wait is time-capped. A refused request fails with `HttpRequestDenied`; the
+//! reason (and any cap a body ran into) goes to the host log and into the
+//! call's error.
+
+use crate::runtime::limits::Limits;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// One granted destination: `host`, `host:port`, `*.suffix`, an IP literal
+/// (`127.0.0.1:8080`, `[::1]`), or `*` for any public host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct HostRule {
+    pattern: Pattern,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Pattern {
+    Any,
+    Name(String),
+    /// `*.example.com` stored as `.example.com`.
+    Suffix(String),
+    Ip(IpAddr),
+}
+
+/// The hosts granted to one connection.
+pub type HostRules = Arc<Vec<HostRule>>;
+
+impl FromStr for HostRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let text = s.trim();
+        let bad = |why: &str| format!("bad host grant {s:?}: {why}");
+        if text.is_empty() {
+            return Err(bad("empty"));
+        }
+        if text.contains("://") || text.contains('/') {
+            return Err(bad(
+                "write a host, optionally with :port, without scheme or path (e.g. api.example.com:443)",
+            ));
+        }
+        let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+            let (ip, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            let port = match after {
+                "" => None,
+                p => Some(
+                    p.strip_prefix(':')
+                        .ok_or_else(|| bad("expected :port after ]"))?,
+                ),
+            };
+            (ip, port)
+        } else if text.matches(':').count() > 1 {
+            (text, None) // a bare IPv6 address
+        } else {
+            match text.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (text, None),
+            }
+        };
+        let port = port
+            .map(|p| {
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number from 0 to 65535"))
+            })
+            .transpose()?;
+        let host = host.to_ascii_lowercase();
+        let pattern = if host == "*" {
+            Pattern::Any
+        } else if let Ok(ip) = host.parse::<IpAddr>() {
+            Pattern::Ip(ip)
+        } else if let Some(suffix) = host.strip_prefix("*.") {
+            check_name(suffix).map_err(|w| bad(&w))?;
+            Pattern::Suffix(format!(".{suffix}"))
+        } else {
+            check_name(&host).map_err(|w| bad(&w))?;
+            Pattern::Name(host.trim_end_matches('.').to_string())
+        };
+        Ok(HostRule { pattern, port })
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = name.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a valid host name"))
+    }
+}
+
+impl TryFrom<String> for HostRule {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<HostRule> for String {
+    fn from(rule: HostRule) -> String {
+        rule.to_string()
+    }
+}
+
+impl fmt::Display for HostRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.pattern, self.port) {
+            (Pattern::Ip(IpAddr::V6(ip)), Some(port)) => write!(f, "[{ip}]:{port}"),
+            (pattern, Some(port)) => write!(f, "{pattern}:{port}"),
+            (pattern, None) => write!(f, "{pattern}"),
+        }
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pattern::Any => f.write_str("*"),
+            Pattern::Name(n) => f.write_str(n),
+            Pattern::Suffix(s) => write!(f, "*{s}"),
+            Pattern::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+impl HostRule {
+    fn matches(&self, host: &str, ip: Option<IpAddr>, port: u16) -> bool {
+        if self.port.is_some_and(|p| p != port) {
+            return false;
+        }
+        match &self.pattern {
+            Pattern::Any => true,
+            Pattern::Name(n) => ip.is_none() && n == host,
+            Pattern::Suffix(s) => ip.is_none() && host.ends_with(s.as_str()),
+            Pattern::Ip(granted) => ip == Some(*granted),
+        }
+    }
+
+    /// Whether this rule names `ip` itself, which is what it takes to reach a
+    /// non-public address.
+    fn names_address(&self, ip: IpAddr) -> bool {
+        match &self.pattern {
+            Pattern::Ip(granted) => *granted == ip,
+            Pattern::Name(n) => n == "localhost" && ip.is_loopback(),
+            Pattern::Any | Pattern::Suffix(_) => false,
+        }
+    }
+}
+
+/// Why an address is not public, or `None` for a public address.
+pub fn non_public(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => non_public_v4(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return non_public_v4(v4);
+            }
+            let seg = v6.segments();
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if seg[0] & 0xfe00 == 0xfc00 {
+                Some("private (unique local)")
+            } else if seg[0] & 0xffc0 == 0xfe80 {
+                Some("link-local")
+            } else if seg[0] & 0xff00 == 0xff00 {
+                Some("multicast")
+            } else if seg[0] == 0x64 && seg[1] == 0xff9b {
+                // NAT64: judge the embedded IPv4 address.
+                let o = v6.octets();
+                non_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
+                Some("documentation")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let o = ip.octets();
+    if ip.is_loopback() {
+        Some("loopback")
+    } else if ip.is_private() {
+        Some("private")
+    } else if ip.is_link_local() {
+        Some("link-local (cloud metadata)")
+    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
+        Some("shared (CGNAT)")
+    } else if o[0] == 0 {
+        Some("unspecified")
+    } else if ip.is_broadcast() || ip.is_multicast() || o[0] >= 240 {
+        Some("multicast or reserved")
+    } else if (o[0] == 192 && o[1] == 0 && o[2] == 0) || (o[0] == 198 && (o[1] & 0xfe) == 18) {
+        Some("reserved")
+    } else {
+        None
+    }
+}
+
+/// Why a request did not go out.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Policy: the guest gets `HttpRequestDenied`.
+    Denied(String),
+    /// The name did not resolve.
+    Dns(String),
+}
+
+/// Decide a request to `host:port`: the addresses to connect to, or why not.
+pub async fn check(rules: &[HostRule], host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let literal = host.parse::<IpAddr>().ok();
+    let Some(rule) = rules.iter().find(|r| r.matches(&host, literal, port)) else {
+        let granted = if rules.is_empty() {
+            "no hosts are granted".to_string()
+        } else {
+            format!(
+                "granted: {}",
+                rules
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        return Err(Refusal::Denied(format!(
+            "{host}:{port} is not granted to this connection ({granted})"
+        )));
+    };
+    let addrs: Vec<SocketAddr> = match literal {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| Refusal::Dns(format!("cannot resolve {host}: {e}")))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(Refusal::Dns(format!("{host} resolves to no address")));
+    }
+    for addr in &addrs {
+        if let Some(kind) = non_public(addr.ip()) {
+            if !rule.names_address(addr.ip()) {
+                let grant = SocketAddr::new(addr.ip(), port);
+                return Err(Refusal::Denied(format!(
+                    "{host} resolves to {}, a {kind} address; such addresses need an explicit grant (e.g. {grant})",
+                    addr.ip()
+                )));
+            }
+        }
+    }
+    Ok(addrs)
+}
+
+/// The `wasi:http` hooks of one call: policy, caps, and the record of refusals.
+pub struct OutboundHttp {
+    plugin: Arc<str>,
+    rules: HostRules,
+    max_request_bytes: u64,
+    max_response_bytes: u64,
+    timeout: Duration,
+    refusals: Arc<Mutex<Vec<String>>>,
+}
+
+impl OutboundHttp {
+    pub fn new(plugin: Arc<str>, rules: HostRules, limits: &Limits) -> Self {
+        Self {
+            plugin,
+            rules,
+            max_request_bytes: limits.max_http_request_bytes,
+            max_response_bytes: limits.max_http_response_bytes,
+            timeout: limits.http_timeout,
+            refusals: Arc::default(),
+        }
+    }
+
+    /// Requests refused or cut short during this call, with why.
+    pub fn refusals(&self) -> Vec<String> {
+        self.refusals.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+type SendResult = Result<
+    (
+        http::Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+>;
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        drop(fut);
+        let plugin = self.plugin.clone();
+        let rules = self.rules.clone();
+        let refusals = self.refusals.clone();
+        let (max_request, max_response, cap) = (
+            self.max_request_bytes,
+            self.max_response_bytes,
+            self.timeout,
+        );
+        Box::new(async move {
+            let mut request = request;
+            let uri = request.uri().clone();
+            let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+            let host = uri
+                .host()
+                .ok_or(HttpError::HttpRequestUriInvalid)?
+                .to_string();
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let addrs = match check(&rules, &host, port).await {
+                Ok(addrs) => addrs,
+                Err(Refusal::Denied(reason)) => {
+                    tracing::warn!(plugin = %plugin, %uri, %reason, "outbound HTTP request denied");
+                    Refused {
+                        list: refusals,
+                        what: format!("{} {uri}", request.method()),
+                    }
+                    .record(&reason);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+                Err(Refusal::Dns(reason)) => {
+                    tracing::debug!(plugin = %plugin, %uri, %reason, "outbound HTTP: DNS failure");
+                    return Err(HttpError::DnsError {
+                        rcode: Some(reason),
+                        info_code: None,
+                    });
+                }
+            };
+            if !https {
+                // Connect to the address that was checked, not to whatever the name resolves to next.
+                let mut parts = uri.into_parts();
+                let authority = match addrs[0] {
+                    SocketAddr::V4(a) => a.to_string(),
+                    SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+                };
+                parts.authority = Some(
+                    authority
+                        .parse()
+                        .map_err(|_| HttpError::HttpRequestUriInvalid)?,
+                );
+                *request.uri_mut() =
+                    http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+            }
+            let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
+            let options = options.unwrap_or_default();
+            let options = RequestOptions {
+                connect_timeout: capped(options.connect_timeout),
+                first_byte_timeout: capped(options.first_byte_timeout),
+                between_bytes_timeout: capped(options.between_bytes_timeout),
+            };
+            let what = format!("{} {}", request.method(), request.uri());
+            let refused = Refused {
+                list: refusals.clone(),
+                what,
+            };
+            let request = request.map(|body| {
+                CappedBody::new(body, max_request, Direction::Request, refused.clone())
+                    .boxed_unsync()
+            });
+            let (response, io) =
+                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = response.map(|body| {
+                CappedBody::new(
+                    body.boxed_unsync(),
+                    max_response,
+                    Direction::Response,
+                    refused,
+                )
+                .boxed_unsync()
+            });
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Request,
+    Response,
+}
+
+/// Where a call's refusals are recorded, and which request they concern.
+#[derive(Clone)]
+struct Refused {
+    list: Arc<Mutex<Vec<String>>>,
+    what: String,
+}
+
+impl Refused {
+    fn record(&self, reason: &str) {
+        if let Ok(mut list) = self.list.lock() {
+            if list.len() < 32 {
+                list.push(format!("{}: {reason}", self.what));
+            }
+        }
+    }
+}
+
+/// A body that fails once more than `limit` bytes have passed.
+struct CappedBody {
+    inner: WasiBody,
+    remaining: u64,
+    limit: u64,
+    direction: Direction,
+    refused: Refused,
+}
+
+impl CappedBody {
+    fn new(inner: WasiBody, limit: u64, direction: Direction, refused: Refused) -> Self {
+        Self {
+            inner,
+            remaining: limit,
+            limit,
+            direction,
+            refused,
+        }
+    }
+}
+
+impl Body for CappedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                let len = data.len() as u64;
+                if len > self.remaining {
+                    let what = match self.direction {
+                        Direction::Request => "request",
+                        Direction::Response => "response",
+                    };
+                    let cap = crate::runtime::human_bytes(self.limit);
+                    self.refused
+                        .record(&format!("the {what} body is over the {cap} cap"));
+                    let limit = Some(self.limit);
+                    return Poll::Ready(Some(Err(match self.direction {
+                        Direction::Request => HttpError::HttpRequestBodySize(limit),
+                        Direction::Response => HttpError::HttpResponseBodySize(limit),
+                    })));
+                }
+                self.remaining -= len;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(list: &[&str]) -> Vec<HostRule> {
+        list.iter().map(|r| r.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn parses_and_prints_rules() {
+        for (input, shown) in [
+            ("api.example.com", "api.example.com"),
+            ("API.Example.com:443", "api.example.com:443"),
+            ("*.example.com", "*.example.com"),
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("[::1]:80", "[::1]:80"),
+            ("::1", "::1"),
+            ("*", "*"),
+        ] {
+            assert_eq!(input.parse::<HostRule>().unwrap().to_string(), shown);
+        }
+        for bad in [
+            "",
+            "http://x.com",
+            "x.com/path",
+            "x.com:99999",
+            "bad_name!",
+            "[::1",
+        ] {
+            let err = bad.parse::<HostRule>().unwrap_err();
+            assert!(err.starts_with("bad host grant"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn classifies_addresses() {
+        for (ip, kind) in [
+            ("127.0.0.1", Some("loopback")),
+            ("10.1.2.3", Some("private")),
+            ("172.20.0.1", Some("private")),
+            ("192.168.1.1", Some("private")),
+            ("169.254.169.254", Some("link-local (cloud metadata)")),
+            ("100.64.0.1", Some("shared (CGNAT)")),
+            ("0.0.0.0", Some("unspecified")),
+            ("::1", Some("loopback")),
+            ("::ffff:127.0.0.1", Some("loopback")),
+            ("fd00:ec2::254", Some("private (unique local)")),
+            ("fe80::1", Some("link-local")),
+            ("64:ff9b::a9fe:a9fe", Some("link-local (cloud metadata)")),
+            ("93.184.216.34", None),
+            ("2606:4700::1111", None),
+        ] {
+            assert_eq!(non_public(ip.parse().unwrap()), kind, "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn loopback_needs_an_explicit_grant() {
+        let denied = check(&rules(&["*"]), "127.0.0.1", 80).await.unwrap_err();
+        assert!(
+            matches!(&denied, Refusal::Denied(m) if m.contains("loopback")),
+            "{denied:?}"
+        );
+        assert!(check(&rules(&["127.0.0.1"]), "127.0.0.1", 80).await.is_ok());
+        assert!(
+            check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8080)
+                .await
+                .is_ok()
+        );
+        assert!(check(&rules(&["localhost"]), "localhost", 80).await.is_ok());
+        let wrong_port = check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8081)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&wrong_port, Refusal::Denied(m) if m.contains("not granted")),
+            "{wrong_port:?}"
+        );
+        let metadata = check(&rules(&["*"]), "169.254.169.254", 80)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&metadata, Refusal::Denied(m) if m.contains("cloud metadata")),
+            "{metadata:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn names_must_match() {
+        let r = rules(&["api.example.com", "*.hooks.example.com"]);
+        let err = check(&r, "evil.com", 443).await.unwrap_err();
+        assert_eq!(
+            err,
+            Refusal::Denied(
+                "evil.com:443 is not granted to this connection (granted: api.example.com, *.hooks.example.com)".into()
+            )
+        );
+        // A suffix rule does not match the bare domain, nor a lookalike.
+        assert!(matches!(
+            check(&r, "hooks.example.com", 443).await,
+            Err(Refusal::Denied(_))
+        ));
+        assert!(matches!(
+            check(&r, "evilhooks.example.com", 443).await,
+            Err(Refusal::Denied(_))
+        ));
+        // An IP literal is not matched by a name rule.
+        assert!(matches!(
+            check(&rules(&["localhost"]), "127.0.0.1", 80).await,
+            Err(Refusal::Denied(_))
+        ));
+    }
+}

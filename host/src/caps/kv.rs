@@ -1,0 +1,89 @@
+//! `weft:plugin/kv`: a key-value namespace per (plugin, connection), with size
+//! limits and a quota, kept in the [`store`](crate::store).
+
+use super::CallState;
+use crate::runtime::bindings::kv::{Host, KvError};
+use crate::runtime::limits::KvLimits;
+use crate::store::Db;
+
+/// One (plugin, connection) namespace.
+pub struct Namespace {
+    db: Db,
+    /// `plugin \x1f connection`; neither part may contain the separator.
+    id: Vec<u8>,
+    limits: KvLimits,
+}
+
+impl Namespace {
+    pub fn new(db: &Db, plugin: &str, connection: &str, limits: KvLimits) -> Self {
+        let mut id = Vec::with_capacity(plugin.len() + connection.len() + 1);
+        // Plugin names are `[a-z0-9-]+`; connection ids are checked by the host. Strip the
+        // separator and NUL anyway so no input can forge another namespace.
+        id.extend(plugin.bytes().filter(|b| *b != 0x1f && *b != 0));
+        id.push(0x1f);
+        id.extend(connection.bytes().filter(|b| *b != 0x1f && *b != 0));
+        Self {
+            db: db.clone(),
+            id,
+            limits,
+        }
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), KvError> {
+        if key.is_empty() || key.len() > self.limits.max_key_bytes as usize {
+            return Err(KvError::KeyTooLarge(self.limits.max_key_bytes));
+        }
+        Ok(())
+    }
+}
+
+fn store_error(e: crate::store::StoreError) -> KvError {
+    tracing::error!(error = %e, "kv store failure");
+    KvError::Store(e.to_string())
+}
+
+/// The namespace, or the error a call without one gets.
+fn namespace(state: &CallState) -> Result<&Namespace, KvError> {
+    state
+        .kv
+        .as_ref()
+        .ok_or_else(|| KvError::Store("no key-value store is attached to this call".into()))
+}
+
+impl Host for CallState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, KvError> {
+        let ns = namespace(self)?;
+        ns.check_key(&key)?;
+        ns.db.kv_get(&ns.id, &key).map_err(store_error)
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), KvError> {
+        let ns = namespace(self)?;
+        ns.check_key(&key)?;
+        if value.len() > ns.limits.max_value_bytes as usize {
+            return Err(KvError::ValueTooLarge(ns.limits.max_value_bytes));
+        }
+        if ns
+            .db
+            .kv_set(&ns.id, &key, &value, ns.limits.quota_bytes)
+            .map_err(store_error)?
+        {
+            Ok(())
+        } else {
+            Err(KvError::QuotaExceeded(ns.limits.quota_bytes))
+        }
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), KvError> {
+        let ns = namespace(self)?;
+        ns.check_key(&key)?;
+        ns.db.kv_delete(&ns.id, &key).map_err(store_error)
+    }
+
+    fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, KvError> {
+        let ns = namespace(self)?;
+        ns.db
+            .kv_list(&ns.id, &prefix, limit.min(10_000) as usize)
+            .map_err(store_error)
+    }
+}

@@ -1,0 +1,321 @@
+//! What the host lends plugins, and nothing more.
+//!
+//! Each call gets a fresh [`CallState`] as its store data. It holds the only
+//! ways out of the sandbox:
+//! - [`http`]: `wasi:http/outgoing-handler`, checked request by request against
+//!   the connection's granted hosts (private addresses need an explicit grant);
+//! - [`kv`]: a key-value namespace private to (plugin, connection), with quotas;
+//! - [`log`]: lines into `tracing` and into the call's record, bounded;
+//! - [`config`]: the calling connection's settings and secrets, no one else's;
+//! - a minimal WASI: clocks, random, empty environment and arguments, no stdin,
+//!   stdout discarded, stderr captured (bounded) so panics can be reported.
+//!
+//! No filesystem and no sockets are linked at all, so a plugin that imports
+//! them fails to load (see [`LENT_INTERFACES`]).
+
+pub mod config;
+pub mod http;
+pub mod kv;
+pub mod log;
+
+use crate::runtime::bindings;
+use crate::runtime::limits::Limits;
+use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+pub use config::Connection;
+pub use http::{HostRule, HostRules};
+pub use log::{LogLevel, LogLine};
+
+/// The world a plugin implements, which decides what it is lent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum World {
+    Connector,
+    Transform,
+}
+
+/// Interfaces (without version) a plugin of each world may import. Anything
+/// else is refused when the plugin is loaded.
+pub const LENT_INTERFACES: &[(&str, &[World])] = &[
+    ("wasi:io/error", &[World::Connector, World::Transform]),
+    ("wasi:io/poll", &[World::Connector, World::Transform]),
+    ("wasi:io/streams", &[World::Connector, World::Transform]),
+    (
+        "wasi:clocks/wall-clock",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:clocks/monotonic-clock",
+        &[World::Connector, World::Transform],
+    ),
+    ("wasi:random/random", &[World::Connector, World::Transform]),
+    (
+        "wasi:random/insecure",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:random/insecure-seed",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:cli/environment",
+        &[World::Connector, World::Transform],
+    ),
+    ("wasi:cli/exit", &[World::Connector, World::Transform]),
+    ("wasi:cli/stdin", &[World::Connector, World::Transform]),
+    ("wasi:cli/stdout", &[World::Connector, World::Transform]),
+    ("wasi:cli/stderr", &[World::Connector, World::Transform]),
+    (
+        "wasi:cli/terminal-input",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:cli/terminal-output",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:cli/terminal-stdin",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:cli/terminal-stdout",
+        &[World::Connector, World::Transform],
+    ),
+    (
+        "wasi:cli/terminal-stderr",
+        &[World::Connector, World::Transform],
+    ),
+    ("wasi:http/types", &[World::Connector]),
+    ("wasi:http/outgoing-handler", &[World::Connector]),
+    ("weft:plugin/types", &[World::Connector, World::Transform]),
+    ("weft:plugin/log", &[World::Connector, World::Transform]),
+    ("weft:plugin/kv", &[World::Connector]),
+    ("weft:plugin/config", &[World::Connector]),
+];
+
+/// Bytes of a plugin's stderr kept per call (panic messages land there).
+const STDERR_CAPTURE_BYTES: usize = 16 << 10;
+
+/// The store data of one plugin call: everything the call may touch.
+pub struct CallState {
+    table: ResourceTable,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: http::OutboundHttp,
+    limiter: CallLimiter,
+    pub(crate) log: log::CallLog,
+    pub(crate) kv: Option<kv::Namespace>,
+    pub(crate) connection: Option<Arc<Connection>>,
+    stderr: MemoryOutputPipe,
+}
+
+/// Who is calling, and with what: the inputs to [`CallState::new`].
+pub struct CallScope<'a> {
+    pub plugin: &'a Arc<str>,
+    pub world: World,
+    pub limits: &'a Limits,
+    pub connection: Option<&'a Arc<Connection>>,
+    pub store: Option<&'a crate::store::Db>,
+}
+
+impl CallState {
+    pub fn new(scope: CallScope<'_>) -> Self {
+        let limits = scope.limits;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(limits.max_host_resources);
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stderr(stderr.clone())
+            .allow_blocking_current_thread(false);
+        let connection = scope.connection.cloned();
+        let kv = match (scope.world, scope.store) {
+            (World::Connector, Some(db)) => {
+                let connection_id = connection.as_ref().map_or("", |c| c.id.as_str());
+                Some(kv::Namespace::new(
+                    db,
+                    scope.plugin,
+                    connection_id,
+                    limits.kv,
+                ))
+            }
+            _ => None,
+        };
+        let hosts = connection
+            .as_ref()
+            .map(|c| c.hosts.clone())
+            .unwrap_or_default();
+        Self {
+            table,
+            wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            outbound: http::OutboundHttp::new(scope.plugin.clone(), hosts, limits),
+            limiter: CallLimiter::new(limits),
+            log: log::CallLog::new(
+                scope.plugin.clone(),
+                connection.as_ref().map(|c| c.id.clone()),
+                limits.max_log_lines,
+            ),
+            kv,
+            connection,
+            stderr,
+        }
+    }
+
+    /// The limiter wasmtime consults on every memory or table growth.
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.limiter
+    }
+
+    /// Whether the call asked for more memory than it was allowed.
+    pub fn memory_denied(&self) -> bool {
+        self.limiter.memory_denied
+    }
+
+    /// The tail of what the plugin wrote to stderr (a panic message, usually).
+    pub fn stderr_tail(&self) -> String {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim();
+        let tail: String = text
+            .chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        tail
+    }
+
+    /// Outbound HTTP requests the host refused or cut short during this call, with why.
+    pub fn http_refusals(&self) -> Vec<String> {
+        self.outbound.refusals()
+    }
+
+    /// The call's log, taken out of the state.
+    pub fn take_log(&mut self) -> log::CallLog {
+        std::mem::replace(&mut self.log, log::CallLog::new(Arc::from(""), None, 0))
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
+
+/// Memory and table limits, remembering whether a growth was refused so a
+/// resulting trap can be reported as "exceeded its memory limit".
+struct CallLimiter {
+    inner: StoreLimits,
+    memory_denied: bool,
+}
+
+impl CallLimiter {
+    fn new(limits: &Limits) -> Self {
+        let inner = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .table_elements(limits.table_elements)
+            .instances(64)
+            .tables(64)
+            .memories(8)
+            .build();
+        Self {
+            inner,
+            memory_denied: false,
+        }
+    }
+}
+
+impl ResourceLimiter for CallLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        self.memory_denied |= !ok;
+        Ok(ok)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_denied = true;
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// Link what a connector is lent.
+pub fn link_connector(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    link_common(linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
+    bindings::kv::add_to_linker::<_, HasSelf<CallState>>(linker, |s| s)?;
+    bindings::config::add_to_linker::<_, HasSelf<CallState>>(linker, |s| s)?;
+    Ok(())
+}
+
+/// Link what a transform is lent.
+pub fn link_transform(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    link_common(linker)
+}
+
+/// WASI without filesystem or sockets, and weft's log.
+fn link_common(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView as _};
+    use wasmtime_wasi::p2::bindings::{cli, random};
+    use wasmtime_wasi::random::WasiRandom;
+
+    // io, clocks, random, stdin/stdout/stderr:
+    wasmtime_wasi::p2::add_to_linker_proxy_interfaces_async(linker)?;
+    let l = linker;
+    random::insecure::add_to_linker::<CallState, WasiRandom>(l, |t| t.wasi.random())?;
+    random::insecure_seed::add_to_linker::<CallState, WasiRandom>(l, |t| t.wasi.random())?;
+    cli::exit::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::environment::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::terminal_input::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::terminal_output::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::terminal_stdin::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::terminal_stdout::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    cli::terminal_stderr::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
+    bindings::log::add_to_linker::<_, HasSelf<CallState>>(l, |s| s)?;
+    // `weft:plugin/types` holds only types; some toolchains still import it.
+    l.instance("weft:plugin/types@0.1.0")?;
+    Ok(())
+}

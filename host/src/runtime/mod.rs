@@ -1,0 +1,1013 @@
+//! The sandbox: one wasmtime [`Engine`] per process, plugins compiled once and
+//! pre-instantiated, and a fresh, limited store for every call.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use weft::runtime::{CallOptions, Runtime, RuntimeConfig};
+//! let runtime = Runtime::new(RuntimeConfig::default())?;
+//! let plugin = runtime.load_file("plugins/clean_contact.wasm".as_ref()).await?;
+//! let outcome = plugin.transform(&CallOptions::default(), &serde_json::json!({"email": " A@B.C "})).await;
+//! println!("{}", outcome.result?);
+//! # Ok(()) }
+//! ```
+//!
+//! Every call runs under [`Limits`]: a fuel budget (deterministic CPU), an
+//! epoch-based wall-clock deadline (the plugin yields to tokio every tick, so a
+//! spinning plugin never starves other tasks), memory and table limits, the
+//! engine's stack limit, an output cap, and caps on host resources. Whatever
+//! goes wrong becomes a [`CallError`] naming the plugin, the export and why.
+//!
+//! This module and [`caps`](crate::caps) are the only ones that name wasmtime.
+
+pub mod bindings;
+pub mod limits;
+mod load;
+pub mod types;
+
+use crate::caps::{self, CallScope, CallState, Connection, LogLine, World};
+use crate::store::Db;
+use bindings::api;
+pub use limits::{Ceilings, KvLimits, Limits};
+pub use load::LoadError;
+use serde_json::Value;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+pub use types::{
+    ActionSpec, CallContext, Event, Manifest, PluginError, PollResponse, PollingStrategy,
+    SettingSpec, TriggerKind, TriggerSpec, WebhookOutcome, WebhookRequest, WebhookResponse,
+};
+use wasmtime::component::{Component, Linker, ResourceTableError};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
+
+/// How often the engine's epoch advances: the granularity of wall-clock
+/// deadlines and of a running plugin's yields to the async scheduler.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// What to build a [`Runtime`] with.
+#[derive(Clone, Default)]
+pub struct RuntimeConfig {
+    /// Engine-wide ceilings (pool sizes, stack).
+    pub ceilings: Ceilings,
+    /// Limits of calls that do not bring their own.
+    pub defaults: Limits,
+    /// Where plugins' key-value namespaces live; a temporary store when `None`.
+    pub db: Option<Db>,
+}
+
+/// Why the runtime could not start.
+#[derive(Debug, Error)]
+#[error("cannot start the wasm runtime: {0}")]
+pub struct RuntimeError(String);
+
+/// Loads plugins and runs their calls. Cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    connector_linker: Linker<CallState>,
+    transform_linker: Linker<CallState>,
+    defaults: Limits,
+    ceilings: Ceilings,
+    db: Db,
+    ticking: Arc<AtomicBool>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.ticking.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let err = |e: wasmtime::Error| RuntimeError(format!("{e:#}"));
+        let engine = Engine::new(&engine_config(&config.ceilings)).map_err(err)?;
+        let mut connector_linker = Linker::new(&engine);
+        caps::link_connector(&mut connector_linker).map_err(err)?;
+        let mut transform_linker = Linker::new(&engine);
+        caps::link_transform(&mut transform_linker).map_err(err)?;
+        let db = match config.db {
+            Some(db) => db,
+            None => Db::temporary().map_err(|e| RuntimeError(e.to_string()))?,
+        };
+
+        let ticking = Arc::new(AtomicBool::new(true));
+        let (tick_engine, flag) = (engine.clone(), ticking.clone());
+        std::thread::Builder::new()
+            .name("weft-epoch".into())
+            .spawn(move || {
+                while flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    tick_engine.increment_epoch();
+                }
+            })
+            .map_err(|e| RuntimeError(format!("cannot start the epoch thread: {e}")))?;
+
+        let mut defaults = config.defaults;
+        defaults.memory_bytes = defaults.memory_bytes.min(config.ceilings.max_memory_bytes);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                engine,
+                connector_linker,
+                transform_linker,
+                defaults,
+                ceilings: config.ceilings,
+                db,
+                ticking,
+            }),
+        })
+    }
+
+    /// The limits of calls that bring none.
+    pub fn default_limits(&self) -> &Limits {
+        &self.shared.defaults
+    }
+
+    /// Load a plugin from a file.
+    pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
+        let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin");
+        let origin = path.display().to_string();
+        self.load(&origin, stem, &bytes).await
+    }
+
+    /// Validate, compile and pre-instantiate a plugin.
+    ///
+    /// `origin` names the source in errors; `fallback_name` names a transform
+    /// (connectors are named by their manifest). Connectors are described once
+    /// here, and their manifest is validated.
+    pub async fn load(
+        &self,
+        origin: &str,
+        fallback_name: &str,
+        bytes: &[u8],
+    ) -> Result<Plugin, LoadError> {
+        load::check_bytes(origin, bytes)?;
+        let shared = &self.shared;
+        let component = {
+            let engine = shared.engine.clone();
+            let bytes = bytes.to_vec();
+            // Compiling is CPU-heavy: keep it off the async workers.
+            tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+                .await
+                .map_err(|e| LoadError::Invalid {
+                    origin: origin.into(),
+                    reason: e.to_string(),
+                })?
+                .map_err(|e| LoadError::Invalid {
+                    origin: origin.into(),
+                    reason: format!("{e:#}"),
+                })?
+        };
+        let ty = component.component_type();
+        let world = load::world_of(ty.exports(&shared.engine).map(|(name, _)| name)).map_err(
+            |exports| {
+                let exports = if exports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exports
+                        .iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                LoadError::WrongWorld {
+                    origin: origin.into(),
+                    exports,
+                }
+            },
+        )?;
+        let refused =
+            load::refused_imports(world, ty.imports(&shared.engine).map(|(name, _)| name));
+        if !refused.is_empty() {
+            return Err(LoadError::NotLent {
+                origin: origin.into(),
+                world,
+                imports: refused,
+            });
+        }
+        let linker = match world {
+            World::Connector => &shared.connector_linker,
+            World::Transform => &shared.transform_linker,
+        };
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link {
+                origin: origin.into(),
+                reason: format!("{e:#}"),
+            })?;
+        let exports_err = |e: wasmtime::Error| LoadError::Exports {
+            origin: origin.into(),
+            world,
+            reason: format!("{e:#}"),
+        };
+        let pre = match world {
+            World::Connector => Pre::Connector(
+                bindings::connector::ConnectorPre::new(instance_pre).map_err(exports_err)?,
+            ),
+            World::Transform => Pre::Transform(
+                bindings::transform::TransformPre::new(instance_pre).map_err(exports_err)?,
+            ),
+        };
+        let mut plugin = Plugin {
+            inner: Arc::new(PluginInner {
+                shared: shared.clone(),
+                name: Arc::from(sanitize_name(fallback_name)),
+                world,
+                pre,
+                manifest: None,
+            }),
+        };
+        if world == World::Connector {
+            let outcome = plugin.describe_raw().await;
+            let raw = outcome.result.map_err(|e| LoadError::Describe {
+                origin: origin.into(),
+                reason: e.to_string(),
+            })?;
+            let manifest = Manifest::from_wit(raw).map_err(|reason| LoadError::Manifest {
+                origin: origin.into(),
+                reason,
+            })?;
+            let inner = Arc::get_mut(&mut plugin.inner).expect("the plugin is not shared yet");
+            inner.name = Arc::from(manifest.name.as_str());
+            inner.manifest = Some(manifest);
+        }
+        Ok(plugin)
+    }
+}
+
+fn engine_config(ceilings: &Ceilings) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.consume_fuel(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(ceilings.max_wasm_stack);
+    // The fiber stack holds the wasm stack plus host frames beneath it.
+    config.async_stack_size(ceilings.max_wasm_stack + (1 << 20));
+
+    let n = ceilings.max_concurrent_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n * 8)
+        .total_memories(n)
+        .total_tables(n * 4)
+        .total_stacks(n)
+        .max_core_instances_per_component(32)
+        .max_memories_per_component(4)
+        .max_tables_per_component(16)
+        .max_memory_size(ceilings.max_memory_bytes)
+        .table_elements(100_000)
+        // Keep a little of each slot's memory and tables resident between calls:
+        // re-zeroing with memset is cheaper than madvise + page faults for small
+        // plugins, which is most of them.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .max_unused_warm_slots(64);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Plugin names are used in keys, logs and URLs: keep them tame.
+fn sanitize_name(name: &str) -> String {
+    let cleaned: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() {
+        "plugin".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Which export a call went to, for error messages and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Export {
+    Describe,
+    Invoke(String),
+    Poll(String),
+    Subscribe(String),
+    Unsubscribe(String),
+    HandleWebhook(String),
+    Transform,
+}
+
+impl fmt::Display for Export {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Export::Describe => f.write_str("describe()"),
+            Export::Invoke(a) => write!(f, "invoke({a:?})"),
+            Export::Poll(t) => write!(f, "poll({t:?})"),
+            Export::Subscribe(t) => write!(f, "subscribe({t:?})"),
+            Export::Unsubscribe(t) => write!(f, "unsubscribe({t:?})"),
+            Export::HandleWebhook(t) => write!(f, "handle-webhook({t:?})"),
+            Export::Transform => f.write_str("transform()"),
+        }
+    }
+}
+
+/// Which limit a call ran into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitKind {
+    Cpu { fuel: u64 },
+    Time { limit: Duration },
+    Memory { bytes: usize },
+    Stack { bytes: usize },
+    Output { bytes: usize, cap: usize },
+    HostResources { max: usize },
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LimitKind::Cpu { fuel } => write!(f, "CPU budget ({fuel} fuel)"),
+            LimitKind::Time { limit } => write!(f, "time limit ({} ms)", limit.as_millis()),
+            LimitKind::Memory { bytes } => {
+                write!(f, "memory limit ({})", human_bytes(*bytes as u64))
+            }
+            LimitKind::Stack { bytes } => write!(f, "stack limit ({})", human_bytes(*bytes as u64)),
+            LimitKind::Output { bytes, cap } => {
+                write!(
+                    f,
+                    "output cap (returned {}, cap {})",
+                    human_bytes(*bytes as u64),
+                    human_bytes(*cap as u64)
+                )
+            }
+            LimitKind::HostResources { max } => {
+                write!(f, "host resource limit ({max} open handles)")
+            }
+        }
+    }
+}
+
+pub(crate) fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 => {
+            format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64).replace(".0 ", " ")
+        }
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0).replace(".0 ", " "),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// Why a plugin call did not produce a result.
+#[derive(Debug, Clone, Error)]
+pub enum CallError {
+    /// The plugin returned one of the contract's errors.
+    #[error("plugin {plugin:?} failed in {export}: {error}")]
+    Plugin {
+        plugin: String,
+        export: Export,
+        error: PluginError,
+    },
+    /// The call ran into a limit and was stopped.
+    #[error("plugin {plugin:?} exceeded its {limit} in {export}")]
+    Limit {
+        plugin: String,
+        export: Export,
+        limit: LimitKind,
+    },
+    /// The plugin trapped (a panic, an unreachable, a bad memory access…).
+    #[error("plugin {plugin:?} trapped in {export}: {reason}")]
+    Trap {
+        plugin: String,
+        export: Export,
+        reason: String,
+    },
+    /// The plugin returned something that breaks the contract (invalid JSON…).
+    #[error("plugin {plugin:?} returned invalid output from {export}: {reason}")]
+    BadOutput {
+        plugin: String,
+        export: Export,
+        reason: String,
+    },
+    /// The host could not run the call now (all instance slots busy); retry.
+    #[error("no room to run plugin {plugin:?} right now ({reason}); retry shortly")]
+    Capacity { plugin: String, reason: String },
+    /// The plugin is not of a world that has this export.
+    #[error("plugin {plugin:?} is a {world} and has no {export}")]
+    WrongWorld {
+        plugin: String,
+        export: Export,
+        world: World,
+    },
+}
+
+impl CallError {
+    /// Whether the engine may retry the call.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            CallError::Plugin { error, .. } => error.is_retryable(),
+            CallError::Capacity { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The result of one call with what was observed along the way.
+#[derive(Debug)]
+pub struct Outcome<T> {
+    pub result: Result<T, CallError>,
+    /// Lines the plugin logged (at most `Limits::max_log_lines`).
+    pub logs: Vec<LogLine>,
+    /// Lines past the limit, counted and dropped.
+    pub dropped_logs: u64,
+    /// Outbound HTTP requests the host refused or cut short, with why.
+    pub http_refusals: Vec<String>,
+    pub fuel_used: u64,
+    pub elapsed: Duration,
+}
+
+/// Per-call choices: whose connection, and which limits.
+#[derive(Default, Clone, Copy)]
+pub struct CallOptions<'a> {
+    /// The connection whose settings, secrets, grants and kv namespace the call uses.
+    pub connection: Option<&'a Arc<Connection>>,
+    /// Limits for this call; the runtime's defaults when `None`.
+    pub limits: Option<&'a Limits>,
+}
+
+/// A loaded plugin. Cheap to clone; calls on it may run concurrently, each in
+/// its own instance.
+#[derive(Clone)]
+pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
+    shared: Arc<Shared>,
+    name: Arc<str>,
+    world: World,
+    pre: Pre,
+    manifest: Option<Manifest>,
+}
+
+enum Pre {
+    Connector(bindings::connector::ConnectorPre<CallState>),
+    Transform(bindings::transform::TransformPre<CallState>),
+}
+
+/// A raw result from the guest: a trap, or the contract's own result.
+type Raw<T> = wasmtime::Result<Result<T, bindings::types::Error>>;
+
+/// Returned by the epoch callback when the wall-clock deadline has passed.
+#[derive(Debug)]
+struct DeadlinePassed;
+
+impl fmt::Display for DeadlinePassed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("wall-clock deadline passed")
+    }
+}
+
+impl std::error::Error for DeadlinePassed {}
+
+impl Plugin {
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    pub fn world(&self) -> World {
+        self.inner.world
+    }
+
+    /// The connector's manifest (`None` for transforms).
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.inner.manifest.as_ref()
+    }
+
+    /// Run an action.
+    pub async fn invoke(
+        &self,
+        opts: &CallOptions<'_>,
+        action: &str,
+        input: &Value,
+        ctx: &CallContext,
+    ) -> Outcome<Value> {
+        let export = Export::Invoke(action.to_string());
+        let request = api::InvokeRequest {
+            action: action.to_string(),
+            input: input.to_string(),
+            context: api::CallContext {
+                idempotency_key: ctx.idempotency_key.clone(),
+                attempt: ctx.attempt,
+            },
+        };
+        self.call_connector(
+            opts,
+            export,
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_invoke(store, &request)
+                    .await
+            },
+            parse_json,
+        )
+        .await
+    }
+
+    /// Fetch new records of a polling trigger.
+    pub async fn poll(
+        &self,
+        opts: &CallOptions<'_>,
+        trigger: &str,
+        config: &Value,
+        cursor: Option<&str>,
+    ) -> Outcome<PollResponse> {
+        let request = api::PollRequest {
+            trigger: trigger.to_string(),
+            config: config.to_string(),
+            cursor: cursor.map(str::to_string),
+        };
+        self.call_connector(
+            opts,
+            Export::Poll(trigger.to_string()),
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_poll(store, &request)
+                    .await
+            },
+            |r: api::PollResponse| {
+                let events = r
+                    .events
+                    .into_iter()
+                    .map(types::event_from_wit)
+                    .collect::<Result<_, _>>()?;
+                Ok(PollResponse {
+                    events,
+                    next_cursor: r.next_cursor,
+                })
+            },
+        )
+        .await
+    }
+
+    /// Register a webhook URL with the application; returns the subscription state.
+    pub async fn subscribe(
+        &self,
+        opts: &CallOptions<'_>,
+        trigger: &str,
+        config: &Value,
+        webhook_url: &str,
+        events: &[String],
+    ) -> Outcome<Value> {
+        let request = api::SubscribeRequest {
+            trigger: trigger.to_string(),
+            config: config.to_string(),
+            webhook_url: webhook_url.to_string(),
+            events: events.to_vec(),
+        };
+        self.call_connector(
+            opts,
+            Export::Subscribe(trigger.to_string()),
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_subscribe(store, &request)
+                    .await
+            },
+            parse_json,
+        )
+        .await
+    }
+
+    /// Remove a registration made by [`Plugin::subscribe`].
+    pub async fn unsubscribe(
+        &self,
+        opts: &CallOptions<'_>,
+        trigger: &str,
+        config: &Value,
+        subscription: &Value,
+    ) -> Outcome<()> {
+        let request = api::UnsubscribeRequest {
+            trigger: trigger.to_string(),
+            config: config.to_string(),
+            subscription: subscription.to_string(),
+        };
+        self.call_connector(
+            opts,
+            Export::Unsubscribe(trigger.to_string()),
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_unsubscribe(store, &request)
+                    .await
+            },
+            Ok,
+        )
+        .await
+    }
+
+    /// Turn an incoming webhook request into events (or a direct answer).
+    pub async fn handle_webhook(
+        &self,
+        opts: &CallOptions<'_>,
+        request: &WebhookRequest,
+    ) -> Outcome<WebhookOutcome> {
+        let request = api::WebhookRequest {
+            trigger: request.trigger.clone(),
+            config: request.config.to_string(),
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+        };
+        let export = Export::HandleWebhook(request.trigger.clone());
+        self.call_connector(
+            opts,
+            export,
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_handle_webhook(store, &request)
+                    .await
+            },
+            |o: api::WebhookOutcome| {
+                Ok(WebhookOutcome {
+                    events: o
+                        .events
+                        .into_iter()
+                        .map(types::event_from_wit)
+                        .collect::<Result<_, _>>()?,
+                    response: o.response.map(|r| WebhookResponse {
+                        status: r.status,
+                        headers: r.headers,
+                        body: r.body,
+                    }),
+                })
+            },
+        )
+        .await
+    }
+
+    /// Run a transform on `input`.
+    pub async fn transform(&self, opts: &CallOptions<'_>, input: &Value) -> Outcome<Value> {
+        let Pre::Transform(pre) = &self.inner.pre else {
+            return self.wrong_world(Export::Transform);
+        };
+        let input = input.to_string();
+        let (mut store, started) = self.begin(opts);
+        let limits = self.limits(opts).clone();
+        let raw = tokio::time::timeout(limits.timeout, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.call_transform(&mut store, &input).await
+        })
+        .await;
+        self.finish(store, started, &limits, Export::Transform, raw, parse_json)
+    }
+
+    async fn describe_raw(&self) -> Outcome<api::Manifest> {
+        self.call_connector(
+            &CallOptions::default(),
+            Export::Describe,
+            async move |c, store| {
+                c.weft_plugin_connector_api()
+                    .call_describe(store)
+                    .await
+                    .map(Ok)
+            },
+            Ok,
+        )
+        .await
+    }
+
+    fn limits<'a>(&'a self, opts: &CallOptions<'a>) -> &'a Limits {
+        opts.limits.unwrap_or(&self.inner.shared.defaults)
+    }
+
+    /// Instantiate the connector in a fresh store and run `f` on it under the call's limits.
+    async fn call_connector<R, T>(
+        &self,
+        opts: &CallOptions<'_>,
+        export: Export,
+        f: impl AsyncFnOnce(&bindings::connector::Connector, &mut Store<CallState>) -> Raw<R>,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Outcome<T>
+    where
+        R: OutputSize,
+    {
+        let Pre::Connector(pre) = &self.inner.pre else {
+            return self.wrong_world(export);
+        };
+        let limits = self.limits(opts).clone();
+        let (mut store, started) = self.begin(opts);
+        let raw = tokio::time::timeout(limits.timeout, async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            f(&instance, &mut store).await
+        })
+        .await;
+        self.finish(store, started, &limits, export, raw, convert)
+    }
+
+    fn wrong_world<T>(&self, export: Export) -> Outcome<T> {
+        Outcome {
+            result: Err(CallError::WrongWorld {
+                plugin: self.name().into(),
+                export,
+                world: self.inner.world,
+            }),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            http_refusals: Vec::new(),
+            fuel_used: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// A fresh store with every limit set.
+    fn begin(&self, opts: &CallOptions<'_>) -> (Store<CallState>, Instant) {
+        let shared = &self.inner.shared;
+        let limits = self.limits(opts);
+        let state = CallState::new(CallScope {
+            plugin: &self.inner.name,
+            world: self.inner.world,
+            limits,
+            connection: opts.connection,
+            store: Some(&shared.db),
+        });
+        let mut store = Store::new(&shared.engine, state);
+        store.limiter(|s| s.limiter());
+        store
+            .set_fuel(limits.fuel)
+            .expect("fuel is enabled on the engine");
+        let started = Instant::now();
+        let deadline = started + limits.timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::Error::new(DeadlinePassed))
+            } else {
+                // Let other tasks run, then come back next tick.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        (store, started)
+    }
+
+    /// Classify what happened and collect the call's observations.
+    fn finish<R: OutputSize, T>(
+        &self,
+        mut store: Store<CallState>,
+        started: Instant,
+        limits: &Limits,
+        export: Export,
+        raw: Result<Raw<R>, tokio::time::error::Elapsed>,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Outcome<T> {
+        let plugin = self.name().to_string();
+        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let http_refusals = store.data().http_refusals();
+        let result = match raw {
+            Err(_elapsed) => Err(CallError::Limit {
+                plugin,
+                export,
+                limit: LimitKind::Time {
+                    limit: limits.timeout,
+                },
+            }),
+            Ok(Err(trap)) => Err(classify_trap(
+                &trap,
+                store.data(),
+                plugin,
+                export,
+                limits,
+                &self.inner.shared.ceilings,
+            )),
+            Ok(Ok(Err(error))) => {
+                let mut error = PluginError::from(error);
+                if !http_refusals.is_empty() {
+                    let message = error.message_mut();
+                    message.push_str(&format!(" [weft refused: {}]", http_refusals.join("; ")));
+                }
+                Err(CallError::Plugin {
+                    plugin,
+                    export,
+                    error,
+                })
+            }
+            Ok(Ok(Ok(value))) => {
+                let bytes = value.output_size();
+                if bytes > limits.max_output_bytes {
+                    let limit = LimitKind::Output {
+                        bytes,
+                        cap: limits.max_output_bytes,
+                    };
+                    Err(CallError::Limit {
+                        plugin,
+                        export,
+                        limit,
+                    })
+                } else {
+                    convert(value).map_err(|reason| CallError::BadOutput {
+                        plugin,
+                        export,
+                        reason,
+                    })
+                }
+            }
+        };
+        let log = store.data_mut().take_log();
+        Outcome {
+            result,
+            logs: log.lines,
+            dropped_logs: log.dropped,
+            http_refusals,
+            fuel_used,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+fn parse_json(text: String) -> Result<Value, String> {
+    serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+fn classify_trap(
+    error: &wasmtime::Error,
+    state: &CallState,
+    plugin: String,
+    export: Export,
+    limits: &Limits,
+    ceilings: &Ceilings,
+) -> CallError {
+    let limit = |limit| CallError::Limit {
+        plugin: plugin.clone(),
+        export: export.clone(),
+        limit,
+    };
+    if error.downcast_ref::<DeadlinePassed>().is_some() {
+        return limit(LimitKind::Time {
+            limit: limits.timeout,
+        });
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => return limit(LimitKind::Cpu { fuel: limits.fuel }),
+            Trap::StackOverflow => {
+                return limit(LimitKind::Stack {
+                    bytes: ceilings.max_wasm_stack,
+                });
+            }
+            Trap::Interrupt => {
+                return limit(LimitKind::Time {
+                    limit: limits.timeout,
+                });
+            }
+            _ => {}
+        }
+    }
+    if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+        return limit(LimitKind::HostResources {
+            max: limits.max_host_resources,
+        });
+    }
+    if state.memory_denied() {
+        return limit(LimitKind::Memory {
+            bytes: limits.memory_bytes,
+        });
+    }
+    let text = format!("{error:#}");
+    if text.contains("maximum concurrent") || text.contains("pooling allocator") {
+        return CallError::Capacity {
+            plugin,
+            reason: text,
+        };
+    }
+    let mut reason = match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        Some(exit) => format!("the plugin exited with status {}", exit.0),
+        None => match error.downcast_ref::<Trap>() {
+            Some(Trap::MemoryOutOfBounds) => format!(
+                "{} (in a Rust or C plugin, often its shadow stack overflowing: unbounded recursion)",
+                Trap::MemoryOutOfBounds
+            ),
+            Some(trap) => trap.to_string(),
+            None => first_line(&text),
+        },
+    };
+    let stderr = state.stderr_tail();
+    if !stderr.is_empty() {
+        reason.push_str(&format!("; the plugin printed: {stderr}"));
+    }
+    CallError::Trap {
+        plugin,
+        export,
+        reason,
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or(text).to_string()
+}
+
+/// Bytes a result carries, checked against `Limits::max_output_bytes`.
+trait OutputSize {
+    fn output_size(&self) -> usize;
+}
+
+impl OutputSize for String {
+    fn output_size(&self) -> usize {
+        self.len()
+    }
+}
+
+impl OutputSize for () {
+    fn output_size(&self) -> usize {
+        0
+    }
+}
+
+fn events_size(events: &[api::Event]) -> usize {
+    events
+        .iter()
+        .map(|e| e.id.len() + e.payload.len() + e.timestamp.as_ref().map_or(0, String::len))
+        .sum()
+}
+
+impl OutputSize for api::PollResponse {
+    fn output_size(&self) -> usize {
+        events_size(&self.events) + self.next_cursor.as_ref().map_or(0, String::len)
+    }
+}
+
+impl OutputSize for api::WebhookOutcome {
+    fn output_size(&self) -> usize {
+        events_size(&self.events) + self.response.as_ref().map_or(0, |r| r.body.len())
+    }
+}
+
+impl OutputSize for api::Manifest {
+    fn output_size(&self) -> usize {
+        let actions: usize = self
+            .actions
+            .iter()
+            .map(|a| a.input_schema.len() + a.output_schema.len() + a.description.len())
+            .sum();
+        let triggers: usize = self
+            .triggers
+            .iter()
+            .map(|t| t.config_schema.len() + t.output_schema.len() + t.description.len())
+            .sum();
+        actions + triggers + self.description.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_name_plugin_export_and_reason() {
+        let e = CallError::Limit {
+            plugin: "slow".into(),
+            export: Export::Invoke("create".into()),
+            limit: LimitKind::Cpu { fuel: 1000 },
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"plugin "slow" exceeded its CPU budget (1000 fuel) in invoke("create")"#
+        );
+        let e = CallError::Limit {
+            plugin: "big".into(),
+            export: Export::Transform,
+            limit: LimitKind::Output {
+                bytes: 8 << 20,
+                cap: 4 << 20,
+            },
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"plugin "big" exceeded its output cap (returned 8 MiB, cap 4 MiB) in transform()"#
+        );
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512 << 10), "512 KiB");
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_bytes(1536 << 10), "1.5 MiB");
+        assert_eq!(human_bytes(10), "10 bytes");
+    }
+}

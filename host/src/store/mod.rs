@@ -1,0 +1,176 @@
+//! Durable state in sled. The only module that names sled.
+//!
+//! For now: plugin key-value namespaces with quotas. Later issues add flows,
+//! runs, the work queue and cursors here, behind the same kind of narrow API.
+
+use sled::Transactional;
+use std::path::Path;
+use thiserror::Error;
+
+/// An error from the embedded database.
+#[derive(Debug, Error)]
+#[error("store: {0}")]
+pub struct StoreError(String);
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// The embedded database.
+#[derive(Clone)]
+pub struct Db {
+    db: sled::Db,
+    kv: sled::Tree,
+    kv_usage: sled::Tree,
+}
+
+impl Db {
+    /// Open (or create) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).open().map_err(|e| {
+            StoreError(format!(
+                "cannot open the data directory {}: {e} (is another weft using it?)",
+                dir.display()
+            ))
+        })?;
+        Self::from_sled(db)
+    }
+
+    /// A database that lives in memory and vanishes when dropped.
+    pub fn temporary() -> Result<Self, StoreError> {
+        Self::from_sled(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_sled(db: sled::Db) -> Result<Self, StoreError> {
+        Ok(Self {
+            kv: db.open_tree("kv")?,
+            kv_usage: db.open_tree("kv_usage")?,
+            db,
+        })
+    }
+
+    /// Write everything to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The value under `key` in `namespace`.
+    pub fn kv_get(&self, namespace: &[u8], key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.kv.get(kv_key(namespace, key))?.map(|v| v.to_vec()))
+    }
+
+    /// Store `value` under `key`, keeping the namespace within `quota` bytes
+    /// (keys plus values). Returns `Ok(false)`, changing nothing, when the write
+    /// would exceed the quota.
+    pub fn kv_set(
+        &self,
+        namespace: &[u8],
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<bool, StoreError> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let full = kv_key(namespace, key);
+        let result = (&self.kv, &self.kv_usage).transaction(|(kv, usage)| {
+            let used = usage.get(namespace)?.map_or(0, |v| decode_u64(&v));
+            let old = kv.get(&full)?.map_or(0, |v| (key.len() + v.len()) as u64);
+            let new_used = used - old.min(used) + (key.len() + value.len()) as u64;
+            if new_used > quota {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            kv.insert(full.as_slice(), value)?;
+            usage.insert(namespace, &new_used.to_be_bytes())?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(TransactionError::Abort(())) => Ok(false),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Remove `key`; a missing key is not an error.
+    pub fn kv_delete(&self, namespace: &[u8], key: &str) -> Result<(), StoreError> {
+        let full = kv_key(namespace, key);
+        (&self.kv, &self.kv_usage)
+            .transaction(|(kv, usage)| {
+                if let Some(old) = kv.remove(full.as_slice())? {
+                    let used = usage.get(namespace)?.map_or(0, |v| decode_u64(&v));
+                    let freed = (key.len() + old.len()) as u64;
+                    usage.insert(namespace, &used.saturating_sub(freed).to_be_bytes())?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .map_err(|e| StoreError(format!("{e:?}")))
+    }
+
+    /// Keys of `namespace` starting with `prefix`, in byte order, at most `limit`.
+    pub fn kv_list(
+        &self,
+        namespace: &[u8],
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let start = kv_key(namespace, prefix);
+        let skip = namespace.len() + 1;
+        self.kv
+            .scan_prefix(start)
+            .keys()
+            .take(limit)
+            .map(|k| Ok(String::from_utf8_lossy(&k?[skip..]).into_owned()))
+            .collect()
+    }
+
+    /// Bytes (keys plus values) held by `namespace`.
+    pub fn kv_usage(&self, namespace: &[u8]) -> Result<u64, StoreError> {
+        Ok(self.kv_usage.get(namespace)?.map_or(0, |v| decode_u64(&v)))
+    }
+}
+
+/// Namespaces never contain NUL, so `namespace NUL key` cannot collide.
+fn kv_key(namespace: &[u8], key: &str) -> Vec<u8> {
+    let mut full = Vec::with_capacity(namespace.len() + 1 + key.len());
+    full.extend_from_slice(namespace);
+    full.push(0);
+    full.extend_from_slice(key.as_bytes());
+    full
+}
+
+fn decode_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quota_counts_keys_and_values_and_refuses_without_change() {
+        let db = Db::temporary().unwrap();
+        let ns = b"p\x1fc";
+        assert!(db.kv_set(ns, "a", &[0; 10], 20).unwrap());
+        assert_eq!(db.kv_usage(ns).unwrap(), 11);
+        assert!(
+            !db.kv_set(ns, "b", &[0; 10], 20).unwrap(),
+            "12 more bytes would make 23 > 20"
+        );
+        assert_eq!(db.kv_get(ns, "b").unwrap(), None);
+        // Replacing a value counts only the difference.
+        assert!(db.kv_set(ns, "a", &[1; 19], 20).unwrap());
+        assert_eq!(db.kv_usage(ns).unwrap(), 20);
+        db.kv_delete(ns, "a").unwrap();
+        assert_eq!(db.kv_usage(ns).unwrap(), 0);
+    }
+
+    #[test]
+    fn namespaces_do_not_see_each_other() {
+        let db = Db::temporary().unwrap();
+        db.kv_set(b"one", "k", b"1", 100).unwrap();
+        db.kv_set(b"one-two", "k", b"2", 100).unwrap();
+        assert_eq!(db.kv_get(b"one", "k").unwrap().unwrap(), b"1");
+        assert_eq!(db.kv_list(b"one", "", 10).unwrap(), vec!["k".to_string()]);
+    }
+}

@@ -1,0 +1,147 @@
+//! `http`: a generic REST action. Any method, any URL within the connection's
+//! grants, headers and a JSON body; returns the status, headers and body.
+
+use weft_sdk::{
+    Action, CallContext, Connector, Error, Manifest, Result, Value, config, http, json,
+};
+
+struct Http;
+
+impl Connector for Http {
+    fn describe() -> Manifest {
+        Manifest::new("http", env!("CARGO_PKG_VERSION"), "Call any HTTP JSON API")
+            .setting("base_url", "Prefix for relative URLs, e.g. https://api.example.com/v1", false)
+            .setting("headers", "Headers sent with every request, as a JSON object", false)
+            .secret("authorization", "Value of the Authorization header, e.g. `Bearer …`", false)
+            .action(
+                Action::new("request", "Send one HTTP request and return the response")
+                    .input_schema(json!({
+                        "type": "object",
+                        "required": ["url"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "method": { "type": "string", "default": "GET",
+                                        "enum": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] },
+                            "url": { "type": "string", "description": "Absolute, or relative to the base_url setting" },
+                            "query": { "type": "object", "additionalProperties": { "type": ["string", "number", "boolean"] } },
+                            "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                            "body": { "description": "Sent as JSON; omit for no body" },
+                            "follow_redirects": { "type": "boolean", "default": true },
+                            "fail_on_error_status": { "type": "boolean", "default": true,
+                                "description": "Fail the step on 4xx/5xx (429 and 5xx are retried)" }
+                        }
+                    }))
+                    .output_schema(json!({
+                        "type": "object",
+                        "required": ["status", "headers", "body"],
+                        "properties": {
+                            "status": { "type": "integer" },
+                            "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                            "body": { "description": "The body as JSON, or as a string when it is not JSON" }
+                        }
+                    })),
+            )
+    }
+
+    fn invoke(action: &str, input: Value, ctx: &CallContext) -> Result<Value> {
+        match action {
+            "request" => request(input, ctx),
+            other => Err(Error::invalid_input(format!(
+                "unknown action {other:?}; this connector has `request`"
+            ))),
+        }
+    }
+}
+
+fn request(input: Value, ctx: &CallContext) -> Result<Value> {
+    let url = input["url"]
+        .as_str()
+        .ok_or_else(|| Error::invalid_input("`url` must be a string"))?;
+    let method = input["method"].as_str().unwrap_or("GET");
+    let mut url = absolute(url)?;
+    if let Some(query) = input["query"].as_object() {
+        let pairs: Vec<String> = query
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                format!("{}={}", encode(k), encode(&v))
+            })
+            .collect();
+        if !pairs.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&pairs.join("&"));
+        }
+    }
+
+    let mut req =
+        http::Request::new(method, url).header("idempotency-key", ctx.idempotency_key.clone());
+    if let Some(Value::Object(defaults)) = config::setting("headers") {
+        for (k, v) in defaults {
+            req = req.header(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        }
+    }
+    if let Some(auth) = config::secret("authorization") {
+        req = req.header("authorization", auth);
+    }
+    if let Some(headers) = input["headers"].as_object() {
+        for (k, v) in headers {
+            let v = v
+                .as_str()
+                .ok_or_else(|| Error::invalid_input(format!("header {k:?} must be a string")))?;
+            req = req.header(k.clone(), v);
+        }
+    }
+    if let Some(body) = input.get("body") {
+        req = req.json(body)?;
+    }
+    if input["follow_redirects"].as_bool() == Some(false) {
+        req = req.max_redirects(0);
+    }
+
+    let mut response = req.send()?;
+    if input["fail_on_error_status"].as_bool() != Some(false) {
+        response = response.error_for_status()?;
+    }
+    let headers: serde_json::Map<String, Value> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    Ok(json!({ "status": response.status, "headers": headers, "body": response.json_or_text() }))
+}
+
+/// `url` as is when absolute, else joined to the connection's `base_url`.
+fn absolute(url: &str) -> Result<String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return Ok(url.to_string());
+    }
+    let base = config::setting_str("base_url").ok_or_else(|| {
+        Error::invalid_input(format!(
+            "{url:?} is relative and the connection has no base_url setting"
+        ))
+    })?;
+    Ok(format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        url.trim_start_matches('/')
+    ))
+}
+
+/// Percent-encode a query component.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+weft_sdk::export_connector!(Http);

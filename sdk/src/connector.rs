@@ -1,0 +1,434 @@
+//! The `connector` world: implement [`Connector`] and call [`export_connector!`](crate::export_connector).
+
+use crate::{Error, Result, Value};
+use std::marker::PhantomData;
+
+/// The bindings generated from `wit/` for the `connector` world.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "weft:plugin/connector",
+        generate_all,
+        pub_export_macro: true,
+        export_macro_name: "__weft_export_connector_world",
+        default_bindings_module: "weft_sdk::connector::bindings",
+        runtime_path: "weft_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+use bindings::exports::weft::plugin::connector_api as wit;
+
+crate::error::wit_error_conversions!(
+    bindings::weft::plugin::types::Error,
+    bindings::weft::plugin::types::RateLimit
+);
+
+/// A connector: one application's triggers and actions.
+///
+/// Only [`describe`](Connector::describe) and [`invoke`](Connector::invoke) are
+/// required; the trigger methods answer "not supported" until implemented.
+pub trait Connector {
+    /// Name, version, triggers, actions, settings and hosts.
+    fn describe() -> Manifest;
+
+    /// Run `action` with `input` (already validated against its schema by the host).
+    fn invoke(action: &str, input: Value, ctx: &CallContext) -> Result<Value>;
+
+    /// Fetch records for a polling trigger, starting after `cursor`.
+    fn poll(trigger: &str, config: Value, cursor: Option<String>) -> Result<PollResponse> {
+        let _ = (config, cursor);
+        Err(Error::fatal(format!(
+            "trigger {trigger:?} does not support polling"
+        )))
+    }
+
+    /// Register `webhook_url` with the application; return state for `unsubscribe`.
+    fn subscribe(
+        trigger: &str,
+        config: Value,
+        webhook_url: &str,
+        events: Vec<String>,
+    ) -> Result<Value> {
+        let _ = (config, webhook_url, events);
+        Err(Error::fatal(format!(
+            "trigger {trigger:?} has no subscription API; paste its URL into the application by hand"
+        )))
+    }
+
+    /// Remove a registration made by `subscribe`.
+    fn unsubscribe(trigger: &str, config: Value, subscription: Value) -> Result<()> {
+        let _ = (config, subscription);
+        Err(Error::fatal(format!(
+            "trigger {trigger:?} has no subscription API"
+        )))
+    }
+
+    /// Verify and turn one incoming webhook request into events.
+    fn handle_webhook(request: WebhookRequest) -> Result<WebhookOutcome> {
+        Err(Error::fatal(format!(
+            "trigger {:?} does not accept webhooks",
+            request.trigger
+        )))
+    }
+}
+
+/// Identifies one attempt of one step of one run.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// Stable across retries of the same step; pass it to APIs that accept one.
+    pub idempotency_key: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+}
+
+/// What the connector is and offers; see `describe` in `wit/plugin.wit`.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub triggers: Vec<Trigger>,
+    pub actions: Vec<Action>,
+    pub settings: Vec<Setting>,
+    pub hosts: Vec<String>,
+}
+
+impl Manifest {
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+            ..Self::default()
+        }
+    }
+    pub fn action(mut self, action: Action) -> Self {
+        self.actions.push(action);
+        self
+    }
+    pub fn trigger(mut self, trigger: Trigger) -> Self {
+        self.triggers.push(trigger);
+        self
+    }
+    /// A plain (non-secret) setting.
+    pub fn setting(
+        mut self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        required: bool,
+    ) -> Self {
+        self.settings.push(Setting {
+            name: name.into(),
+            description: description.into(),
+            secret: false,
+            required,
+        });
+        self
+    }
+    /// A secret (an API key, a token, a signing secret).
+    pub fn secret(
+        mut self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        required: bool,
+    ) -> Self {
+        self.settings.push(Setting {
+            name: name.into(),
+            description: description.into(),
+            secret: true,
+            required,
+        });
+        self
+    }
+    /// A host the connector wants to reach (`api.example.com`, `*.example.com`, `host:port`).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.hosts.push(host.into());
+        self
+    }
+}
+
+/// One action of a connector.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+    pub output_schema: Value,
+}
+
+impl Action {
+    /// An action whose input and output are any JSON object until schemas are set.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            input_schema: serde_json::json!({ "type": "object" }),
+            output_schema: serde_json::json!({}),
+        }
+    }
+    pub fn input_schema(mut self, schema: Value) -> Self {
+        self.input_schema = schema;
+        self
+    }
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = schema;
+        self
+    }
+}
+
+/// How the host finds new records among those a poll returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollingStrategy {
+    Timestamp,
+    IncreasingId,
+    Dedupe,
+}
+
+/// One trigger of a connector.
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub name: String,
+    pub description: String,
+    /// `Some` for a polling trigger, `None` for a webhook trigger.
+    pub polling: Option<PollingStrategy>,
+    pub events: Vec<String>,
+    pub config_schema: Value,
+    pub output_schema: Value,
+}
+
+impl Trigger {
+    pub fn webhook(name: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            polling: None,
+            events: Vec::new(),
+            config_schema: serde_json::json!({ "type": "object" }),
+            output_schema: serde_json::json!({}),
+        }
+    }
+    pub fn polling(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        strategy: PollingStrategy,
+    ) -> Self {
+        Self {
+            polling: Some(strategy),
+            ..Self::webhook(name, description)
+        }
+    }
+    pub fn events(mut self, events: &[&str]) -> Self {
+        self.events = events.iter().map(|e| e.to_string()).collect();
+        self
+    }
+    pub fn config_schema(mut self, schema: Value) -> Self {
+        self.config_schema = schema;
+        self
+    }
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.output_schema = schema;
+        self
+    }
+}
+
+/// A setting or secret a connection needs.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub name: String,
+    pub description: String,
+    pub secret: bool,
+    pub required: bool,
+}
+
+/// One record or event produced by a trigger.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub timestamp: Option<String>,
+    pub payload: Value,
+}
+
+/// What a poll found.
+#[derive(Debug, Clone, Default)]
+pub struct PollResponse {
+    pub events: Vec<Event>,
+    pub next_cursor: Option<String>,
+}
+
+/// One incoming webhook request, raw.
+#[derive(Debug, Clone)]
+pub struct WebhookRequest {
+    pub trigger: String,
+    pub config: Value,
+    pub method: String,
+    pub path: String,
+    /// Lower-case names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl WebhookRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A direct answer to a webhook request (handshakes, challenges).
+#[derive(Debug, Clone)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The events in a webhook request, and optionally a direct answer.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookOutcome {
+    pub events: Vec<Event>,
+    pub response: Option<WebhookResponse>,
+}
+
+/// Adapts a [`Connector`] to the generated `Guest` trait; used by [`export_connector!`](crate::export_connector).
+#[doc(hidden)]
+pub struct Export<T>(PhantomData<T>);
+
+fn parse(what: &str, text: &str) -> Result<Value> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::invalid_input(format!("{what} is not valid JSON: {e}")))
+}
+
+fn to_wit_event(e: Event) -> wit::Event {
+    wit::Event {
+        id: e.id,
+        timestamp: e.timestamp,
+        payload: e.payload.to_string(),
+    }
+}
+
+type WitResult<T> = std::result::Result<T, bindings::weft::plugin::types::Error>;
+
+impl<T: Connector> wit::Guest for Export<T> {
+    fn describe() -> wit::Manifest {
+        let m = T::describe();
+        wit::Manifest {
+            name: m.name,
+            version: m.version,
+            description: m.description,
+            triggers: m
+                .triggers
+                .into_iter()
+                .map(|t| wit::TriggerSpec {
+                    name: t.name,
+                    description: t.description,
+                    kind: if t.polling.is_some() {
+                        wit::TriggerKind::Polling
+                    } else {
+                        wit::TriggerKind::Webhook
+                    },
+                    polling: t.polling.map(|p| match p {
+                        PollingStrategy::Timestamp => wit::PollingStrategy::Timestamp,
+                        PollingStrategy::IncreasingId => wit::PollingStrategy::IncreasingId,
+                        PollingStrategy::Dedupe => wit::PollingStrategy::Dedupe,
+                    }),
+                    events: t.events,
+                    config_schema: t.config_schema.to_string(),
+                    output_schema: t.output_schema.to_string(),
+                })
+                .collect(),
+            actions: m
+                .actions
+                .into_iter()
+                .map(|a| wit::ActionSpec {
+                    name: a.name,
+                    description: a.description,
+                    input_schema: a.input_schema.to_string(),
+                    output_schema: a.output_schema.to_string(),
+                })
+                .collect(),
+            settings: m
+                .settings
+                .into_iter()
+                .map(|s| wit::SettingSpec {
+                    name: s.name,
+                    description: s.description,
+                    secret: s.secret,
+                    required: s.required,
+                })
+                .collect(),
+            hosts: m.hosts,
+        }
+    }
+
+    fn poll(req: wit::PollRequest) -> WitResult<wit::PollResponse> {
+        let config = parse("the trigger config", &req.config)?;
+        let r = T::poll(&req.trigger, config, req.cursor)?;
+        Ok(wit::PollResponse {
+            events: r.events.into_iter().map(to_wit_event).collect(),
+            next_cursor: r.next_cursor,
+        })
+    }
+
+    fn subscribe(req: wit::SubscribeRequest) -> WitResult<String> {
+        let config = parse("the trigger config", &req.config)?;
+        Ok(T::subscribe(&req.trigger, config, &req.webhook_url, req.events)?.to_string())
+    }
+
+    fn unsubscribe(req: wit::UnsubscribeRequest) -> WitResult<()> {
+        let config = parse("the trigger config", &req.config)?;
+        let subscription = parse("the subscription", &req.subscription)?;
+        Ok(T::unsubscribe(&req.trigger, config, subscription)?)
+    }
+
+    fn handle_webhook(req: wit::WebhookRequest) -> WitResult<wit::WebhookOutcome> {
+        let config = parse("the trigger config", &req.config)?;
+        let out = T::handle_webhook(WebhookRequest {
+            trigger: req.trigger,
+            config,
+            method: req.method,
+            path: req.path,
+            headers: req.headers,
+            body: req.body,
+        })?;
+        Ok(wit::WebhookOutcome {
+            events: out.events.into_iter().map(to_wit_event).collect(),
+            response: out.response.map(|r| wit::WebhookResponse {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
+        })
+    }
+
+    fn invoke(req: wit::InvokeRequest) -> WitResult<String> {
+        let input = parse("the action input", &req.input)?;
+        let ctx = CallContext {
+            idempotency_key: req.context.idempotency_key,
+            attempt: req.context.attempt,
+        };
+        Ok(T::invoke(&req.action, input, &ctx)?.to_string())
+    }
+}
+
+/// Export a type implementing [`Connector`] as this component's `connector` world.
+///
+/// ```ignore
+/// struct MyConnector;
+/// impl weft_sdk::Connector for MyConnector { /* … */ }
+/// weft_sdk::export_connector!(MyConnector);
+/// ```
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:ty) => {
+        #[doc(hidden)]
+        type __WeftConnectorExport = $crate::connector::Export<$connector>;
+        $crate::connector::bindings::__weft_export_connector_world!(__WeftConnectorExport);
+    };
+}

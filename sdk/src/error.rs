@@ -1,0 +1,101 @@
+//! The error a plugin returns: the variants the engine acts on.
+
+use std::fmt;
+
+/// What went wrong, chosen by what the engine should do next.
+///
+/// - [`Error::InvalidInput`]: the user must fix the input; not retried.
+/// - [`Error::Auth`]: the user must fix the connection's credentials; not retried.
+/// - [`Error::RateLimited`]: retried no earlier than `retry_after_ms`.
+/// - [`Error::Transient`]: retried with exponential backoff.
+/// - [`Error::Fatal`]: not retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    InvalidInput(String),
+    Auth(String),
+    RateLimited {
+        message: String,
+        retry_after_ms: u64,
+    },
+    Transient(String),
+    Fatal(String),
+}
+
+/// `Result` with weft's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidInput(message.into())
+    }
+    pub fn auth(message: impl Into<String>) -> Self {
+        Self::Auth(message.into())
+    }
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        Self::RateLimited {
+            message: message.into(),
+            retry_after_ms,
+        }
+    }
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::Transient(message.into())
+    }
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self::Fatal(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Error::Auth(m) => write!(f, "authentication failed: {m}"),
+            Error::RateLimited {
+                message,
+                retry_after_ms,
+            } => {
+                write!(
+                    f,
+                    "rate limited (retry after {retry_after_ms} ms): {message}"
+                )
+            }
+            Error::Transient(m) => write!(f, "transient failure: {m}"),
+            Error::Fatal(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::InvalidInput(format!("JSON: {e}"))
+    }
+}
+
+/// Converts between this crate's [`Error`] and the WIT `error` variant of one
+/// world's generated bindings (each world has its own copy of the type).
+macro_rules! wit_error_conversions {
+    ($wit:path, $rate:path) => {
+        impl From<crate::Error> for $wit {
+            fn from(e: crate::Error) -> Self {
+                use crate::Error as E;
+                type Rate = $rate;
+                match e {
+                    E::InvalidInput(m) => Self::InvalidInput(m),
+                    E::Auth(m) => Self::Auth(m),
+                    E::RateLimited {
+                        message,
+                        retry_after_ms,
+                    } => Self::RateLimited(Rate {
+                        message,
+                        retry_after_ms,
+                    }),
+                    E::Transient(m) => Self::Transient(m),
+                    E::Fatal(m) => Self::Fatal(m),
+                }
+            }
+        }
+    };
+}
+pub(crate) use wit_error_conversions;

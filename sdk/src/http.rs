@@ -1,0 +1,435 @@
+//! A small HTTP client over `wasi:http/outgoing-handler`.
+//!
+//! The host checks every request against the hosts granted to the connection;
+//! a refused request fails with [`Error::Fatal`] naming the URL. Redirects are
+//! followed (up to [`Request::max_redirects`]) by issuing a new request, which
+//! the host checks again, so a granted host cannot redirect a plugin somewhere
+//! it was not granted.
+//!
+//! ```no_run
+//! # fn main() -> weft_sdk::Result<()> {
+//! use weft_sdk::{http, json};
+//! let created: weft_sdk::Value = http::Request::post("https://api.example.com/contacts")
+//!     .header("authorization", "Bearer …")
+//!     .json(&json!({ "name": "Ada" }))?
+//!     .send()?
+//!     .error_for_status()?
+//!     .json()?;
+//! # Ok(()) }
+//! ```
+
+use crate::connector::bindings::wasi::http::outgoing_handler;
+use crate::connector::bindings::wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+    http_error_code,
+};
+use crate::connector::bindings::wasi::io::streams::StreamError;
+use crate::{Error, Result, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// An outgoing request, built then [`send`](Request::send)-ed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    timeout: Option<Duration>,
+    max_redirects: u32,
+}
+
+/// A response with its whole body read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The URL that answered (after redirects).
+    pub url: String,
+}
+
+impl Request {
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            method: method.into().to_ascii_uppercase(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: None,
+            max_redirects: 5,
+        }
+    }
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new("GET", url)
+    }
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new("POST", url)
+    }
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new("PUT", url)
+    }
+    pub fn patch(url: impl Into<String>) -> Self {
+        Self::new("PATCH", url)
+    }
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new("DELETE", url)
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A JSON body, with `content-type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
+        self.body = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid_input(format!("request body: {e}")))?;
+        if !self
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            self.headers
+                .push(("content-type".into(), "application/json".into()));
+        }
+        Ok(self)
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Time allowed to connect and to receive the first byte (the host caps it too).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many redirects to follow (0 returns the 3xx response itself).
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.max_redirects = n;
+        self
+    }
+
+    /// Send the request, following redirects, and read the whole response.
+    pub fn send(self) -> Result<Response> {
+        let mut req = self;
+        let mut hops = 0;
+        loop {
+            let response = send_once(&req)?;
+            let location = response.header("location").map(str::to_owned);
+            match (response.status, location) {
+                (301 | 302 | 303 | 307 | 308, Some(location)) if hops < req.max_redirects => {
+                    hops += 1;
+                    req.url = resolve(&req.url, &location)?;
+                    if response.status == 303
+                        || (matches!(response.status, 301 | 302) && req.method == "POST")
+                    {
+                        req.method = "GET".into();
+                        req.body.clear();
+                        req.headers
+                            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                    }
+                }
+                _ => return Ok(response),
+            }
+        }
+    }
+}
+
+impl Response {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON (`null` for an empty body).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"null"
+        } else {
+            &self.body
+        };
+        serde_json::from_slice(body).map_err(|e| {
+            Error::fatal(format!(
+                "the response from {} is not the JSON expected: {e}",
+                self.url
+            ))
+        })
+    }
+
+    /// The body as JSON if it is JSON, else as a string.
+    pub fn json_or_text(&self) -> Value {
+        self.json::<Value>()
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+    }
+
+    /// Turn error statuses into the [`Error`] the engine should act on:
+    /// 401/403 → auth, 429 → rate-limited (with `retry-after`), 408 and 5xx →
+    /// transient, other 4xx → invalid input.
+    pub fn error_for_status(self) -> Result<Self> {
+        let detail = || {
+            format!(
+                "{} answered {}: {}",
+                self.url,
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        };
+        match self.status {
+            200..=399 => Ok(self),
+            401 | 403 => Err(Error::auth(detail())),
+            429 => {
+                let retry_after_ms = self
+                    .header("retry-after")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map_or(0, |s| s.saturating_mul(1000));
+                Err(Error::rate_limited(detail(), retry_after_ms))
+            }
+            408 | 500..=599 => Err(Error::transient(detail())),
+            _ => Err(Error::invalid_input(detail())),
+        }
+    }
+}
+
+struct Url<'a> {
+    scheme: &'a str,
+    authority: &'a str,
+    path_and_query: &'a str,
+}
+
+fn split_url(url: &str) -> Result<Url<'_>> {
+    let bad = || Error::invalid_input(format!("{url:?} is not an absolute http(s) URL"));
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(bad());
+    }
+    let rest = rest.split('#').next().unwrap_or_default();
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(end);
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad());
+    }
+    Ok(Url {
+        scheme,
+        authority,
+        path_and_query: if path_and_query.is_empty() {
+            "/"
+        } else {
+            path_and_query
+        },
+    })
+}
+
+/// Resolve a `Location` header against the URL that sent it.
+fn resolve(base: &str, location: &str) -> Result<String> {
+    if location.contains("://") {
+        return Ok(location.to_string());
+    }
+    let base = split_url(base)?;
+    if let Some(rest) = location.strip_prefix("//") {
+        return Ok(format!("{}://{rest}", base.scheme));
+    }
+    if location.starts_with('/') {
+        return Ok(format!("{}://{}{location}", base.scheme, base.authority));
+    }
+    let path = base.path_and_query.split('?').next().unwrap_or("/");
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    Ok(format!(
+        "{}://{}{dir}{location}",
+        base.scheme, base.authority
+    ))
+}
+
+fn send_once(req: &Request) -> Result<Response> {
+    let url = split_url(&req.url)?;
+    let fields: Vec<(String, Vec<u8>)> = req
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes()))
+        .collect();
+    let headers = Fields::from_list(&fields)
+        .map_err(|e| Error::invalid_input(format!("request headers for {}: {e:?}", req.url)))?;
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match req.method.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "CONNECT" => Method::Connect,
+        "OPTIONS" => Method::Options,
+        "TRACE" => Method::Trace,
+        "PATCH" => Method::Patch,
+        other => Method::Other(other.to_string()),
+    };
+    let invalid =
+        |what: &str| Error::invalid_input(format!("{what} of {} is not accepted", req.url));
+    outgoing
+        .set_method(&method)
+        .map_err(|()| invalid("the method"))?;
+    let scheme = if url.scheme.eq_ignore_ascii_case("https") {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid("the scheme"))?;
+    outgoing
+        .set_authority(Some(url.authority))
+        .map_err(|()| invalid("the host"))?;
+    outgoing
+        .set_path_with_query(Some(url.path_and_query))
+        .map_err(|()| invalid("the path"))?;
+
+    let options = req.timeout.map(|t| {
+        let options = RequestOptions::new();
+        let nanos = u64::try_from(t.as_nanos()).unwrap_or(u64::MAX);
+        // The host may refuse to set a timeout longer than its own cap; its cap applies then.
+        let _ = options.set_connect_timeout(Some(nanos));
+        let _ = options.set_first_byte_timeout(Some(nanos));
+        options
+    });
+
+    let body = outgoing
+        .body()
+        .map_err(|()| Error::fatal("the request body was already taken"))?;
+    let pending =
+        outgoing_handler::handle(outgoing, options).map_err(|e| error_code(&req.url, e))?;
+    {
+        let stream = body
+            .write()
+            .map_err(|()| Error::fatal("the request body stream was already taken"))?;
+        for chunk in req.body.chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| stream_error(&req.url, e))?;
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| error_code(&req.url, e))?;
+
+    pending.subscribe().block();
+    let incoming = match pending.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(error_code(&req.url, code)),
+        Some(Err(())) | None => {
+            return Err(Error::fatal(format!(
+                "the response to {} was lost",
+                req.url
+            )));
+        }
+    };
+
+    let status = incoming.status();
+    let headers = incoming
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_ascii_lowercase(),
+                String::from_utf8_lossy(&v).into_owned(),
+            )
+        })
+        .collect();
+    let body_resource = incoming
+        .consume()
+        .map_err(|()| Error::fatal("the response body was already taken"))?;
+    let mut body = Vec::new();
+    {
+        let stream = body_resource
+            .stream()
+            .map_err(|()| Error::fatal("the response stream was already taken"))?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(stream_error(&req.url, e)),
+            }
+        }
+    }
+    let _trailers = IncomingBody::finish(body_resource);
+    Ok(Response {
+        status,
+        headers,
+        body,
+        url: req.url.clone(),
+    })
+}
+
+fn stream_error(url: &str, e: StreamError) -> Error {
+    match e {
+        StreamError::LastOperationFailed(err) => match http_error_code(&err) {
+            Some(code) => error_code(url, code),
+            // Some hosts report their body caps only as text.
+            None if err.to_debug_string().contains("size exceeds limit") => {
+                Error::fatal(format!("{url}: {}", err.to_debug_string()))
+            }
+            None => Error::transient(format!("{url}: {}", err.to_debug_string())),
+        },
+        StreamError::Closed => Error::transient(format!("{url}: the connection closed early")),
+    }
+}
+
+fn error_code(url: &str, code: ErrorCode) -> Error {
+    match code {
+        ErrorCode::HttpRequestDenied => Error::fatal(format!("weft denied the request to {url}")),
+        ErrorCode::HttpResponseBodySize(limit) => Error::fatal(format!(
+            "the response from {url} is larger than the host allows ({} bytes)",
+            limit.map_or_else(|| "?".to_string(), |l| l.to_string())
+        )),
+        ErrorCode::HttpRequestBodySize(_) => Error::invalid_input(format!(
+            "the request body for {url} is larger than the host allows"
+        )),
+        ErrorCode::DnsError(_)
+        | ErrorCode::DnsTimeout
+        | ErrorCode::DestinationNotFound
+        | ErrorCode::DestinationUnavailable
+        | ErrorCode::ConnectionRefused
+        | ErrorCode::ConnectionTerminated
+        | ErrorCode::ConnectionTimeout
+        | ErrorCode::ConnectionReadTimeout
+        | ErrorCode::ConnectionWriteTimeout
+        | ErrorCode::ConnectionLimitReached
+        | ErrorCode::HttpResponseTimeout
+        | ErrorCode::HttpResponseIncomplete => Error::transient(format!("{url}: {code:?}")),
+        other => Error::fatal(format!("{url}: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_locations() {
+        assert_eq!(resolve("http://a:1/x/y?q=1", "/z").unwrap(), "http://a:1/z");
+        assert_eq!(resolve("http://a:1/x/y", "z").unwrap(), "http://a:1/x/z");
+        assert_eq!(resolve("https://a/x", "//b/c").unwrap(), "https://b/c");
+        assert_eq!(
+            resolve("http://a/x", "http://evil/").unwrap(),
+            "http://evil/"
+        );
+    }
+
+    #[test]
+    fn splits_urls() {
+        let u = split_url("http://127.0.0.1:8080/a/b?c=d#frag").unwrap();
+        assert_eq!(
+            (u.scheme, u.authority, u.path_and_query),
+            ("http", "127.0.0.1:8080", "/a/b?c=d")
+        );
+        assert_eq!(split_url("https://h").unwrap().path_and_query, "/");
+        assert!(split_url("ftp://h/").is_err());
+        assert!(split_url("http://user@h/").is_err());
+        assert!(split_url("/relative").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! A small HTTP app on 127.0.0.1 for plugins to call in tests.
+//!
+//! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo` → the request as JSON;
+//! `GET /redirect?to=URL` → 302 to URL; `GET /big?bytes=N` → N bytes;
+//! `GET /slow` → never answers; `GET /status/N` → status N with a JSON body.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::net::TcpListener;
+
+/// A running test app; it stops when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        handle(req, addr)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        TestApp {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The grant string for this app: `127.0.0.1:PORT`.
+    pub fn grant(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Requests served so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
+    req.uri()
+        .query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+}
+
+fn json_response(status: u16, value: serde_json::Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(value.to_string())))
+        .unwrap()
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    addr: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    Ok(match path.as_str() {
+        "/json" => json_response(200, json!({ "hello": "world" })),
+        "/echo" => {
+            let method = req.method().to_string();
+            let uri = req.uri().to_string();
+            let headers: serde_json::Map<String, serde_json::Value> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
+                .collect();
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let body: serde_json::Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| json!(String::from_utf8_lossy(&body).into_owned()));
+            json_response(
+                200,
+                json!({ "method": method, "uri": uri, "headers": headers, "body": body }),
+            )
+        }
+        "/redirect" => {
+            let to = query(&req, "to")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("http://{addr}/json"));
+            Response::builder()
+                .status(302)
+                .header("location", to)
+                .body(Full::new(Bytes::new()))
+                .unwrap()
+        }
+        "/big" => {
+            let n: usize = query(&req, "bytes")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1 << 20);
+            Response::builder()
+                .status(200)
+                .body(Full::new(Bytes::from(vec![b'x'; n])))
+                .unwrap()
+        }
+        "/slow" => {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            json_response(200, json!({}))
+        }
+        p if p.starts_with("/status/") => {
+            let code: u16 = p["/status/".len()..].parse().unwrap_or(500);
+            json_response(code, json!({ "status": code }))
+        }
+        _ => json_response(404, json!({ "error": "no such route" })),
+    })
+}
