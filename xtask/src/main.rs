@@ -1,1 +1,125 @@
-fn main() {}
+//! Developer tasks: `cargo xtask demo` (weft's main job) and `cargo xtask test`
+//! (every test). Each builds what it needs; `rust-toolchain.toml` makes rustup
+//! install the pinned toolchain and the wasm32-wasip2 target on first use.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let result = match task.as_str() {
+        "demo" => demo(),
+        "test" => test(),
+        _ => {
+            eprintln!("usage: cargo xtask <demo|test>\n  demo  build the plugins and weft, then run them\n  test  run every test");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed with {status}")) }
+}
+
+/// Every test: unit, integration (real plugins built by tests/build.rs), CLI and doc tests.
+fn test() -> Result<(), String> {
+    ensure_wasm_target();
+    // The default members: host, sdk, tests (whose build script compiles every
+    // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
+    run(cargo().arg("test"))
+}
+
+/// rustup installs the target named in rust-toolchain.toml with a new toolchain,
+/// but not into a toolchain that was already there: add it (a no-op when present).
+fn ensure_wasm_target() {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == "wasm32-wasip2"));
+    if let Ok(false) = installed {
+        let _ = Command::new("rustup").args(["target", "add", "wasm32-wasip2"]).current_dir(root()).status();
+    }
+}
+
+/// Build the plugins and weft, then show them at work against a local app.
+fn demo() -> Result<(), String> {
+    ensure_wasm_target();
+    println!("==> building the plugins (wasm32-wasip2) and weft");
+    run(cargo().args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "-p", "weft-plugin-http", "-p", "weft-plugin-clean-contact"]))?;
+    run(cargo().args(["build", "-p", "weft"]))?;
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let weft = target.join("debug").join("weft");
+    let plugins = target.join("wasm32-wasip2").join("plugin");
+    let http = plugins.join("http.wasm");
+    let clean = plugins.join("clean_contact.wasm");
+
+    let app = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let addr = app.local_addr().unwrap();
+    std::thread::spawn(move || serve_contacts(app));
+    let url = format!("http://{addr}/contacts/1");
+
+    let show = |title: &str, args: &[&str]| -> Result<(), String> {
+        println!("\n==> {title}\n$ weft {}", args.join(" "));
+        let status = Command::new(&weft).args(args).status().map_err(|e| e.to_string())?;
+        println!("(exit status {})", status.code().unwrap_or(-1));
+        Ok(())
+    };
+    show("what the http connector offers", &["plugin", "describe", &http.display().to_string()])?;
+    show(
+        "a transform tidies a contact",
+        &["plugin", "call", &clean.display().to_string(), "--input", r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#],
+    )?;
+    let input = format!(r#"{{"url":"{url}"}}"#);
+    show(
+        "the http connector fetches a record from a granted host",
+        &["plugin", "call", &http.display().to_string(), "request", "--input", &input, "--grant-host", &addr.to_string()],
+    )?;
+    show(
+        "the same call without the grant is refused by the host",
+        &["plugin", "call", &http.display().to_string(), "request", "--input", &input],
+    )?;
+    println!("\nNext: write your own plugin (README.md, \"Writing a plugin\").");
+    Ok(())
+}
+
+/// A tiny JSON app for the demo: every request gets one contact.
+fn serve_contacts(listener: TcpListener) {
+    for stream in listener.incoming().flatten() {
+        let mut reader = BufReader::new(&stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line == "\r\n" {
+                break;
+            }
+            line.clear();
+        }
+        let body = r#"{"id":1,"name":"Ada Lovelace","email":"ada@example.com"}"#;
+        let mut stream = &stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+}

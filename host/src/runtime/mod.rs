@@ -273,11 +273,12 @@ fn engine_config(ceilings: &Ceilings) -> Config {
         .max_tables_per_component(16)
         .max_memory_size(ceilings.max_memory_bytes)
         .table_elements(100_000)
-        // Keep a little of each slot's memory and tables resident between calls:
-        // re-zeroing with memset is cheaper than madvise + page faults for small
-        // plugins, which is most of them.
-        .linear_memory_keep_resident(1 << 20)
-        .table_keep_resident(64 << 10)
+        // Reset a slot between calls by rewriting only the pages the last call
+        // dirtied (PAGEMAP_SCAN, Linux 6.7+), keeping them resident: no madvise,
+        // no page faults on the next call. Elsewhere the first bytes are memset.
+        .pagemap_scan(wasmtime::Enabled::Auto)
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(1 << 20)
         .max_unused_warm_slots(64);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config

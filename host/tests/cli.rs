@@ -1,0 +1,84 @@
+//! The `weft plugin …` commands, run as a real process.
+
+use std::process::{Command, Output};
+use weft_tests::app::TestApp;
+use weft_tests::plugins;
+
+fn weft(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().expect("run weft")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn describe_prints_what_a_connector_offers() {
+    let out = weft(&["plugin", "describe", plugins::HTTP]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("http 0.1.0 — Call any HTTP JSON API\nworld: connector\nactions:\n  request"), "{stdout}");
+    assert!(stdout.contains("authorization") && stdout.contains("(secret)"), "{stdout}");
+
+    let out = weft(&["plugin", "describe", plugins::HTTP, "--json"]);
+    let manifest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(manifest["actions"][0]["input_schema"]["required"], serde_json::json!(["url"]));
+
+    let out = weft(&["plugin", "describe", plugins::CLEAN_CONTACT]);
+    assert!(text(&out.stdout).starts_with("clean-contact — a transform"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn call_runs_a_transform_and_prints_json() {
+    let out = weft(&["plugin", "call", plugins::CLEAN_CONTACT, "--input", r#"{"email":" X@Y.Z "}"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value, serde_json::json!({ "email": "x@y.z" }));
+    assert!(text(&out.stderr).contains("[debug] cleaned contact x@y.z"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_reaches_a_granted_host_and_only_that() {
+    let app = TestApp::start().await;
+    let input = format!(r#"{{"url":"{}"}}"#, app.url("/json"));
+    let granted = tokio::task::spawn_blocking({
+        let (input, grant) = (input.clone(), app.grant());
+        move || weft(&["plugin", "call", plugins::HTTP, "request", "--input", &input, "--grant-host", &grant])
+    })
+    .await
+    .unwrap();
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&granted.stdout).unwrap();
+    assert_eq!(value["body"], serde_json::json!({ "hello": "world" }));
+
+    let denied = tokio::task::spawn_blocking(move || weft(&["plugin", "call", plugins::HTTP, "request", "--input", &input]))
+        .await
+        .unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+    let stderr = text(&denied.stderr);
+    assert!(stderr.contains("is not granted to this connection (no hosts are granted)"), "{stderr}");
+}
+
+#[test]
+fn mistakes_get_clear_messages() {
+    let out = weft(&["plugin", "call", plugins::CLEAN_CONTACT, "--input", "{not json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: --input is not valid JSON: key must be a string at line 1 column 2"), "{}", text(&out.stderr));
+
+    let out = weft(&["plugin", "call", plugins::HTTP, "nope"]);
+    assert_eq!(text(&out.stderr).trim(), r#"error: connector "http" has no action "nope"; its actions: request"#);
+
+    let out = weft(&["plugin", "call", plugins::HTTP]);
+    assert_eq!(text(&out.stderr).trim(), "error: http is a connector: name the action to run (one of: request)");
+
+    let out = weft(&["plugin", "call", plugins::HTTP, "request", "--grant-host", "http://x.com/"]);
+    assert!(text(&out.stderr).contains("bad host grant \"http://x.com/\": write a host"), "{}", text(&out.stderr));
+
+    let out = weft(&["plugin", "describe", plugins::SNEAKY]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("wasi:sockets is not available to plugins"), "{}", text(&out.stderr));
+
+    let out = weft(&["plugin", "call", plugins::HOSTILE, "spin", "--fuel", "1000000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(r#"error: plugin "hostile" exceeded its CPU budget (1000000 fuel) in invoke("spin")"#));
+}
