@@ -13,51 +13,25 @@ fn main() {
     for dir in ["plugins", "tests/plugins", "sdk", "wit"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest_dir.join("tests").display()
-    );
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("host/tests").display()
-    );
+    println!("cargo:rerun-if-changed={}", manifest_dir.join("tests").display());
+    println!("cargo:rerun-if-changed={}", root.join("host/tests").display());
 
     let mut plugins = Vec::new(); // (package, artifact stem, is a test plugin)
     for (dir, test_only) in [("plugins", false), ("tests/plugins", true)] {
-        let mut entries: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
+        let mut entries: Vec<_> = std::fs::read_dir(root.join(dir)).unwrap().flatten().map(|e| e.path()).collect();
         entries.sort();
-        for path in entries
-            .into_iter()
-            .filter(|p| p.join("Cargo.toml").exists())
-        {
+        for path in entries.into_iter().filter(|p| p.join("Cargo.toml").exists()) {
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
-            let package = if test_only {
-                format!("weft-test-{name}")
-            } else {
-                format!("weft-plugin-{name}")
-            };
+            let package = if test_only { format!("weft-test-{name}") } else { format!("weft-plugin-{name}") };
             plugins.push((package, name.replace('-', "_"), test_only));
         }
     }
 
-    let target_dir = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
+    let target_dir = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args([
-            "build",
-            "--profile",
-            "plugin",
-            "--target",
-            "wasm32-wasip2",
-            "--quiet",
-        ])
+        .args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "--quiet"])
         .arg("--target-dir")
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm build.
@@ -78,21 +52,15 @@ fn main() {
     let mut constants = String::new();
     for (package, stem, test_only) in &plugins {
         let path = out_dir.join(format!("{stem}.wasm"));
-        assert!(
-            path.exists(),
-            "{package} did not produce {}",
-            path.display()
-        );
+        assert!(path.exists(), "{package} did not produce {}", path.display());
         let constant = stem.to_uppercase();
         if *test_only && !test_sources.contains(&format!("plugins::{constant}")) {
             panic!(
                 "test plugin {package} is used by no test in tests/tests/ or host/tests/ (expected `plugins::{constant}`)"
             );
         }
-        constants.push_str(&format!(
-            "/// `{package}`\npub const {constant}: &str = {:?};\n",
-            path.display().to_string()
-        ));
+        constants
+            .push_str(&format!("/// `{package}`\npub const {constant}: &str = {:?};\n", path.display().to_string()));
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("plugins.rs");
     std::fs::write(out, constants).unwrap();

@@ -17,7 +17,10 @@ fn describe_prints_what_a_connector_offers() {
     let out = weft(&["plugin", "describe", plugins::HTTP]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("http 0.1.0 — Call any HTTP JSON API\nworld: connector\nactions:\n  request"), "{stdout}");
+    assert!(
+        stdout.starts_with("http 0.1.0 — Call any HTTP JSON API\nworld: connector\nactions:\n  request"),
+        "{stdout}"
+    );
     assert!(stdout.contains("authorization") && stdout.contains("(secret)"), "{stdout}");
 
     let out = weft(&["plugin", "describe", plugins::HTTP, "--json"]);
@@ -51,9 +54,10 @@ async fn call_reaches_a_granted_host_and_only_that() {
     let value: serde_json::Value = serde_json::from_slice(&granted.stdout).unwrap();
     assert_eq!(value["body"], serde_json::json!({ "hello": "world" }));
 
-    let denied = tokio::task::spawn_blocking(move || weft(&["plugin", "call", plugins::HTTP, "request", "--input", &input]))
-        .await
-        .unwrap();
+    let denied =
+        tokio::task::spawn_blocking(move || weft(&["plugin", "call", plugins::HTTP, "request", "--input", &input]))
+            .await
+            .unwrap();
     assert_eq!(denied.status.code(), Some(1));
     let stderr = text(&denied.stderr);
     assert!(stderr.contains("is not granted to this connection (no hosts are granted)"), "{stderr}");
@@ -63,7 +67,11 @@ async fn call_reaches_a_granted_host_and_only_that() {
 fn mistakes_get_clear_messages() {
     let out = weft(&["plugin", "call", plugins::CLEAN_CONTACT, "--input", "{not json"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error: --input is not valid JSON: key must be a string at line 1 column 2"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("error: --input is not valid JSON: key must be a string at line 1 column 2"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = weft(&["plugin", "call", plugins::HTTP, "nope"]);
     assert_eq!(text(&out.stderr).trim(), r#"error: connector "http" has no action "nope"; its actions: request"#);
@@ -80,5 +88,8 @@ fn mistakes_get_clear_messages() {
 
     let out = weft(&["plugin", "call", plugins::HOSTILE, "spin", "--fuel", "1000000"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains(r#"error: plugin "hostile" exceeded its CPU budget (1000000 fuel) in invoke("spin")"#));
+    assert!(
+        text(&out.stderr)
+            .contains(r#"error: plugin "hostile" exceeded its CPU budget (1000000 fuel) in invoke("spin")"#)
+    );
 }

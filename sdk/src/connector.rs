@@ -4,6 +4,7 @@ use crate::{Error, Result, Value};
 use std::marker::PhantomData;
 
 /// The bindings generated from `wit/` for the `connector` world.
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
@@ -18,10 +19,7 @@ pub mod bindings {
 
 use bindings::exports::weft::plugin::connector_api as wit;
 
-crate::error::wit_error_conversions!(
-    bindings::weft::plugin::types::Error,
-    bindings::weft::plugin::types::RateLimit
-);
+crate::error::wit_error_conversions!(bindings::weft::plugin::types::Error, bindings::weft::plugin::types::RateLimit);
 
 /// A connector: one application's triggers and actions.
 ///
@@ -37,18 +35,11 @@ pub trait Connector {
     /// Fetch records for a polling trigger, starting after `cursor`.
     fn poll(trigger: &str, config: Value, cursor: Option<String>) -> Result<PollResponse> {
         let _ = (config, cursor);
-        Err(Error::fatal(format!(
-            "trigger {trigger:?} does not support polling"
-        )))
+        Err(Error::fatal(format!("trigger {trigger:?} does not support polling")))
     }
 
     /// Register `webhook_url` with the application; return state for `unsubscribe`.
-    fn subscribe(
-        trigger: &str,
-        config: Value,
-        webhook_url: &str,
-        events: Vec<String>,
-    ) -> Result<Value> {
+    fn subscribe(trigger: &str, config: Value, webhook_url: &str, events: Vec<String>) -> Result<Value> {
         let _ = (config, webhook_url, events);
         Err(Error::fatal(format!(
             "trigger {trigger:?} has no subscription API; paste its URL into the application by hand"
@@ -58,17 +49,12 @@ pub trait Connector {
     /// Remove a registration made by `subscribe`.
     fn unsubscribe(trigger: &str, config: Value, subscription: Value) -> Result<()> {
         let _ = (config, subscription);
-        Err(Error::fatal(format!(
-            "trigger {trigger:?} has no subscription API"
-        )))
+        Err(Error::fatal(format!("trigger {trigger:?} has no subscription API")))
     }
 
     /// Verify and turn one incoming webhook request into events.
     fn handle_webhook(request: WebhookRequest) -> Result<WebhookOutcome> {
-        Err(Error::fatal(format!(
-            "trigger {:?} does not accept webhooks",
-            request.trigger
-        )))
+        Err(Error::fatal(format!("trigger {:?} does not accept webhooks", request.trigger)))
     }
 }
 
@@ -84,64 +70,45 @@ pub struct CallContext {
 /// What the connector is and offers; see `describe` in `wit/plugin.wit`.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
+    /// Short machine name, `[a-z0-9-]+`.
     pub name: String,
+    /// Semantic version of the connector.
     pub version: String,
+    /// One line for humans.
     pub description: String,
+    /// How new events are noticed.
     pub triggers: Vec<Trigger>,
+    /// What the connector can do.
     pub actions: Vec<Action>,
+    /// Settings and secrets a connection needs.
     pub settings: Vec<Setting>,
+    /// Hosts the connector wants to reach; the operator grants them.
     pub hosts: Vec<String>,
 }
 
 impl Manifest {
-    pub fn new(
-        name: impl Into<String>,
-        version: impl Into<String>,
-        description: impl Into<String>,
-    ) -> Self {
-        Self {
-            name: name.into(),
-            version: version.into(),
-            description: description.into(),
-            ..Self::default()
-        }
+    /// A manifest with no triggers, actions, settings or hosts yet.
+    pub fn new(name: impl Into<String>, version: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { name: name.into(), version: version.into(), description: description.into(), ..Self::default() }
     }
+    /// Add an action.
     pub fn action(mut self, action: Action) -> Self {
         self.actions.push(action);
         self
     }
+    /// Add a trigger.
     pub fn trigger(mut self, trigger: Trigger) -> Self {
         self.triggers.push(trigger);
         self
     }
     /// A plain (non-secret) setting.
-    pub fn setting(
-        mut self,
-        name: impl Into<String>,
-        description: impl Into<String>,
-        required: bool,
-    ) -> Self {
-        self.settings.push(Setting {
-            name: name.into(),
-            description: description.into(),
-            secret: false,
-            required,
-        });
+    pub fn setting(mut self, name: impl Into<String>, description: impl Into<String>, required: bool) -> Self {
+        self.settings.push(Setting { name: name.into(), description: description.into(), secret: false, required });
         self
     }
     /// A secret (an API key, a token, a signing secret).
-    pub fn secret(
-        mut self,
-        name: impl Into<String>,
-        description: impl Into<String>,
-        required: bool,
-    ) -> Self {
-        self.settings.push(Setting {
-            name: name.into(),
-            description: description.into(),
-            secret: true,
-            required,
-        });
+    pub fn secret(mut self, name: impl Into<String>, description: impl Into<String>, required: bool) -> Self {
+        self.settings.push(Setting { name: name.into(), description: description.into(), secret: true, required });
         self
     }
     /// A host the connector wants to reach (`api.example.com`, `*.example.com`, `host:port`).
@@ -154,9 +121,13 @@ impl Manifest {
 /// One action of a connector.
 #[derive(Debug, Clone)]
 pub struct Action {
+    /// Machine name, `[a-z0-9_-]+`.
     pub name: String,
+    /// One line for humans.
     pub description: String,
+    /// JSON Schema of the input (the host validates input against it).
     pub input_schema: Value,
+    /// JSON Schema of the output.
     pub output_schema: Value,
 }
 
@@ -170,10 +141,12 @@ impl Action {
             output_schema: serde_json::json!({}),
         }
     }
+    /// Set the JSON Schema of the input.
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.input_schema = schema;
         self
     }
+    /// Set the JSON Schema of the output.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_schema = schema;
         self
@@ -183,24 +156,33 @@ impl Action {
 /// How the host finds new records among those a poll returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PollingStrategy {
+    /// Records carry a date-time; the cursor is the latest seen.
     Timestamp,
+    /// Records carry an increasing id; the cursor is the greatest seen.
     IncreasingId,
+    /// Nothing to filter on: the host remembers the ids it has seen.
     Dedupe,
 }
 
 /// One trigger of a connector.
 #[derive(Debug, Clone)]
 pub struct Trigger {
+    /// Machine name, `[a-z0-9_-]+`.
     pub name: String,
+    /// One line for humans.
     pub description: String,
     /// `Some` for a polling trigger, `None` for a webhook trigger.
     pub polling: Option<PollingStrategy>,
+    /// Event names a webhook trigger can subscribe to.
     pub events: Vec<String>,
+    /// JSON Schema of the trigger's configuration in a flow.
     pub config_schema: Value,
+    /// JSON Schema of one event's payload.
     pub output_schema: Value,
 }
 
 impl Trigger {
+    /// A webhook trigger: the application calls the flow's URL.
     pub fn webhook(name: impl Into<String>, description: impl Into<String>) -> Self {
         Self {
             name: name.into(),
@@ -211,24 +193,21 @@ impl Trigger {
             output_schema: serde_json::json!({}),
         }
     }
-    pub fn polling(
-        name: impl Into<String>,
-        description: impl Into<String>,
-        strategy: PollingStrategy,
-    ) -> Self {
-        Self {
-            polling: Some(strategy),
-            ..Self::webhook(name, description)
-        }
+    /// A polling trigger: the host calls `poll` at an interval.
+    pub fn polling(name: impl Into<String>, description: impl Into<String>, strategy: PollingStrategy) -> Self {
+        Self { polling: Some(strategy), ..Self::webhook(name, description) }
     }
+    /// Event names the trigger can subscribe to.
     pub fn events(mut self, events: &[&str]) -> Self {
         self.events = events.iter().map(|e| e.to_string()).collect();
         self
     }
+    /// Set the JSON Schema of the trigger's configuration.
     pub fn config_schema(mut self, schema: Value) -> Self {
         self.config_schema = schema;
         self
     }
+    /// Set the JSON Schema of the output.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_schema = schema;
         self
@@ -238,61 +217,77 @@ impl Trigger {
 /// A setting or secret a connection needs.
 #[derive(Debug, Clone)]
 pub struct Setting {
+    /// Machine name.
     pub name: String,
+    /// What to enter, for humans.
     pub description: String,
+    /// Secrets are encrypted at rest and never shown or logged.
     pub secret: bool,
+    /// A connection without it is refused.
     pub required: bool,
 }
 
 /// One record or event produced by a trigger.
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The record's id in the application.
     pub id: String,
+    /// RFC 3339 date-time, for the timestamp strategy.
     pub timestamp: Option<String>,
+    /// The event itself.
     pub payload: Value,
 }
 
 /// What a poll found.
 #[derive(Debug, Clone, Default)]
 pub struct PollResponse {
+    /// New records, oldest first.
     pub events: Vec<Event>,
+    /// Saved by the host and passed to the next poll.
     pub next_cursor: Option<String>,
 }
 
 /// One incoming webhook request, raw.
 #[derive(Debug, Clone)]
 pub struct WebhookRequest {
+    /// The trigger the request is for.
     pub trigger: String,
+    /// The trigger's configuration in the flow.
     pub config: Value,
+    /// HTTP method.
     pub method: String,
+    /// Path and query after the flow's webhook URL.
     pub path: String,
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
+    /// The raw body, byte for byte.
     pub body: Vec<u8>,
 }
 
 impl WebhookRequest {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 /// A direct answer to a webhook request (handshakes, challenges).
 #[derive(Debug, Clone)]
 pub struct WebhookResponse {
+    /// HTTP status.
     pub status: u16,
+    /// Response headers.
     pub headers: Vec<(String, String)>,
+    /// Response body.
     pub body: Vec<u8>,
 }
 
 /// The events in a webhook request, and optionally a direct answer.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookOutcome {
+    /// Events to start runs with.
     pub events: Vec<Event>,
+    /// A direct answer (handshakes, challenges); the host answers otherwise.
     pub response: Option<WebhookResponse>,
 }
 
@@ -301,16 +296,11 @@ pub struct WebhookOutcome {
 pub struct Export<T>(PhantomData<T>);
 
 fn parse(what: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::invalid_input(format!("{what} is not valid JSON: {e}")))
+    serde_json::from_str(text).map_err(|e| Error::invalid_input(format!("{what} is not valid JSON: {e}")))
 }
 
 fn to_wit_event(e: Event) -> wit::Event {
-    wit::Event {
-        id: e.id,
-        timestamp: e.timestamp,
-        payload: e.payload.to_string(),
-    }
+    wit::Event { id: e.id, timestamp: e.timestamp, payload: e.payload.to_string() }
 }
 
 type WitResult<T> = std::result::Result<T, bindings::weft::plugin::types::Error>;
@@ -328,11 +318,7 @@ impl<T: Connector> wit::Guest for Export<T> {
                 .map(|t| wit::TriggerSpec {
                     name: t.name,
                     description: t.description,
-                    kind: if t.polling.is_some() {
-                        wit::TriggerKind::Polling
-                    } else {
-                        wit::TriggerKind::Webhook
-                    },
+                    kind: if t.polling.is_some() { wit::TriggerKind::Polling } else { wit::TriggerKind::Webhook },
                     polling: t.polling.map(|p| match p {
                         PollingStrategy::Timestamp => wit::PollingStrategy::Timestamp,
                         PollingStrategy::IncreasingId => wit::PollingStrategy::IncreasingId,
@@ -370,10 +356,7 @@ impl<T: Connector> wit::Guest for Export<T> {
     fn poll(req: wit::PollRequest) -> WitResult<wit::PollResponse> {
         let config = parse("the trigger config", &req.config)?;
         let r = T::poll(&req.trigger, config, req.cursor)?;
-        Ok(wit::PollResponse {
-            events: r.events.into_iter().map(to_wit_event).collect(),
-            next_cursor: r.next_cursor,
-        })
+        Ok(wit::PollResponse { events: r.events.into_iter().map(to_wit_event).collect(), next_cursor: r.next_cursor })
     }
 
     fn subscribe(req: wit::SubscribeRequest) -> WitResult<String> {
@@ -399,20 +382,13 @@ impl<T: Connector> wit::Guest for Export<T> {
         })?;
         Ok(wit::WebhookOutcome {
             events: out.events.into_iter().map(to_wit_event).collect(),
-            response: out.response.map(|r| wit::WebhookResponse {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            }),
+            response: out.response.map(|r| wit::WebhookResponse { status: r.status, headers: r.headers, body: r.body }),
         })
     }
 
     fn invoke(req: wit::InvokeRequest) -> WitResult<String> {
         let input = parse("the action input", &req.input)?;
-        let ctx = CallContext {
-            idempotency_key: req.context.idempotency_key,
-            attempt: req.context.attempt,
-        };
+        let ctx = CallContext { idempotency_key: req.context.idempotency_key, attempt: req.context.attempt };
         Ok(T::invoke(&req.action, input, &ctx)?.to_string())
     }
 }

@@ -20,8 +20,7 @@
 
 use crate::connector::bindings::wasi::http::outgoing_handler;
 use crate::connector::bindings::wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    http_error_code,
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme, http_error_code,
 };
 use crate::connector::bindings::wasi::io::streams::StreamError;
 use crate::{Error, Result, Value};
@@ -43,15 +42,18 @@ pub struct Request {
 /// A response with its whole body read.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// HTTP status.
     pub status: u16,
     /// Lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
     /// The URL that answered (after redirects).
     pub url: String,
 }
 
 impl Request {
+    /// A request with any method.
     pub fn new(method: impl Into<String>, url: impl Into<String>) -> Self {
         Self {
             method: method.into().to_ascii_uppercase(),
@@ -62,22 +64,28 @@ impl Request {
             max_redirects: 5,
         }
     }
+    /// A GET request.
     pub fn get(url: impl Into<String>) -> Self {
         Self::new("GET", url)
     }
+    /// A POST request.
     pub fn post(url: impl Into<String>) -> Self {
         Self::new("POST", url)
     }
+    /// A PUT request.
     pub fn put(url: impl Into<String>) -> Self {
         Self::new("PUT", url)
     }
+    /// A PATCH request.
     pub fn patch(url: impl Into<String>) -> Self {
         Self::new("PATCH", url)
     }
+    /// A DELETE request.
     pub fn delete(url: impl Into<String>) -> Self {
         Self::new("DELETE", url)
     }
 
+    /// Add a header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -85,19 +93,14 @@ impl Request {
 
     /// A JSON body, with `content-type: application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
-        self.body = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid_input(format!("request body: {e}")))?;
-        if !self
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            self.headers
-                .push(("content-type".into(), "application/json".into()));
+        self.body = serde_json::to_vec(body).map_err(|e| Error::invalid_input(format!("request body: {e}")))?;
+        if !self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            self.headers.push(("content-type".into(), "application/json".into()));
         }
         Ok(self)
     }
 
+    /// A raw body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
@@ -126,13 +129,10 @@ impl Request {
                 (301 | 302 | 303 | 307 | 308, Some(location)) if hops < req.max_redirects => {
                     hops += 1;
                     req.url = resolve(&req.url, &location)?;
-                    if response.status == 303
-                        || (matches!(response.status, 301 | 302) && req.method == "POST")
-                    {
+                    if response.status == 303 || (matches!(response.status, 301 | 302) && req.method == "POST") {
                         req.method = "GET".into();
                         req.body.clear();
-                        req.headers
-                            .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                        req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
                     }
                 }
                 _ => return Ok(response),
@@ -144,45 +144,26 @@ impl Request {
 impl Response {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (`null` for an empty body).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"null"
-        } else {
-            &self.body
-        };
-        serde_json::from_slice(body).map_err(|e| {
-            Error::fatal(format!(
-                "the response from {} is not the JSON expected: {e}",
-                self.url
-            ))
-        })
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"null" } else { &self.body };
+        serde_json::from_slice(body)
+            .map_err(|e| Error::fatal(format!("the response from {} is not the JSON expected: {e}", self.url)))
     }
 
     /// The body as JSON if it is JSON, else as a string.
     pub fn json_or_text(&self) -> Value {
-        self.json::<Value>()
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        self.json::<Value>().unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
     }
 
     /// Turn error statuses into the [`Error`] the engine should act on:
     /// 401/403 → auth, 429 → rate-limited (with `retry-after`), 408 and 5xx →
     /// transient, other 4xx → invalid input.
     pub fn error_for_status(self) -> Result<Self> {
-        let detail = || {
-            format!(
-                "{} answered {}: {}",
-                self.url,
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        };
+        let detail = || format!("{} answered {}: {}", self.url, self.status, String::from_utf8_lossy(&self.body));
         match self.status {
             200..=399 => Ok(self),
             401 | 403 => Err(Error::auth(detail())),
@@ -217,15 +198,7 @@ fn split_url(url: &str) -> Result<Url<'_>> {
     if authority.is_empty() || authority.contains('@') {
         return Err(bad());
     }
-    Ok(Url {
-        scheme,
-        authority,
-        path_and_query: if path_and_query.is_empty() {
-            "/"
-        } else {
-            path_and_query
-        },
-    })
+    Ok(Url { scheme, authority, path_and_query: if path_and_query.is_empty() { "/" } else { path_and_query } })
 }
 
 /// Resolve a `Location` header against the URL that sent it.
@@ -242,19 +215,13 @@ fn resolve(base: &str, location: &str) -> Result<String> {
     }
     let path = base.path_and_query.split('?').next().unwrap_or("/");
     let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    Ok(format!(
-        "{}://{}{dir}{location}",
-        base.scheme, base.authority
-    ))
+    Ok(format!("{}://{}{dir}{location}", base.scheme, base.authority))
 }
 
 fn send_once(req: &Request) -> Result<Response> {
     let url = split_url(&req.url)?;
-    let fields: Vec<(String, Vec<u8>)> = req
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes()))
-        .collect();
+    let fields: Vec<(String, Vec<u8>)> =
+        req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone().into_bytes())).collect();
     let headers = Fields::from_list(&fields)
         .map_err(|e| Error::invalid_input(format!("request headers for {}: {e:?}", req.url)))?;
     let outgoing = OutgoingRequest::new(headers);
@@ -270,25 +237,12 @@ fn send_once(req: &Request) -> Result<Response> {
         "PATCH" => Method::Patch,
         other => Method::Other(other.to_string()),
     };
-    let invalid =
-        |what: &str| Error::invalid_input(format!("{what} of {} is not accepted", req.url));
-    outgoing
-        .set_method(&method)
-        .map_err(|()| invalid("the method"))?;
-    let scheme = if url.scheme.eq_ignore_ascii_case("https") {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    outgoing
-        .set_scheme(Some(&scheme))
-        .map_err(|()| invalid("the scheme"))?;
-    outgoing
-        .set_authority(Some(url.authority))
-        .map_err(|()| invalid("the host"))?;
-    outgoing
-        .set_path_with_query(Some(url.path_and_query))
-        .map_err(|()| invalid("the path"))?;
+    let invalid = |what: &str| Error::invalid_input(format!("{what} of {} is not accepted", req.url));
+    outgoing.set_method(&method).map_err(|()| invalid("the method"))?;
+    let scheme = if url.scheme.eq_ignore_ascii_case("https") { Scheme::Https } else { Scheme::Http };
+    outgoing.set_scheme(Some(&scheme)).map_err(|()| invalid("the scheme"))?;
+    outgoing.set_authority(Some(url.authority)).map_err(|()| invalid("the host"))?;
+    outgoing.set_path_with_query(Some(url.path_and_query)).map_err(|()| invalid("the path"))?;
 
     let options = req.timeout.map(|t| {
         let options = RequestOptions::new();
@@ -299,19 +253,12 @@ fn send_once(req: &Request) -> Result<Response> {
         options
     });
 
-    let body = outgoing
-        .body()
-        .map_err(|()| Error::fatal("the request body was already taken"))?;
-    let pending =
-        outgoing_handler::handle(outgoing, options).map_err(|e| error_code(&req.url, e))?;
+    let body = outgoing.body().map_err(|()| Error::fatal("the request body was already taken"))?;
+    let pending = outgoing_handler::handle(outgoing, options).map_err(|e| error_code(&req.url, e))?;
     {
-        let stream = body
-            .write()
-            .map_err(|()| Error::fatal("the request body stream was already taken"))?;
+        let stream = body.write().map_err(|()| Error::fatal("the request body stream was already taken"))?;
         for chunk in req.body.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| stream_error(&req.url, e))?;
+            stream.blocking_write_and_flush(chunk).map_err(|e| stream_error(&req.url, e))?;
         }
     }
     OutgoingBody::finish(body, None).map_err(|e| error_code(&req.url, e))?;
@@ -321,10 +268,7 @@ fn send_once(req: &Request) -> Result<Response> {
         Some(Ok(Ok(response))) => response,
         Some(Ok(Err(code))) => return Err(error_code(&req.url, code)),
         Some(Err(())) | None => {
-            return Err(Error::fatal(format!(
-                "the response to {} was lost",
-                req.url
-            )));
+            return Err(Error::fatal(format!("the response to {} was lost", req.url)));
         }
     };
 
@@ -333,21 +277,12 @@ fn send_once(req: &Request) -> Result<Response> {
         .headers()
         .entries()
         .into_iter()
-        .map(|(k, v)| {
-            (
-                k.to_ascii_lowercase(),
-                String::from_utf8_lossy(&v).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
         .collect();
-    let body_resource = incoming
-        .consume()
-        .map_err(|()| Error::fatal("the response body was already taken"))?;
+    let body_resource = incoming.consume().map_err(|()| Error::fatal("the response body was already taken"))?;
     let mut body = Vec::new();
     {
-        let stream = body_resource
-            .stream()
-            .map_err(|()| Error::fatal("the response stream was already taken"))?;
+        let stream = body_resource.stream().map_err(|()| Error::fatal("the response stream was already taken"))?;
         loop {
             match stream.blocking_read(64 * 1024) {
                 Ok(chunk) => body.extend_from_slice(&chunk),
@@ -357,12 +292,7 @@ fn send_once(req: &Request) -> Result<Response> {
         }
     }
     let _trailers = IncomingBody::finish(body_resource);
-    Ok(Response {
-        status,
-        headers,
-        body,
-        url: req.url.clone(),
-    })
+    Ok(Response { status, headers, body, url: req.url.clone() })
 }
 
 fn stream_error(url: &str, e: StreamError) -> Error {
@@ -386,9 +316,9 @@ fn error_code(url: &str, code: ErrorCode) -> Error {
             "the response from {url} is larger than the host allows ({} bytes)",
             limit.map_or_else(|| "?".to_string(), |l| l.to_string())
         )),
-        ErrorCode::HttpRequestBodySize(_) => Error::invalid_input(format!(
-            "the request body for {url} is larger than the host allows"
-        )),
+        ErrorCode::HttpRequestBodySize(_) => {
+            Error::invalid_input(format!("the request body for {url} is larger than the host allows"))
+        }
         ErrorCode::DnsError(_)
         | ErrorCode::DnsTimeout
         | ErrorCode::DestinationNotFound
@@ -414,19 +344,13 @@ mod tests {
         assert_eq!(resolve("http://a:1/x/y?q=1", "/z").unwrap(), "http://a:1/z");
         assert_eq!(resolve("http://a:1/x/y", "z").unwrap(), "http://a:1/x/z");
         assert_eq!(resolve("https://a/x", "//b/c").unwrap(), "https://b/c");
-        assert_eq!(
-            resolve("http://a/x", "http://evil/").unwrap(),
-            "http://evil/"
-        );
+        assert_eq!(resolve("http://a/x", "http://evil/").unwrap(), "http://evil/");
     }
 
     #[test]
     fn splits_urls() {
         let u = split_url("http://127.0.0.1:8080/a/b?c=d#frag").unwrap();
-        assert_eq!(
-            (u.scheme, u.authority, u.path_and_query),
-            ("http", "127.0.0.1:8080", "/a/b?c=d")
-        );
+        assert_eq!((u.scheme, u.authority, u.path_and_query), ("http", "127.0.0.1:8080", "/a/b?c=d"));
         assert_eq!(split_url("https://h").unwrap().path_and_query, "/");
         assert!(split_url("ftp://h/").is_err());
         assert!(split_url("http://user@h/").is_err());

@@ -14,15 +14,9 @@ pub use wit::KvError;
 impl From<KvError> for Error {
     fn from(e: KvError) -> Self {
         match e {
-            KvError::KeyTooLarge(max) => {
-                Error::invalid_input(format!("kv key is empty or over {max} bytes"))
-            }
-            KvError::ValueTooLarge(max) => {
-                Error::invalid_input(format!("kv value is over {max} bytes"))
-            }
-            KvError::QuotaExceeded(quota) => {
-                Error::fatal(format!("kv quota of {quota} bytes exceeded"))
-            }
+            KvError::KeyTooLarge(max) => Error::invalid_input(format!("kv key is empty or over {max} bytes")),
+            KvError::ValueTooLarge(max) => Error::invalid_input(format!("kv value is over {max} bytes")),
+            KvError::QuotaExceeded(quota) => Error::fatal(format!("kv quota of {quota} bytes exceeded")),
             KvError::Store(m) => Error::transient(format!("kv store: {m}")),
         }
     }
@@ -52,17 +46,14 @@ pub fn list_keys(prefix: &str, limit: u32) -> Result<Vec<String>> {
 pub fn get_json<T: DeserializeOwned>(key: &str) -> Result<Option<T>> {
     match get(key)? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::fatal(format!(
-                "kv value under {key:?} is not the JSON expected: {e}"
-            ))
-        }),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::fatal(format!("kv value under {key:?} is not the JSON expected: {e}"))),
     }
 }
 
 /// Store `value` under `key` as JSON.
 pub fn set_json<T: Serialize + ?Sized>(key: &str, value: &T) -> Result<()> {
-    let bytes = serde_json::to_vec(value)
-        .map_err(|e| Error::fatal(format!("kv value for {key:?}: {e}")))?;
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::fatal(format!("kv value for {key:?}: {e}")))?;
     set(key, &bytes)
 }

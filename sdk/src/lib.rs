@@ -104,6 +104,7 @@
 //! wall-clock deadline and memory, stack and output caps.
 
 // The generated bindings name this crate by its public path, also from inside it.
+#![deny(missing_docs)]
 extern crate self as weft_sdk;
 
 mod error;
@@ -119,8 +120,8 @@ pub use error::{Error, Result};
 pub use serde_json::{Value, json};
 
 pub use connector::{
-    Action, CallContext, Connector, Event, Manifest, PollResponse, PollingStrategy, Setting,
-    Trigger, WebhookOutcome, WebhookRequest, WebhookResponse,
+    Action, CallContext, Connector, Event, Manifest, PollResponse, PollingStrategy, Setting, Trigger, WebhookOutcome,
+    WebhookRequest, WebhookResponse,
 };
 pub use transform::Transform;
 

@@ -4,6 +4,7 @@ use crate::{Error, Result, Value};
 use std::marker::PhantomData;
 
 /// The bindings generated from `wit/` for the `transform` world.
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
@@ -16,13 +17,11 @@ pub mod bindings {
     });
 }
 
-crate::error::wit_error_conversions!(
-    bindings::weft::plugin::types::Error,
-    bindings::weft::plugin::types::RateLimit
-);
+crate::error::wit_error_conversions!(bindings::weft::plugin::types::Error, bindings::weft::plugin::types::RateLimit);
 
 /// A pure function from JSON to JSON, run in the sandbox for every call.
 pub trait Transform {
+    /// Map `input` to an output document.
     fn transform(input: Value) -> Result<Value>;
 }
 
@@ -31,12 +30,9 @@ pub trait Transform {
 pub struct Export<T>(PhantomData<T>);
 
 impl<T: Transform> bindings::Guest for Export<T> {
-    fn transform(
-        input: String,
-    ) -> std::result::Result<String, bindings::weft::plugin::types::Error> {
-        let input: Value = serde_json::from_str(&input).map_err(|e| {
-            Error::invalid_input(format!("the transform input is not valid JSON: {e}"))
-        })?;
+    fn transform(input: String) -> std::result::Result<String, bindings::weft::plugin::types::Error> {
+        let input: Value = serde_json::from_str(&input)
+            .map_err(|e| Error::invalid_input(format!("the transform input is not valid JSON: {e}")))?;
         Ok(T::transform(input)?.to_string())
     }
 }

@@ -26,9 +26,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start() -> TestApp {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
@@ -49,11 +47,7 @@ impl TestApp {
                 });
             }
         });
-        TestApp {
-            addr,
-            requests,
-            task,
-        }
+        TestApp { addr, requests, task }
     }
 
     /// `http://127.0.0.1:PORT{path}`
@@ -79,10 +73,7 @@ impl Drop for TestApp {
 }
 
 fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
-    req.uri()
-        .query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+    req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
 fn json_response(status: u16, value: serde_json::Value) -> Response<Full<Bytes>> {
@@ -93,52 +84,27 @@ fn json_response(status: u16, value: serde_json::Value) -> Response<Full<Bytes>>
         .unwrap()
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    addr: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     Ok(match path.as_str() {
         "/json" => json_response(200, json!({ "hello": "world" })),
         "/echo" => {
             let method = req.method().to_string();
             let uri = req.uri().to_string();
-            let headers: serde_json::Map<String, serde_json::Value> = req
-                .headers()
-                .iter()
-                .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or(""))))
-                .collect();
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            let body: serde_json::Value = serde_json::from_slice(&body)
-                .unwrap_or_else(|_| json!(String::from_utf8_lossy(&body).into_owned()));
-            json_response(
-                200,
-                json!({ "method": method, "uri": uri, "headers": headers, "body": body }),
-            )
+            let headers: serde_json::Map<String, serde_json::Value> =
+                req.headers().iter().map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or("")))).collect();
+            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body).into_owned()));
+            json_response(200, json!({ "method": method, "uri": uri, "headers": headers, "body": body }))
         }
         "/redirect" => {
-            let to = query(&req, "to")
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("http://{addr}/json"));
-            Response::builder()
-                .status(302)
-                .header("location", to)
-                .body(Full::new(Bytes::new()))
-                .unwrap()
+            let to = query(&req, "to").map(str::to_string).unwrap_or_else(|| format!("http://{addr}/json"));
+            Response::builder().status(302).header("location", to).body(Full::new(Bytes::new())).unwrap()
         }
         "/big" => {
-            let n: usize = query(&req, "bytes")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1 << 20);
-            Response::builder()
-                .status(200)
-                .body(Full::new(Bytes::from(vec![b'x'; n])))
-                .unwrap()
+            let n: usize = query(&req, "bytes").and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+            Response::builder().status(200).body(Full::new(Bytes::from(vec![b'x'; n]))).unwrap()
         }
         "/slow" => {
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;

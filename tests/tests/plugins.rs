@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weft::caps::Connection;
 use weft::runtime::{
-    CallContext, CallError, CallOptions, LimitKind, Limits, LoadError, Plugin, PluginError,
-    Runtime, RuntimeConfig, WebhookRequest,
+    CallContext, CallError, CallOptions, LimitKind, Limits, LoadError, Plugin, PluginError, Runtime, RuntimeConfig,
+    WebhookRequest,
 };
 use weft_tests::app::TestApp;
 use weft_tests::plugins;
@@ -16,9 +16,7 @@ fn runtime() -> Runtime {
 }
 
 async fn load(rt: &Runtime, path: &str) -> Plugin {
-    rt.load_file(path.as_ref())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    rt.load_file(path.as_ref()).await.unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn connection(id: &str, hosts: &[&str]) -> Arc<Connection> {
@@ -30,49 +28,16 @@ fn connection(id: &str, hosts: &[&str]) -> Arc<Connection> {
 }
 
 fn ctx() -> CallContext {
-    CallContext {
-        idempotency_key: "run-1/step-a".into(),
-        attempt: 1,
-    }
+    CallContext { idempotency_key: "run-1/step-a".into(), attempt: 1 }
 }
 
-async fn invoke(
-    p: &Plugin,
-    conn: &Arc<Connection>,
-    action: &str,
-    input: Value,
-) -> Result<Value, CallError> {
-    p.invoke(
-        &CallOptions {
-            connection: Some(conn),
-            limits: None,
-        },
-        action,
-        &input,
-        &ctx(),
-    )
-    .await
-    .result
+async fn invoke(p: &Plugin, conn: &Arc<Connection>, action: &str, input: Value) -> Result<Value, CallError> {
+    p.invoke(&CallOptions { connection: Some(conn), limits: None }, action, &input, &ctx()).await.result
 }
 
-async fn invoke_limited(
-    p: &Plugin,
-    limits: &Limits,
-    action: &str,
-    input: Value,
-) -> Result<Value, CallError> {
+async fn invoke_limited(p: &Plugin, limits: &Limits, action: &str, input: Value) -> Result<Value, CallError> {
     let conn = connection("c", &[]);
-    p.invoke(
-        &CallOptions {
-            connection: Some(&conn),
-            limits: Some(limits),
-        },
-        action,
-        &input,
-        &ctx(),
-    )
-    .await
-    .result
+    p.invoke(&CallOptions { connection: Some(&conn), limits: Some(limits) }, action, &input, &ctx()).await.result
 }
 
 fn limit_of(result: Result<Value, CallError>) -> LimitKind {
@@ -89,12 +54,8 @@ async fn transform_runs_and_logs() {
     let rt = runtime();
     let clean = load(&rt, plugins::CLEAN_CONTACT).await;
     assert_eq!(clean.name(), "clean-contact");
-    let outcome = clean
-        .transform(
-            &CallOptions::default(),
-            &json!({ "name": " Ada Lovelace ", "email": "ADA@X.ORG " }),
-        )
-        .await;
+    let outcome =
+        clean.transform(&CallOptions::default(), &json!({ "name": " Ada Lovelace ", "email": "ADA@X.ORG " })).await;
     assert_eq!(
         outcome.result.unwrap(),
         json!({ "name": "Ada Lovelace", "email": "ada@x.org", "first_name": "Ada", "last_name": "Lovelace" })
@@ -102,21 +63,8 @@ async fn transform_runs_and_logs() {
     assert_eq!(outcome.logs.len(), 1);
     assert_eq!(outcome.logs[0].message, "cleaned contact ada@x.org");
 
-    let err = clean
-        .transform(&CallOptions::default(), &json!({ "name": "x" }))
-        .await
-        .result
-        .unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            CallError::Plugin {
-                error: PluginError::InvalidInput { .. },
-                ..
-            }
-        ),
-        "{err}"
-    );
+    let err = clean.transform(&CallOptions::default(), &json!({ "name": "x" })).await.result.unwrap_err();
+    assert!(matches!(&err, CallError::Plugin { error: PluginError::InvalidInput { .. }, .. }), "{err}");
     assert_eq!(
         err.to_string(),
         "plugin \"clean-contact\" failed in transform(): invalid input: the contact has no valid `email`"
@@ -124,11 +72,7 @@ async fn transform_runs_and_logs() {
 
     let identity = load(&rt, plugins::IDENTITY).await;
     assert_eq!(
-        identity
-            .transform(&CallOptions::default(), &json!([1, "two"]))
-            .await
-            .result
-            .unwrap(),
+        identity.transform(&CallOptions::default(), &json!([1, "two"])).await.result.unwrap(),
         json!([1, "two"])
     );
 }
@@ -143,9 +87,7 @@ async fn http_plugin_calls_a_granted_host() {
     assert!(manifest.action("request").is_some());
 
     let conn = connection("c1", &[&app.grant()]);
-    let out = invoke(&http, &conn, "request", json!({ "url": app.url("/json") }))
-        .await
-        .unwrap();
+    let out = invoke(&http, &conn, "request", json!({ "url": app.url("/json") })).await.unwrap();
     assert_eq!(out["status"], 200);
     assert_eq!(out["body"], json!({ "hello": "world" }));
     assert_eq!(out["headers"]["content-type"], "application/json");
@@ -153,8 +95,7 @@ async fn http_plugin_calls_a_granted_host() {
     // Settings, secrets, query, headers and a JSON body all arrive.
     let mut conn = (*conn).clone();
     conn.settings.insert("base_url".into(), json!(app.url("")));
-    conn.secrets
-        .insert("authorization".into(), "Bearer s3cret-token".into());
+    conn.secrets.insert("authorization".into(), "Bearer s3cret-token".into());
     let conn = Arc::new(conn);
     let out = invoke(
         &http,
@@ -175,31 +116,12 @@ async fn http_plugin_calls_a_granted_host() {
     assert_eq!(echo["body"], json!({ "name": "Ada" }));
 
     // Error statuses become errors the engine can act on.
-    let err = invoke(&http, &conn, "request", json!({ "url": "/status/503" }))
-        .await
-        .unwrap_err();
+    let err = invoke(&http, &conn, "request", json!({ "url": "/status/503" })).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
-    let err = invoke(&http, &conn, "request", json!({ "url": "/status/401" }))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CallError::Plugin {
-                error: PluginError::Auth { .. },
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let out = invoke(
-        &http,
-        &conn,
-        "request",
-        json!({ "url": "/status/404", "fail_on_error_status": false }),
-    )
-    .await
-    .unwrap();
+    let err = invoke(&http, &conn, "request", json!({ "url": "/status/401" })).await.unwrap_err();
+    assert!(matches!(err, CallError::Plugin { error: PluginError::Auth { .. }, .. }), "{err}");
+    let out =
+        invoke(&http, &conn, "request", json!({ "url": "/status/404", "fail_on_error_status": false })).await.unwrap();
     assert_eq!(out["status"], 404);
 }
 
@@ -207,113 +129,43 @@ async fn http_plugin_calls_a_granted_host() {
 async fn kv_config_log_and_context_reach_the_plugin() {
     let rt = runtime();
     let probe = load(&rt, plugins::PROBE).await;
-    let mut conn = Connection {
-        id: "acct-1".into(),
-        ..Default::default()
-    };
+    let mut conn = Connection { id: "acct-1".into(), ..Default::default() };
     conn.settings.insert("greeting".into(), json!("hej"));
     conn.secrets.insert("token".into(), "tok-123456".into());
     let conn = Arc::new(conn);
 
-    invoke(
-        &probe,
-        &conn,
-        "kv-set",
-        json!({ "key": "a/1", "value": "one" }),
-    )
-    .await
-    .unwrap();
-    invoke(
-        &probe,
-        &conn,
-        "kv-set",
-        json!({ "key": "a/2", "value": "two" }),
-    )
-    .await
-    .unwrap();
-    invoke(
-        &probe,
-        &conn,
-        "kv-set",
-        json!({ "key": "b/1", "value": "three" }),
-    )
-    .await
-    .unwrap();
+    invoke(&probe, &conn, "kv-set", json!({ "key": "a/1", "value": "one" })).await.unwrap();
+    invoke(&probe, &conn, "kv-set", json!({ "key": "a/2", "value": "two" })).await.unwrap();
+    invoke(&probe, &conn, "kv-set", json!({ "key": "b/1", "value": "three" })).await.unwrap();
+    assert_eq!(invoke(&probe, &conn, "kv-get", json!({ "key": "a/2" })).await.unwrap(), json!({ "value": "two" }));
     assert_eq!(
-        invoke(&probe, &conn, "kv-get", json!({ "key": "a/2" }))
-            .await
-            .unwrap(),
-        json!({ "value": "two" })
-    );
-    assert_eq!(
-        invoke(&probe, &conn, "kv-list", json!({ "prefix": "a/" }))
-            .await
-            .unwrap(),
+        invoke(&probe, &conn, "kv-list", json!({ "prefix": "a/" })).await.unwrap(),
         json!({ "keys": ["a/1", "a/2"] })
     );
-    invoke(&probe, &conn, "kv-delete", json!({ "key": "a/1" }))
-        .await
-        .unwrap();
-    assert_eq!(
-        invoke(&probe, &conn, "kv-get", json!({ "key": "a/1" }))
-            .await
-            .unwrap(),
-        json!({ "value": null })
-    );
+    invoke(&probe, &conn, "kv-delete", json!({ "key": "a/1" })).await.unwrap();
+    assert_eq!(invoke(&probe, &conn, "kv-get", json!({ "key": "a/1" })).await.unwrap(), json!({ "value": null }));
 
     let config = invoke(&probe, &conn, "config", json!({})).await.unwrap();
-    assert_eq!(
-        config,
-        json!({ "settings": { "greeting": "hej" }, "greeting": "hej", "secret": "tok-123456" })
-    );
+    assert_eq!(config, json!({ "settings": { "greeting": "hej" }, "greeting": "hej", "secret": "tok-123456" }));
 
     let context = invoke(&probe, &conn, "context", json!({})).await.unwrap();
-    assert_eq!(
-        context,
-        json!({ "idempotency_key": "run-1/step-a", "attempt": 1 })
-    );
+    assert_eq!(context, json!({ "idempotency_key": "run-1/step-a", "attempt": 1 }));
 
     let outcome = probe
-        .invoke(
-            &CallOptions {
-                connection: Some(&conn),
-                limits: None,
-            },
-            "log",
-            &json!({ "lines": 3 }),
-            &ctx(),
-        )
+        .invoke(&CallOptions { connection: Some(&conn), limits: None }, "log", &json!({ "lines": 3 }), &ctx())
         .await;
-    assert_eq!(
-        outcome
-            .logs
-            .iter()
-            .map(|l| l.message.as_str())
-            .collect::<Vec<_>>(),
-        ["line 0", "line 1", "line 2"]
-    );
+    assert_eq!(outcome.logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["line 0", "line 1", "line 2"]);
 }
 
 #[tokio::test]
 async fn secrets_are_redacted_from_plugin_logs() {
     let rt = runtime();
     let probe = load(&rt, plugins::PROBE).await;
-    let mut conn = Connection {
-        id: "acct".into(),
-        ..Default::default()
-    };
+    let mut conn = Connection { id: "acct".into(), ..Default::default() };
     conn.secrets.insert("token".into(), "line".into()); // the probe logs "line N"
     let conn = Arc::new(conn);
     let outcome = probe
-        .invoke(
-            &CallOptions {
-                connection: Some(&conn),
-                limits: None,
-            },
-            "log",
-            &json!({ "lines": 1 }),
-            &ctx(),
-        )
+        .invoke(&CallOptions { connection: Some(&conn), limits: None }, "log", &json!({ "lines": 1 }), &ctx())
         .await;
     assert_eq!(outcome.logs[0].message, "[redacted] 0");
 }
@@ -323,47 +175,20 @@ async fn trigger_exports_work() {
     let rt = runtime();
     let probe = load(&rt, plugins::PROBE).await;
     let conn = connection("c", &[]);
-    let opts = CallOptions {
-        connection: Some(&conn),
-        limits: None,
-    };
+    let opts = CallOptions { connection: Some(&conn), limits: None };
 
-    let polled = probe
-        .poll(&opts, "numbers", &json!({ "count": 2 }), Some("5"))
-        .await
-        .result
-        .unwrap();
-    assert_eq!(
-        polled
-            .events
-            .iter()
-            .map(|e| e.id.as_str())
-            .collect::<Vec<_>>(),
-        ["6", "7"]
-    );
+    let polled = probe.poll(&opts, "numbers", &json!({ "count": 2 }), Some("5")).await.result.unwrap();
+    assert_eq!(polled.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["6", "7"]);
     assert_eq!(polled.events[0].payload, json!({ "n": 6 }));
     assert_eq!(polled.next_cursor.as_deref(), Some("7"));
 
     let sub = probe
-        .subscribe(
-            &opts,
-            "echo",
-            &json!({}),
-            "http://127.0.0.1:8080/hooks/abc",
-            &["created".into()],
-        )
+        .subscribe(&opts, "echo", &json!({}), "http://127.0.0.1:8080/hooks/abc", &["created".into()])
         .await
         .result
         .unwrap();
-    assert_eq!(
-        sub,
-        json!({ "hook_id": 42, "url": "http://127.0.0.1:8080/hooks/abc", "events": ["created"] })
-    );
-    probe
-        .unsubscribe(&opts, "echo", &json!({}), &sub)
-        .await
-        .result
-        .unwrap();
+    assert_eq!(sub, json!({ "hook_id": 42, "url": "http://127.0.0.1:8080/hooks/abc", "events": ["created"] }));
+    probe.unsubscribe(&opts, "echo", &json!({}), &sub).await.result.unwrap();
 
     let mut request = WebhookRequest {
         trigger: "echo".into(),
@@ -376,9 +201,7 @@ async fn trigger_exports_work() {
     let outcome = probe.handle_webhook(&opts, &request).await.result.unwrap();
     assert_eq!(outcome.events[0].payload, json!({ "id": 7 }));
     assert!(outcome.response.is_none());
-    request
-        .headers
-        .push(("x-challenge".into(), "abc123".into()));
+    request.headers.push(("x-challenge".into(), "abc123".into()));
     let outcome = probe.handle_webhook(&opts, &request).await.result.unwrap();
     assert!(outcome.events.is_empty());
     assert_eq!(outcome.response.unwrap().body, b"abc123");
@@ -396,86 +219,36 @@ async fn ungranted_hosts_and_loopback_are_denied() {
     let none = connection("c", &[]);
     let outcome = http
         .invoke(
-            &CallOptions {
-                connection: Some(&none),
-                limits: None,
-            },
+            &CallOptions { connection: Some(&none), limits: None },
             "request",
             &json!({ "url": app.url("/json") }),
             &ctx(),
         )
         .await;
     let err = outcome.result.unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            CallError::Plugin {
-                error: PluginError::Fatal { .. },
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(
-        err.to_string()
-            .contains("is not granted to this connection (no hosts are granted)"),
-        "{err}"
-    );
+    assert!(matches!(&err, CallError::Plugin { error: PluginError::Fatal { .. }, .. }), "{err}");
+    assert!(err.to_string().contains("is not granted to this connection (no hosts are granted)"), "{err}");
     assert_eq!(outcome.http_refusals.len(), 1);
 
     // Any public host granted: loopback is still refused.
     let any = connection("c", &["*"]);
-    let err = invoke(&http, &any, "request", json!({ "url": app.url("/json") }))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("a loopback address; such addresses need an explicit grant"),
-        "{err}"
-    );
+    let err = invoke(&http, &any, "request", json!({ "url": app.url("/json") })).await.unwrap_err();
+    assert!(err.to_string().contains("a loopback address; such addresses need an explicit grant"), "{err}");
 
     // A different port on the same address is not granted either.
     let other_port = connection("c", &["127.0.0.1:1"]);
-    assert!(
-        invoke(
-            &http,
-            &other_port,
-            "request",
-            json!({ "url": app.url("/json") })
-        )
-        .await
-        .is_err()
-    );
+    assert!(invoke(&http, &other_port, "request", json!({ "url": app.url("/json") })).await.is_err());
 
     // The cloud metadata address.
-    let err = invoke(
-        &http,
-        &any,
-        "request",
-        json!({ "url": "http://169.254.169.254/latest/meta-data/" }),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("link-local (cloud metadata)"),
-        "{err}"
-    );
+    let err =
+        invoke(&http, &any, "request", json!({ "url": "http://169.254.169.254/latest/meta-data/" })).await.unwrap_err();
+    assert!(err.to_string().contains("link-local (cloud metadata)"), "{err}");
 
     assert_eq!(app.requests(), 0, "no denied request reached the app");
 
     // Granted by address: allowed.
     let granted = connection("c", &["127.0.0.1"]);
-    assert_eq!(
-        invoke(
-            &http,
-            &granted,
-            "request",
-            json!({ "url": app.url("/json") })
-        )
-        .await
-        .unwrap()["status"],
-        200
-    );
+    assert_eq!(invoke(&http, &granted, "request", json!({ "url": app.url("/json") })).await.unwrap()["status"], 200);
     assert_eq!(app.requests(), 1);
 }
 
@@ -487,31 +260,14 @@ async fn redirects_are_checked_again() {
     let conn = connection("c", &[&app.grant()]);
 
     // Within the grant: followed.
-    let out = invoke(
-        &http,
-        &conn,
-        "request",
-        json!({ "url": app.url("/redirect") }),
-    )
-    .await
-    .unwrap();
+    let out = invoke(&http, &conn, "request", json!({ "url": app.url("/redirect") })).await.unwrap();
     assert_eq!(out["body"], json!({ "hello": "world" }));
 
     // To a host that is not granted: refused, and the refused URL is named.
     let to = "http://169.254.169.254/latest/meta-data/iam";
-    let err = invoke(
-        &http,
-        &conn,
-        "request",
-        json!({ "url": app.url(&format!("/redirect?to={to}")) }),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("GET http://169.254.169.254/latest/meta-data/iam"),
-        "{err}"
-    );
+    let err =
+        invoke(&http, &conn, "request", json!({ "url": app.url(&format!("/redirect?to={to}")) })).await.unwrap_err();
+    assert!(err.to_string().contains("GET http://169.254.169.254/latest/meta-data/iam"), "{err}");
 }
 
 #[tokio::test]
@@ -520,60 +276,24 @@ async fn http_bodies_and_waits_are_capped() {
     let rt = runtime();
     let http = load(&rt, plugins::HTTP).await;
     let conn = connection("c", &[&app.grant()]);
-    let limits = Limits {
-        max_http_response_bytes: 64 << 10,
-        http_timeout: Duration::from_millis(300),
-        ..Limits::default()
-    };
-    let opts = CallOptions {
-        connection: Some(&conn),
-        limits: Some(&limits),
-    };
+    let limits =
+        Limits { max_http_response_bytes: 64 << 10, http_timeout: Duration::from_millis(300), ..Limits::default() };
+    let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
 
     let err = http
-        .invoke(
-            &opts,
-            "request",
-            &json!({ "url": app.url("/big?bytes=1000000") }),
-            &ctx(),
-        )
+        .invoke(&opts, "request", &json!({ "url": app.url("/big?bytes=1000000") }), &ctx())
         .await
         .result
         .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
-    assert!(
-        err.to_string()
-            .contains("the response body is over the 64 KiB cap"),
-        "{err}"
-    );
-    let ok = http
-        .invoke(
-            &opts,
-            "request",
-            &json!({ "url": app.url("/big?bytes=1000") }),
-            &ctx(),
-        )
-        .await
-        .result
-        .unwrap();
+    assert!(err.to_string().contains("the response body is over the 64 KiB cap"), "{err}");
+    let ok = http.invoke(&opts, "request", &json!({ "url": app.url("/big?bytes=1000") }), &ctx()).await.result.unwrap();
     assert_eq!(ok["body"].as_str().unwrap().len(), 1000);
 
     let started = Instant::now();
-    let err = http
-        .invoke(
-            &opts,
-            "request",
-            &json!({ "url": app.url("/slow") }),
-            &ctx(),
-        )
-        .await
-        .result
-        .unwrap_err();
+    let err = http.invoke(&opts, "request", &json!({ "url": app.url("/slow") }), &ctx()).await.result.unwrap_err();
     assert!(err.is_retryable(), "a timeout is transient: {err}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the HTTP timeout cut the wait"
-    );
+    assert!(started.elapsed() < Duration::from_secs(10), "the HTTP timeout cut the wait");
 }
 
 // ---- key-value isolation and quota ------------------------------------------------------
@@ -586,59 +306,15 @@ async fn kv_is_isolated_between_plugins_and_connections() {
     let a = connection("a", &[]);
     let b = connection("b", &[]);
 
-    invoke(
-        &probe,
-        &a,
-        "kv-set",
-        json!({ "key": "k", "value": "probe-a" }),
-    )
-    .await
-    .unwrap();
-    invoke(
-        &probe,
-        &b,
-        "kv-set",
-        json!({ "key": "k", "value": "probe-b" }),
-    )
-    .await
-    .unwrap();
-    invoke(
-        &hostile,
-        &a,
-        "kv-set",
-        json!({ "key": "k", "value": "hostile-a" }),
-    )
-    .await
-    .unwrap();
+    invoke(&probe, &a, "kv-set", json!({ "key": "k", "value": "probe-a" })).await.unwrap();
+    invoke(&probe, &b, "kv-set", json!({ "key": "k", "value": "probe-b" })).await.unwrap();
+    invoke(&hostile, &a, "kv-set", json!({ "key": "k", "value": "hostile-a" })).await.unwrap();
 
-    assert_eq!(
-        invoke(&probe, &a, "kv-get", json!({ "key": "k" }))
-            .await
-            .unwrap()["value"],
-        "probe-a"
-    );
-    assert_eq!(
-        invoke(&probe, &b, "kv-get", json!({ "key": "k" }))
-            .await
-            .unwrap()["value"],
-        "probe-b"
-    );
-    assert_eq!(
-        invoke(&hostile, &a, "kv-get", json!({ "key": "k" }))
-            .await
-            .unwrap()["value"],
-        "hostile-a"
-    );
-    assert_eq!(
-        invoke(&hostile, &b, "kv-get", json!({ "key": "k" }))
-            .await
-            .unwrap()["value"],
-        Value::Null
-    );
-    assert_eq!(
-        invoke(&probe, &a, "kv-list", json!({})).await.unwrap()["keys"],
-        json!(["k"])
-    );
+    assert_eq!(invoke(&probe, &a, "kv-get", json!({ "key": "k" })).await.unwrap()["value"], "probe-a");
+    assert_eq!(invoke(&probe, &b, "kv-get", json!({ "key": "k" })).await.unwrap()["value"], "probe-b");
+    assert_eq!(invoke(&hostile, &a, "kv-get", json!({ "key": "k" })).await.unwrap()["value"], "hostile-a");
+    assert_eq!(invoke(&hostile, &b, "kv-get", json!({ "key": "k" })).await.unwrap()["value"], Value::Null);
+    assert_eq!(invoke(&probe, &a, "kv-list", json!({})).await.unwrap()["keys"], json!(["k"]));
 }
 
 #[tokio::test]
@@ -647,9 +323,7 @@ async fn kv_quota_and_sizes_are_enforced() {
     let hostile = load(&rt, plugins::HOSTILE).await;
     let mut limits = Limits::default();
     limits.kv.quota_bytes = 1 << 20;
-    let out = invoke_limited(&hostile, &limits, "kv-flood", json!({}))
-        .await
-        .unwrap();
+    let out = invoke_limited(&hostile, &limits, "kv-flood", json!({})).await.unwrap();
     // 60 KiB values: 17 fit in 1 MiB with their keys, the 18th does not.
     assert_eq!(out["stored"], 17);
     assert_eq!(out["error"], "KvError::QuotaExceeded(1048576)");
@@ -657,19 +331,8 @@ async fn kv_quota_and_sizes_are_enforced() {
     let probe = load(&rt, plugins::PROBE).await;
     let conn = connection("c", &[]);
     let long_key = "k".repeat(513);
-    let err = invoke(
-        &probe,
-        &conn,
-        "kv-set",
-        json!({ "key": long_key, "value": "v" }),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("kv key is empty or over 512 bytes"),
-        "{err}"
-    );
+    let err = invoke(&probe, &conn, "kv-set", json!({ "key": long_key, "value": "v" })).await.unwrap_err();
+    assert!(err.to_string().contains("kv key is empty or over 512 bytes"), "{err}");
 }
 
 // ---- limits ------------------------------------------------------------------------------
@@ -680,152 +343,72 @@ async fn a_busy_loop_stops_at_its_budget_without_starving_other_calls() {
     let rt = runtime();
     let hostile = load(&rt, plugins::HOSTILE).await;
     let identity = load(&rt, plugins::IDENTITY).await;
-    let limits = Limits {
-        fuel: u64::MAX / 2,
-        timeout: Duration::from_millis(1500),
-        ..Limits::default()
-    };
+    let limits = Limits { fuel: u64::MAX / 2, timeout: Duration::from_millis(1500), ..Limits::default() };
 
     let started = Instant::now();
     let spin = tokio::spawn({
         let hostile = hostile.clone();
         async move {
             let conn = connection("c", &[]);
-            let opts = CallOptions {
-                connection: Some(&conn),
-                limits: Some(&limits),
-            };
-            let result = hostile
-                .invoke(&opts, "spin", &json!({}), &ctx())
-                .await
-                .result;
+            let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
+            let result = hostile.invoke(&opts, "spin", &json!({}), &ctx()).await.result;
             (result, started.elapsed())
         }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let quick = identity
-        .transform(&CallOptions::default(), &json!({ "ok": true }))
-        .await;
+    let quick = identity.transform(&CallOptions::default(), &json!({ "ok": true })).await;
     let quick_done = started.elapsed();
     assert_eq!(quick.result.unwrap(), json!({ "ok": true }));
 
     let (result, spin_done) = spin.await.unwrap();
-    assert_eq!(
-        limit_of(result),
-        LimitKind::Time {
-            limit: Duration::from_millis(1500)
-        }
-    );
-    assert!(
-        quick_done < spin_done,
-        "the quick call ({quick_done:?}) finished while the spin ran ({spin_done:?})"
-    );
-    assert!(
-        quick_done < Duration::from_millis(1000),
-        "the quick call was not held up: {quick_done:?}"
-    );
+    assert_eq!(limit_of(result), LimitKind::Time { limit: Duration::from_millis(1500) });
+    assert!(quick_done < spin_done, "the quick call ({quick_done:?}) finished while the spin ran ({spin_done:?})");
+    assert!(quick_done < Duration::from_millis(1000), "the quick call was not held up: {quick_done:?}");
 
     // Fuel is the deterministic budget.
-    let limits = Limits {
-        fuel: 50_000_000,
-        ..Limits::default()
-    };
-    let err = invoke_limited(&hostile, &limits, "spin", json!({}))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"plugin "hostile" exceeded its CPU budget (50000000 fuel) in invoke("spin")"#
-    );
+    let limits = Limits { fuel: 50_000_000, ..Limits::default() };
+    let err = invoke_limited(&hostile, &limits, "spin", json!({})).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its CPU budget (50000000 fuel) in invoke("spin")"#);
 }
 
 #[tokio::test]
 async fn memory_stack_output_and_traps_are_contained() {
     let rt = runtime();
     let hostile = load(&rt, plugins::HOSTILE).await;
-    let limits = Limits {
-        memory_bytes: 32 << 20,
-        ..Limits::default()
-    };
+    let limits = Limits { memory_bytes: 32 << 20, ..Limits::default() };
 
-    let err = invoke_limited(&hostile, &limits, "memory", json!({}))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"plugin "hostile" exceeded its memory limit (32 MiB) in invoke("memory")"#
-    );
+    let err = invoke_limited(&hostile, &limits, "memory", json!({})).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its memory limit (32 MiB) in invoke("memory")"#);
 
-    let err = invoke_limited(&hostile, &limits, "recurse", json!({}))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"plugin "hostile" exceeded its stack limit (512 KiB) in invoke("recurse")"#
-    );
+    let err = invoke_limited(&hostile, &limits, "recurse", json!({})).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its stack limit (512 KiB) in invoke("recurse")"#);
 
-    let err = invoke_limited(&hostile, &limits, "recurse-big", json!({}))
-        .await
-        .unwrap_err();
+    let err = invoke_limited(&hostile, &limits, "recurse-big", json!({})).await.unwrap_err();
     assert!(matches!(err, CallError::Trap { .. }), "{err}");
-    assert!(
-        err.to_string().contains("out of bounds memory access"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("out of bounds memory access"), "{err}");
 
-    let err = invoke_limited(
-        &hostile,
-        &Limits::default(),
-        "big-output",
-        json!({ "mb": 8 }),
-    )
-    .await
-    .unwrap_err();
+    let err = invoke_limited(&hostile, &Limits::default(), "big-output", json!({ "mb": 8 })).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         r#"plugin "hostile" exceeded its output cap (returned 8 MiB, cap 4 MiB) in invoke("big-output")"#
     );
 
-    let err = invoke_limited(&hostile, &limits, "panic", json!({}))
-        .await
-        .unwrap_err();
+    let err = invoke_limited(&hostile, &limits, "panic", json!({})).await.unwrap_err();
     assert!(matches!(err, CallError::Trap { .. }), "{err}");
-    assert!(
-        err.to_string()
-            .contains("the hostile plugin panicked on purpose"),
-        "the panic message is shown: {err}"
-    );
+    assert!(err.to_string().contains("the hostile plugin panicked on purpose"), "the panic message is shown: {err}");
 
-    let err = invoke_limited(&hostile, &limits, "bad-json", json!({}))
-        .await
-        .unwrap_err();
+    let err = invoke_limited(&hostile, &limits, "bad-json", json!({})).await.unwrap_err();
     assert_eq!(
         err.to_string(),
         r#"plugin "hostile" returned invalid output from invoke("bad-json"): not valid JSON: key must be a string at line 1 column 3"#
     );
 
-    let short = Limits {
-        timeout: Duration::from_millis(200),
-        ..Limits::default()
-    };
-    let err = invoke_limited(&hostile, &short, "sleep", json!({ "secs": 3600 }))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"plugin "hostile" exceeded its time limit (200 ms) in invoke("sleep")"#
-    );
+    let short = Limits { timeout: Duration::from_millis(200), ..Limits::default() };
+    let err = invoke_limited(&hostile, &short, "sleep", json!({ "secs": 3600 })).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its time limit (200 ms) in invoke("sleep")"#);
 
     let outcome = hostile
-        .invoke(
-            &CallOptions {
-                connection: None,
-                limits: None,
-            },
-            "log-flood",
-            &json!({ "lines": 100_000 }),
-            &ctx(),
-        )
+        .invoke(&CallOptions { connection: None, limits: None }, "log-flood", &json!({ "lines": 100_000 }), &ctx())
         .await;
     assert!(outcome.result.is_ok());
     assert_eq!(outcome.logs.len(), 1000);
@@ -833,34 +416,14 @@ async fn memory_stack_output_and_traps_are_contained() {
 
     // Contract breaches in the other exports.
     let conn = connection("c", &[]);
-    let opts = CallOptions {
-        connection: Some(&conn),
-        limits: None,
-    };
-    let err = hostile
-        .subscribe(&opts, "t", &json!({}), "http://x/", &[])
-        .await
-        .result
-        .unwrap_err();
+    let opts = CallOptions { connection: Some(&conn), limits: None };
+    let err = hostile.subscribe(&opts, "t", &json!({}), "http://x/", &[]).await.result.unwrap_err();
     assert!(matches!(err, CallError::BadOutput { .. }), "{err}");
-    let err = hostile
-        .unsubscribe(&opts, "t", &json!({}), &json!({}))
-        .await
-        .result
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("the hostile plugin traps in unsubscribe"),
-        "{err}"
-    );
+    let err = hostile.unsubscribe(&opts, "t", &json!({}), &json!({})).await.result.unwrap_err();
+    assert!(err.to_string().contains("the hostile plugin traps in unsubscribe"), "{err}");
 
     // After all that, the host and the same plugin still work.
-    assert_eq!(
-        invoke_limited(&hostile, &limits, "ok", json!({}))
-            .await
-            .unwrap(),
-        json!({ "ok": true })
-    );
+    assert_eq!(invoke_limited(&hostile, &limits, "ok", json!({})).await.unwrap(), json!({ "ok": true }));
 }
 
 // ---- loading -----------------------------------------------------------------------------
@@ -879,70 +442,60 @@ async fn bad_files_are_rejected_with_a_reason() {
         "bad.wasm: not a WebAssembly file (it starts with 23 21 2f 62 69 6e 2f 73, not the \\0asm magic); a weft plugin is a .wasm component"
     );
     assert!(load_error(b"").await.contains("the file is empty"));
-    assert!(
-        load_error(b"(module)")
-            .await
-            .contains("looks like WebAssembly text")
-    );
+    assert!(load_error(b"(module)").await.contains("looks like WebAssembly text"));
     let core = load_error(b"\0asm\x01\0\0\0").await;
-    assert!(
-        core.contains("core WebAssembly module, not a component") && core.contains("wasm32-wasip2"),
-        "{core}"
-    );
+    assert!(core.contains("core WebAssembly module, not a component") && core.contains("wasm32-wasip2"), "{core}");
     let truncated = std::fs::read(plugins::IDENTITY).unwrap();
     let truncated = load_error(&truncated[..truncated.len() / 2]).await;
-    assert!(
-        truncated.starts_with("bad.wasm: not a valid component:"),
-        "{truncated}"
-    );
+    assert!(truncated.starts_with("bad.wasm: not a valid component:"), "{truncated}");
 
     let rt = runtime();
-    let err = rt
-        .load_file(plugins::CLI_COMMAND.as_ref())
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        err.contains("is not a weft plugin: it exports `wasi:cli/run@0.2.0`"),
-        "{err}"
-    );
+    let err = rt.load_file(plugins::CLI_COMMAND.as_ref()).await.err().unwrap().to_string();
+    assert!(err.contains("is not a weft plugin: it exports `wasi:cli/run@0.2.0`"), "{err}");
 
     let err = rt.load_file(plugins::SNEAKY.as_ref()).await.err().unwrap();
     assert!(matches!(err, LoadError::NotLent { .. }));
     let err = err.to_string();
-    assert!(
-        err.contains("`wasi:filesystem/types@0.2.6`") && err.contains("`wasi:sockets/tcp@0.2.6`"),
-        "{err}"
-    );
-    assert!(
-        err.contains("wasi:filesystem is not available to plugins"),
-        "{err}"
-    );
+    assert!(err.contains("`wasi:filesystem/types@0.2.6`") && err.contains("`wasi:sockets/tcp@0.2.6`"), "{err}");
+    assert!(err.contains("wasi:filesystem is not available to plugins"), "{err}");
 
-    let missing = rt
-        .load_file("/nonexistent/x.wasm".as_ref())
-        .await
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        missing.starts_with("cannot read /nonexistent/x.wasm"),
-        "{missing}"
-    );
+    let err = rt.load_file(plugins::PARTIAL.as_ref()).await.err().unwrap().to_string();
+    assert!(err.contains("the connector exports do not match weft:plugin@0.1.x"), "{err}");
+
+    let missing = rt.load_file("/nonexistent/x.wasm".as_ref()).await.err().unwrap().to_string();
+    assert!(missing.starts_with("cannot read /nonexistent/x.wasm"), "{missing}");
+}
+
+#[tokio::test]
+async fn a_full_pool_answers_capacity_instead_of_queueing() {
+    let config = RuntimeConfig {
+        ceilings: weft::runtime::Ceilings { max_concurrent_instances: 2, ..Default::default() },
+        ..Default::default()
+    };
+    let rt = Runtime::new(config).unwrap();
+    let hostile = load(&rt, plugins::HOSTILE).await;
+    let limits = Limits { timeout: Duration::from_millis(1500), ..Limits::default() };
+    let sleepers: Vec<_> = (0..2)
+        .map(|_| {
+            let (hostile, limits) = (hostile.clone(), limits.clone());
+            tokio::spawn(async move { invoke_limited(&hostile, &limits, "sleep", json!({ "secs": 3600 })).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let err = invoke_limited(&hostile, &limits, "ok", json!({})).await.unwrap_err();
+    assert!(matches!(err, CallError::Capacity { .. }), "{err}");
+    assert!(err.is_retryable());
+    for s in sleepers {
+        assert!(matches!(limit_of(s.await.unwrap()), LimitKind::Time { .. }));
+    }
+    // The slots are free again.
+    assert_eq!(invoke_limited(&hostile, &limits, "ok", json!({})).await.unwrap(), json!({ "ok": true }));
 }
 
 #[tokio::test]
 async fn a_transform_is_not_a_connector() {
     let rt = runtime();
     let identity = load(&rt, plugins::IDENTITY).await;
-    let err = identity
-        .invoke(&CallOptions::default(), "x", &json!({}), &ctx())
-        .await
-        .result
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        r#"plugin "identity" is a transform and has no invoke("x")"#
-    );
+    let err = identity.invoke(&CallOptions::default(), "x", &json!({}), &ctx()).await.result.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "identity" is a transform and has no invoke("x")"#);
 }

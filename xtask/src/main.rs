@@ -13,7 +13,9 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "test" => test(),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test>\n  demo  build the plugins and weft, then run them\n  test  run every test");
+            eprintln!(
+                "usage: cargo xtask <demo|test>\n  demo  build the plugins and weft, then run them\n  test  run every test"
+            );
             return ExitCode::from(2);
         }
     };
@@ -66,7 +68,17 @@ fn ensure_wasm_target() {
 fn demo() -> Result<(), String> {
     ensure_wasm_target();
     println!("==> building the plugins (wasm32-wasip2) and weft");
-    run(cargo().args(["build", "--profile", "plugin", "--target", "wasm32-wasip2", "-p", "weft-plugin-http", "-p", "weft-plugin-clean-contact"]))?;
+    run(cargo().args([
+        "build",
+        "--profile",
+        "plugin",
+        "--target",
+        "wasm32-wasip2",
+        "-p",
+        "weft-plugin-http",
+        "-p",
+        "weft-plugin-clean-contact",
+    ]))?;
     run(cargo().args(["build", "-p", "weft"]))?;
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
     let weft = target.join("debug").join("weft");
@@ -80,7 +92,9 @@ fn demo() -> Result<(), String> {
     let url = format!("http://{addr}/contacts/1");
 
     let show = |title: &str, args: &[&str]| -> Result<(), String> {
-        println!("\n==> {title}\n$ weft {}", args.join(" "));
+        let shown: Vec<String> =
+            args.iter().map(|a| if a.contains(['"', ' ', '{']) { format!("'{a}'") } else { a.to_string() }).collect();
+        println!("\n==> {title}\n$ weft {}", shown.join(" "));
         let status = Command::new(&weft).args(args).status().map_err(|e| e.to_string())?;
         println!("(exit status {})", status.code().unwrap_or(-1));
         Ok(())
@@ -88,12 +102,27 @@ fn demo() -> Result<(), String> {
     show("what the http connector offers", &["plugin", "describe", &http.display().to_string()])?;
     show(
         "a transform tidies a contact",
-        &["plugin", "call", &clean.display().to_string(), "--input", r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#],
+        &[
+            "plugin",
+            "call",
+            &clean.display().to_string(),
+            "--input",
+            r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#,
+        ],
     )?;
     let input = format!(r#"{{"url":"{url}"}}"#);
     show(
         "the http connector fetches a record from a granted host",
-        &["plugin", "call", &http.display().to_string(), "request", "--input", &input, "--grant-host", &addr.to_string()],
+        &[
+            "plugin",
+            "call",
+            &http.display().to_string(),
+            "request",
+            "--input",
+            &input,
+            "--grant-host",
+            &addr.to_string(),
+        ],
     )?;
     show(
         "the same call without the grant is refused by the host",

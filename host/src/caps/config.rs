@@ -47,11 +47,7 @@ impl Host for CallState {
     }
 
     fn setting(&mut self, name: String) -> Option<String> {
-        self.connection
-            .as_ref()?
-            .settings
-            .get(&name)
-            .map(|v| v.to_string())
+        self.connection.as_ref()?.settings.get(&name).map(|v| v.to_string())
     }
 
     fn secret(&mut self, name: String) -> Option<String> {

@@ -61,18 +61,13 @@ impl FromStr for HostRule {
             return Err(bad("empty"));
         }
         if text.contains("://") || text.contains('/') {
-            return Err(bad(
-                "write a host, optionally with :port, without scheme or path (e.g. api.example.com:443)",
-            ));
+            return Err(bad("write a host, optionally with :port, without scheme or path (e.g. api.example.com:443)"));
         }
         let (host, port) = if let Some(rest) = text.strip_prefix('[') {
             let (ip, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
             let port = match after {
                 "" => None,
-                p => Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| bad("expected :port after ]"))?,
-                ),
+                p => Some(p.strip_prefix(':').ok_or_else(|| bad("expected :port after ]"))?),
             };
             (ip, port)
         } else if text.matches(':').count() > 1 {
@@ -83,12 +78,8 @@ impl FromStr for HostRule {
                 None => (text, None),
             }
         };
-        let port = port
-            .map(|p| {
-                p.parse::<u16>()
-                    .map_err(|_| bad("the port is not a number from 0 to 65535"))
-            })
-            .transpose()?;
+        let port =
+            port.map(|p| p.parse::<u16>().map_err(|_| bad("the port is not a number from 0 to 65535"))).transpose()?;
         let host = host.to_ascii_lowercase();
         let pattern = if host == "*" {
             Pattern::Any
@@ -107,17 +98,9 @@ impl FromStr for HostRule {
 
 fn check_name(name: &str) -> Result<(), String> {
     let ok = name.split('.').all(|label| {
-        !label.is_empty()
-            && label.len() <= 63
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        !label.is_empty() && label.len() <= 63 && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     });
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a valid host name"))
-    }
+    if ok { Ok(()) } else { Err(format!("{name:?} is not a valid host name")) }
 }
 
 impl TryFrom<String> for HostRule {
@@ -242,28 +225,15 @@ pub enum Refusal {
 
 /// Decide a request to `host:port`: the addresses to connect to, or why not.
 pub async fn check(rules: &[HostRule], host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .trim_end_matches('.')
-        .to_ascii_lowercase();
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
     let literal = host.parse::<IpAddr>().ok();
     let Some(rule) = rules.iter().find(|r| r.matches(&host, literal, port)) else {
         let granted = if rules.is_empty() {
             "no hosts are granted".to_string()
         } else {
-            format!(
-                "granted: {}",
-                rules
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("granted: {}", rules.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
         };
-        return Err(Refusal::Denied(format!(
-            "{host}:{port} is not granted to this connection ({granted})"
-        )));
+        return Err(Refusal::Denied(format!("{host}:{port} is not granted to this connection ({granted})")));
     };
     let addrs: Vec<SocketAddr> = match literal {
         Some(ip) => vec![SocketAddr::new(ip, port)],
@@ -276,14 +246,14 @@ pub async fn check(rules: &[HostRule], host: &str, port: u16) -> Result<Vec<Sock
         return Err(Refusal::Dns(format!("{host} resolves to no address")));
     }
     for addr in &addrs {
-        if let Some(kind) = non_public(addr.ip()) {
-            if !rule.names_address(addr.ip()) {
-                let grant = SocketAddr::new(addr.ip(), port);
-                return Err(Refusal::Denied(format!(
-                    "{host} resolves to {}, a {kind} address; such addresses need an explicit grant (e.g. {grant})",
-                    addr.ip()
-                )));
-            }
+        if let Some(kind) = non_public(addr.ip())
+            && !rule.names_address(addr.ip())
+        {
+            let grant = SocketAddr::new(addr.ip(), port);
+            return Err(Refusal::Denied(format!(
+                "{host} resolves to {}, a {kind} address; such addresses need an explicit grant (e.g. {grant})",
+                addr.ip()
+            )));
         }
     }
     Ok(addrs)
@@ -317,13 +287,7 @@ impl OutboundHttp {
     }
 }
 
-type SendResult = Result<
-    (
-        http::Response<WasiBody>,
-        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ),
-    HttpError,
->;
+type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
 
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
@@ -336,37 +300,23 @@ impl WasiHttpHooks for OutboundHttp {
         let plugin = self.plugin.clone();
         let rules = self.rules.clone();
         let refusals = self.refusals.clone();
-        let (max_request, max_response, cap) = (
-            self.max_request_bytes,
-            self.max_response_bytes,
-            self.timeout,
-        );
+        let (max_request, max_response, cap) = (self.max_request_bytes, self.max_response_bytes, self.timeout);
         Box::new(async move {
             let mut request = request;
             let uri = request.uri().clone();
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
-            let host = uri
-                .host()
-                .ok_or(HttpError::HttpRequestUriInvalid)?
-                .to_string();
+            let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?.to_string();
             let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
             let addrs = match check(&rules, &host, port).await {
                 Ok(addrs) => addrs,
                 Err(Refusal::Denied(reason)) => {
                     tracing::warn!(plugin = %plugin, %uri, %reason, "outbound HTTP request denied");
-                    Refused {
-                        list: refusals,
-                        what: format!("{} {uri}", request.method()),
-                    }
-                    .record(&reason);
+                    Refused { list: refusals, what: format!("{} {uri}", request.method()) }.record(&reason);
                     return Err(HttpError::HttpRequestDenied);
                 }
                 Err(Refusal::Dns(reason)) => {
                     tracing::debug!(plugin = %plugin, %uri, %reason, "outbound HTTP: DNS failure");
-                    return Err(HttpError::DnsError {
-                        rcode: Some(reason),
-                        info_code: None,
-                    });
+                    return Err(HttpError::DnsError { rcode: Some(reason), info_code: None });
                 }
             };
             if !https {
@@ -376,13 +326,8 @@ impl WasiHttpHooks for OutboundHttp {
                     SocketAddr::V4(a) => a.to_string(),
                     SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
                 };
-                parts.authority = Some(
-                    authority
-                        .parse()
-                        .map_err(|_| HttpError::HttpRequestUriInvalid)?,
-                );
-                *request.uri_mut() =
-                    http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+                parts.authority = Some(authority.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?);
+                *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
             }
             let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
             let options = options.unwrap_or_default();
@@ -392,24 +337,12 @@ impl WasiHttpHooks for OutboundHttp {
                 between_bytes_timeout: capped(options.between_bytes_timeout),
             };
             let what = format!("{} {}", request.method(), request.uri());
-            let refused = Refused {
-                list: refusals.clone(),
-                what,
-            };
-            let request = request.map(|body| {
-                CappedBody::new(body, max_request, Direction::Request, refused.clone())
-                    .boxed_unsync()
-            });
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let refused = Refused { list: refusals.clone(), what };
+            let request = request
+                .map(|body| CappedBody::new(body, max_request, Direction::Request, refused.clone()).boxed_unsync());
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
             let response = response.map(|body| {
-                CappedBody::new(
-                    body.boxed_unsync(),
-                    max_response,
-                    Direction::Response,
-                    refused,
-                )
-                .boxed_unsync()
+                CappedBody::new(body.boxed_unsync(), max_response, Direction::Response, refused).boxed_unsync()
             });
             Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
@@ -431,10 +364,10 @@ struct Refused {
 
 impl Refused {
     fn record(&self, reason: &str) {
-        if let Ok(mut list) = self.list.lock() {
-            if list.len() < 32 {
-                list.push(format!("{}: {reason}", self.what));
-            }
+        if let Ok(mut list) = self.list.lock()
+            && list.len() < 32
+        {
+            list.push(format!("{}: {reason}", self.what));
         }
     }
 }
@@ -450,13 +383,7 @@ struct CappedBody {
 
 impl CappedBody {
     fn new(inner: WasiBody, limit: u64, direction: Direction, refused: Refused) -> Self {
-        Self {
-            inner,
-            remaining: limit,
-            limit,
-            direction,
-            refused,
-        }
+        Self { inner, remaining: limit, limit, direction, refused }
     }
 }
 
@@ -464,30 +391,26 @@ impl Body for CappedBody {
     type Data = Bytes;
     type Error = HttpError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                let len = data.len() as u64;
-                if len > self.remaining {
-                    let what = match self.direction {
-                        Direction::Request => "request",
-                        Direction::Response => "response",
-                    };
-                    let cap = crate::runtime::human_bytes(self.limit);
-                    self.refused
-                        .record(&format!("the {what} body is over the {cap} cap"));
-                    let limit = Some(self.limit);
-                    return Poll::Ready(Some(Err(match self.direction {
-                        Direction::Request => HttpError::HttpRequestBodySize(limit),
-                        Direction::Response => HttpError::HttpResponseBodySize(limit),
-                    })));
-                }
-                self.remaining -= len;
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let len = data.len() as u64;
+            if len > self.remaining {
+                let what = match self.direction {
+                    Direction::Request => "request",
+                    Direction::Response => "response",
+                };
+                let cap = crate::runtime::human_bytes(self.limit);
+                self.refused.record(&format!("the {what} body is over the {cap} cap"));
+                let limit = Some(self.limit);
+                return Poll::Ready(Some(Err(match self.direction {
+                    Direction::Request => HttpError::HttpRequestBodySize(limit),
+                    Direction::Response => HttpError::HttpResponseBodySize(limit),
+                })));
             }
+            self.remaining -= len;
         }
         polled
     }
@@ -522,14 +445,7 @@ mod tests {
         ] {
             assert_eq!(input.parse::<HostRule>().unwrap().to_string(), shown);
         }
-        for bad in [
-            "",
-            "http://x.com",
-            "x.com/path",
-            "x.com:99999",
-            "bad_name!",
-            "[::1",
-        ] {
+        for bad in ["", "http://x.com", "x.com/path", "x.com:99999", "bad_name!", "[::1"] {
             let err = bad.parse::<HostRule>().unwrap_err();
             assert!(err.starts_with("bad host grant"), "{bad}: {err}");
         }
@@ -560,31 +476,14 @@ mod tests {
     #[tokio::test]
     async fn loopback_needs_an_explicit_grant() {
         let denied = check(&rules(&["*"]), "127.0.0.1", 80).await.unwrap_err();
-        assert!(
-            matches!(&denied, Refusal::Denied(m) if m.contains("loopback")),
-            "{denied:?}"
-        );
+        assert!(matches!(&denied, Refusal::Denied(m) if m.contains("loopback")), "{denied:?}");
         assert!(check(&rules(&["127.0.0.1"]), "127.0.0.1", 80).await.is_ok());
-        assert!(
-            check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8080)
-                .await
-                .is_ok()
-        );
+        assert!(check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8080).await.is_ok());
         assert!(check(&rules(&["localhost"]), "localhost", 80).await.is_ok());
-        let wrong_port = check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8081)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&wrong_port, Refusal::Denied(m) if m.contains("not granted")),
-            "{wrong_port:?}"
-        );
-        let metadata = check(&rules(&["*"]), "169.254.169.254", 80)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&metadata, Refusal::Denied(m) if m.contains("cloud metadata")),
-            "{metadata:?}"
-        );
+        let wrong_port = check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8081).await.unwrap_err();
+        assert!(matches!(&wrong_port, Refusal::Denied(m) if m.contains("not granted")), "{wrong_port:?}");
+        let metadata = check(&rules(&["*"]), "169.254.169.254", 80).await.unwrap_err();
+        assert!(matches!(&metadata, Refusal::Denied(m) if m.contains("cloud metadata")), "{metadata:?}");
     }
 
     #[tokio::test]
@@ -598,18 +497,9 @@ mod tests {
             )
         );
         // A suffix rule does not match the bare domain, nor a lookalike.
-        assert!(matches!(
-            check(&r, "hooks.example.com", 443).await,
-            Err(Refusal::Denied(_))
-        ));
-        assert!(matches!(
-            check(&r, "evilhooks.example.com", 443).await,
-            Err(Refusal::Denied(_))
-        ));
+        assert!(matches!(check(&r, "hooks.example.com", 443).await, Err(Refusal::Denied(_))));
+        assert!(matches!(check(&r, "evilhooks.example.com", 443).await, Err(Refusal::Denied(_))));
         // An IP literal is not matched by a name rule.
-        assert!(matches!(
-            check(&rules(&["localhost"]), "127.0.0.1", 80).await,
-            Err(Refusal::Denied(_))
-        ));
+        assert!(matches!(check(&rules(&["localhost"]), "127.0.0.1", 80).await, Err(Refusal::Denied(_))));
     }
 }

@@ -22,11 +22,7 @@ impl Namespace {
         id.extend(plugin.bytes().filter(|b| *b != 0x1f && *b != 0));
         id.push(0x1f);
         id.extend(connection.bytes().filter(|b| *b != 0x1f && *b != 0));
-        Self {
-            db: db.clone(),
-            id,
-            limits,
-        }
+        Self { db: db.clone(), id, limits }
     }
 
     fn check_key(&self, key: &str) -> Result<(), KvError> {
@@ -44,10 +40,7 @@ fn store_error(e: crate::store::StoreError) -> KvError {
 
 /// The namespace, or the error a call without one gets.
 fn namespace(state: &CallState) -> Result<&Namespace, KvError> {
-    state
-        .kv
-        .as_ref()
-        .ok_or_else(|| KvError::Store("no key-value store is attached to this call".into()))
+    state.kv.as_ref().ok_or_else(|| KvError::Store("no key-value store is attached to this call".into()))
 }
 
 impl Host for CallState {
@@ -63,11 +56,7 @@ impl Host for CallState {
         if value.len() > ns.limits.max_value_bytes as usize {
             return Err(KvError::ValueTooLarge(ns.limits.max_value_bytes));
         }
-        if ns
-            .db
-            .kv_set(&ns.id, &key, &value, ns.limits.quota_bytes)
-            .map_err(store_error)?
-        {
+        if ns.db.kv_set(&ns.id, &key, &value, ns.limits.quota_bytes).map_err(store_error)? {
             Ok(())
         } else {
             Err(KvError::QuotaExceeded(ns.limits.quota_bytes))
@@ -82,8 +71,6 @@ impl Host for CallState {
 
     fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, KvError> {
         let ns = namespace(self)?;
-        ns.db
-            .kv_list(&ns.id, &prefix, limit.min(10_000) as usize)
-            .map_err(store_error)
+        ns.db.kv_list(&ns.id, &prefix, limit.min(10_000) as usize).map_err(store_error)
     }
 }

@@ -37,26 +37,22 @@ pub struct LogLine {
 pub struct CallLog {
     plugin: Arc<str>,
     connection: Option<String>,
+    call: String,
     max_lines: usize,
     pub lines: Vec<LogLine>,
     pub dropped: u64,
 }
 
 impl CallLog {
-    pub fn new(plugin: Arc<str>, connection: Option<String>, max_lines: usize) -> Self {
-        Self {
-            plugin,
-            connection,
-            max_lines,
-            lines: Vec::new(),
-            dropped: 0,
-        }
+    pub fn new(plugin: Arc<str>, connection: Option<String>, call: String, max_lines: usize) -> Self {
+        Self { plugin, connection, call, max_lines, lines: Vec::new(), dropped: 0 }
     }
 
     fn push(&mut self, level: LogLevel, mut message: String) {
         if self.lines.len() >= self.max_lines {
             if self.dropped == 0 {
-                tracing::warn!(plugin = %self.plugin, max = self.max_lines, "plugin log limit reached; dropping further lines of this call");
+                tracing::warn!(plugin = %self.plugin,
+                    call = %self.call, max = self.max_lines, "plugin log limit reached; dropping further lines of this call");
             }
             self.dropped += 1;
             return;
@@ -71,31 +67,26 @@ impl CallLog {
         }
         let plugin = &*self.plugin;
         let connection = self.connection.as_deref().unwrap_or("-");
+        let call = self.call.as_str();
         match level {
             LogLevel::Trace => {
-                tracing::trace!(target: "weft::plugin", plugin, connection, "{message}")
+                tracing::trace!(target: "weft::plugin", plugin, connection, call, "{message}")
             }
             LogLevel::Debug => {
-                tracing::debug!(target: "weft::plugin", plugin, connection, "{message}")
+                tracing::debug!(target: "weft::plugin", plugin, connection, call, "{message}")
             }
             LogLevel::Info => {
-                tracing::info!(target: "weft::plugin", plugin, connection, "{message}")
+                tracing::info!(target: "weft::plugin", plugin, connection, call, "{message}")
             }
             LogLevel::Warn => {
-                tracing::warn!(target: "weft::plugin", plugin, connection, "{message}")
+                tracing::warn!(target: "weft::plugin", plugin, connection, call, "{message}")
             }
             LogLevel::Error => {
-                tracing::error!(target: "weft::plugin", plugin, connection, "{message}")
+                tracing::error!(target: "weft::plugin", plugin, connection, call, "{message}")
             }
         }
-        let at_ms = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        self.lines.push(LogLine {
-            level,
-            message,
-            at_ms,
-        });
+        let at_ms = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        self.lines.push(LogLine { level, message, at_ms });
     }
 }
 

@@ -45,51 +45,21 @@ pub const LENT_INTERFACES: &[(&str, &[World])] = &[
     ("wasi:io/error", &[World::Connector, World::Transform]),
     ("wasi:io/poll", &[World::Connector, World::Transform]),
     ("wasi:io/streams", &[World::Connector, World::Transform]),
-    (
-        "wasi:clocks/wall-clock",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:clocks/monotonic-clock",
-        &[World::Connector, World::Transform],
-    ),
+    ("wasi:clocks/wall-clock", &[World::Connector, World::Transform]),
+    ("wasi:clocks/monotonic-clock", &[World::Connector, World::Transform]),
     ("wasi:random/random", &[World::Connector, World::Transform]),
-    (
-        "wasi:random/insecure",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:random/insecure-seed",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:cli/environment",
-        &[World::Connector, World::Transform],
-    ),
+    ("wasi:random/insecure", &[World::Connector, World::Transform]),
+    ("wasi:random/insecure-seed", &[World::Connector, World::Transform]),
+    ("wasi:cli/environment", &[World::Connector, World::Transform]),
     ("wasi:cli/exit", &[World::Connector, World::Transform]),
     ("wasi:cli/stdin", &[World::Connector, World::Transform]),
     ("wasi:cli/stdout", &[World::Connector, World::Transform]),
     ("wasi:cli/stderr", &[World::Connector, World::Transform]),
-    (
-        "wasi:cli/terminal-input",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:cli/terminal-output",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:cli/terminal-stdin",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:cli/terminal-stdout",
-        &[World::Connector, World::Transform],
-    ),
-    (
-        "wasi:cli/terminal-stderr",
-        &[World::Connector, World::Transform],
-    ),
+    ("wasi:cli/terminal-input", &[World::Connector, World::Transform]),
+    ("wasi:cli/terminal-output", &[World::Connector, World::Transform]),
+    ("wasi:cli/terminal-stdin", &[World::Connector, World::Transform]),
+    ("wasi:cli/terminal-stdout", &[World::Connector, World::Transform]),
+    ("wasi:cli/terminal-stderr", &[World::Connector, World::Transform]),
     ("wasi:http/types", &[World::Connector]),
     ("wasi:http/outgoing-handler", &[World::Connector]),
     ("weft:plugin/types", &[World::Connector, World::Transform]),
@@ -121,6 +91,8 @@ pub struct CallScope<'a> {
     pub limits: &'a Limits,
     pub connection: Option<&'a Arc<Connection>>,
     pub store: Option<&'a crate::store::Db>,
+    /// The export being called, e.g. `invoke("create")`, for logs.
+    pub call: String,
 }
 
 impl CallState {
@@ -130,25 +102,16 @@ impl CallState {
         table.set_max_capacity(limits.max_host_resources);
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let mut wasi = WasiCtxBuilder::new();
-        wasi.stderr(stderr.clone())
-            .allow_blocking_current_thread(false);
+        wasi.stderr(stderr.clone()).allow_blocking_current_thread(false);
         let connection = scope.connection.cloned();
         let kv = match (scope.world, scope.store) {
             (World::Connector, Some(db)) => {
                 let connection_id = connection.as_ref().map_or("", |c| c.id.as_str());
-                Some(kv::Namespace::new(
-                    db,
-                    scope.plugin,
-                    connection_id,
-                    limits.kv,
-                ))
+                Some(kv::Namespace::new(db, scope.plugin, connection_id, limits.kv))
             }
             _ => None,
         };
-        let hosts = connection
-            .as_ref()
-            .map(|c| c.hosts.clone())
-            .unwrap_or_default();
+        let hosts = connection.as_ref().map(|c| c.hosts.clone()).unwrap_or_default();
         Self {
             table,
             wasi: wasi.build(),
@@ -158,6 +121,7 @@ impl CallState {
             log: log::CallLog::new(
                 scope.plugin.clone(),
                 connection.as_ref().map(|c| c.id.clone()),
+                scope.call,
                 limits.max_log_lines,
             ),
             kv,
@@ -181,14 +145,7 @@ impl CallState {
         let bytes = self.stderr.contents();
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim();
-        let tail: String = text
-            .chars()
-            .rev()
-            .take(2000)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: String = text.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
         tail
     }
 
@@ -199,26 +156,19 @@ impl CallState {
 
     /// The call's log, taken out of the state.
     pub fn take_log(&mut self) -> log::CallLog {
-        std::mem::replace(&mut self.log, log::CallLog::new(Arc::from(""), None, 0))
+        std::mem::take(&mut self.log)
     }
 }
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for CallState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.outbound,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
     }
 }
 
@@ -238,20 +188,12 @@ impl CallLimiter {
             .tables(64)
             .memories(8)
             .build();
-        Self {
-            inner,
-            memory_denied: false,
-        }
+        Self { inner, memory_denied: false }
     }
 }
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let ok = self.inner.memory_growing(current, desired, maximum)?;
         self.memory_denied |= !ok;
         Ok(ok)
@@ -262,12 +204,7 @@ impl ResourceLimiter for CallLimiter {
         self.inner.memory_grow_failed(error)
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         self.inner.table_growing(current, desired, maximum)
     }
 

@@ -1,7 +1,7 @@
 //! `weft plugin …`: what a plugin author runs while writing a plugin.
 
 use crate::caps::{Connection, HostRule, World};
-use crate::runtime::{CallContext, CallOptions, Limits, Outcome, Plugin, Runtime, RuntimeConfig};
+use crate::runtime::{CallContext, CallOptions, Limits, Outcome, Runtime, RuntimeConfig};
 use crate::store::Db;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -23,7 +23,7 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Load a plugin and run one call: an action of a connector, or a transform.
-    Call(CallArgs),
+    Call(Box<CallArgs>),
 }
 
 #[derive(Args)]
@@ -68,32 +68,19 @@ pub struct CallArgs {
 pub async fn run(cmd: PluginCommand) -> Result<ExitCode> {
     match cmd {
         PluginCommand::Describe { file, json } => describe(file, json).await,
-        PluginCommand::Call(args) => call(args).await,
+        PluginCommand::Call(args) => call(*args).await,
     }
-}
-
-async fn load(runtime: &Runtime, file: &PathBuf) -> Result<Plugin> {
-    Ok(runtime.load_file(file).await?)
 }
 
 async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
     let runtime = Runtime::new(RuntimeConfig::default())?;
-    let plugin = load(&runtime, &file).await?;
+    let plugin = runtime.load_file(&file).await?;
     let Some(m) = plugin.manifest() else {
         if json {
-            println!(
-                "{}",
-                serde_json::json!({ "name": plugin.name(), "world": "transform" })
-            );
+            println!("{}", serde_json::json!({ "name": plugin.name(), "world": "transform" }));
         } else {
-            println!(
-                "{} — a transform (JSON in, JSON out; no HTTP, kv or config)",
-                plugin.name()
-            );
-            println!(
-                "run it: weft plugin call {} --input '{{…}}'",
-                file.display()
-            );
+            println!("{} — a transform (JSON in, JSON out; no HTTP, kv or config)", plugin.name());
+            println!("run it: weft plugin call {} --input '{{…}}'", file.display());
         }
         return Ok(ExitCode::SUCCESS);
     };
@@ -113,10 +100,7 @@ async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
         println!("triggers:");
         for t in &m.triggers {
             let kind = match t.polling {
-                Some(strategy) => format!(
-                    "polling, {}",
-                    serde_json::to_value(strategy)?.as_str().unwrap_or("")
-                ),
+                Some(strategy) => format!("polling, {}", serde_json::to_value(strategy)?.as_str().unwrap_or("")),
                 None => "webhook".into(),
             };
             println!("  {:<20} {} ({kind})", t.name, t.description);
@@ -135,10 +119,7 @@ async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
         }
     }
     if !m.hosts.is_empty() {
-        println!(
-            "wants to reach: {} (granted only if the operator grants it)",
-            m.hosts.join(", ")
-        );
+        println!("wants to reach: {} (granted only if the operator grants it)", m.hosts.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -146,16 +127,10 @@ async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
 fn read_input(input: &str) -> Result<Value> {
     let (text, origin) = if input == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading --input from standard input")?;
+        std::io::stdin().read_to_string(&mut s).context("reading --input from standard input")?;
         (s, "standard input".to_string())
     } else if let Some(path) = input.strip_prefix('@') {
-        (
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading --input file {path}"))?,
-            path.to_string(),
-        )
+        (std::fs::read_to_string(path).with_context(|| format!("reading --input file {path}"))?, path.to_string())
     } else {
         (input.to_string(), "--input".to_string())
     };
@@ -205,48 +180,24 @@ async fn call(args: CallArgs) -> Result<ExitCode> {
         Some(dir) => Db::open(dir)?,
         None => Db::temporary()?,
     };
-    let runtime = Runtime::new(RuntimeConfig {
-        db: Some(db.clone()),
-        defaults: limits,
-        ..Default::default()
-    })?;
-    let plugin = load(&runtime, &args.file).await?;
-    let opts = CallOptions {
-        connection: Some(&connection),
-        limits: None,
-    };
+    let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), defaults: limits, ..Default::default() })?;
+    let plugin = runtime.load_file(&args.file).await?;
+    let opts = CallOptions { connection: Some(&connection), limits: None };
     let outcome = match (plugin.world(), &args.action) {
         (World::Transform, None) => plugin.transform(&opts, &input).await,
         (World::Transform, Some(action)) => {
-            bail!(
-                "{} is a transform: it has no actions (drop {action:?} from the command)",
-                plugin.name()
-            )
+            bail!("{} is a transform: it has no actions (drop {action:?} from the command)", plugin.name())
         }
         (World::Connector, action) => {
             let manifest = plugin.manifest().expect("connectors have manifests");
-            let names = manifest
-                .actions
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let names = manifest.actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
             let Some(action) = action else {
-                bail!(
-                    "{} is a connector: name the action to run (one of: {names})",
-                    plugin.name()
-                );
+                bail!("{} is a connector: name the action to run (one of: {names})", plugin.name());
             };
             if manifest.action(action).is_none() {
-                bail!(
-                    "connector {:?} has no action {action:?}; its actions: {names}",
-                    plugin.name()
-                );
+                bail!("connector {:?} has no action {action:?}; its actions: {names}", plugin.name());
             }
-            let ctx = CallContext {
-                idempotency_key: args.idempotency_key.clone(),
-                attempt: 1,
-            };
+            let ctx = CallContext { idempotency_key: args.idempotency_key.clone(), attempt: 1 };
             plugin.invoke(&opts, action, &input, &ctx).await
         }
     };
@@ -258,33 +209,20 @@ fn report(outcome: Outcome<Value>) -> ExitCode {
     for line in &outcome.logs {
         eprintln!(
             "[{}] {}",
-            serde_json::to_value(line.level)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            serde_json::to_value(line.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
             line.message
         );
     }
     if outcome.dropped_logs > 0 {
-        eprintln!(
-            "[weft] {} more log lines were dropped",
-            outcome.dropped_logs
-        );
+        eprintln!("[weft] {} more log lines were dropped", outcome.dropped_logs);
     }
     for denial in &outcome.http_refusals {
         eprintln!("[weft] refused: {denial}");
     }
-    eprintln!(
-        "[weft] {} ms, {} fuel",
-        outcome.elapsed.as_millis(),
-        outcome.fuel_used
-    );
+    eprintln!("[weft] {} ms, {} fuel", outcome.elapsed.as_millis(), outcome.fuel_used);
     match outcome.result {
         Ok(value) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
-            );
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
             ExitCode::SUCCESS
         }
         Err(e) => {

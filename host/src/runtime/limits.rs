@@ -65,11 +65,7 @@ impl Default for Limits {
 
 impl Default for KvLimits {
     fn default() -> Self {
-        Self {
-            max_key_bytes: 512,
-            max_value_bytes: 64 << 10,
-            quota_bytes: 16 << 20,
-        }
+        Self { max_key_bytes: 512, max_value_bytes: 64 << 10, quota_bytes: 16 << 20 }
     }
 }
 
@@ -87,11 +83,7 @@ pub struct Ceilings {
 
 impl Default for Ceilings {
     fn default() -> Self {
-        Self {
-            max_memory_bytes: 1 << 30,
-            max_wasm_stack: 512 << 10,
-            max_concurrent_instances: 1_000,
-        }
+        Self { max_memory_bytes: 1 << 30, max_wasm_stack: 512 << 10, max_concurrent_instances: 1_000 }
     }
 }
 

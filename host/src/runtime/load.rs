@@ -29,18 +29,10 @@ pub enum LoadError {
     WrongWorld { origin: String, exports: String },
 
     #[error("{origin}: {}", describe_refused(imports, *world))]
-    NotLent {
-        origin: String,
-        world: World,
-        imports: Vec<String>,
-    },
+    NotLent { origin: String, world: World, imports: Vec<String> },
 
     #[error("{origin}: the {world} exports do not match weft:plugin@0.1.x: {reason}")]
-    Exports {
-        origin: String,
-        world: World,
-        reason: String,
-    },
+    Exports { origin: String, world: World, reason: String },
 
     #[error("{origin}: cannot link the component: {reason}")]
     Link { origin: String, reason: String },
@@ -64,18 +56,11 @@ fn describe_refused(imports: &[String], world: World) -> String {
     if has("wasi:sockets/") {
         why.push("wasi:sockets is not available to plugins (reach the network through wasi:http/outgoing-handler, which the host checks)");
     }
-    if world == World::Transform
-        && (has("wasi:http/") || has("weft:plugin/kv") || has("weft:plugin/config"))
-    {
+    if world == World::Transform && (has("wasi:http/") || has("weft:plugin/kv") || has("weft:plugin/config")) {
         why.push("a transform is pure: it may import only weft:plugin/log (no HTTP, kv or config)");
     }
-    let list = imports
-        .iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut text =
-        format!("the plugin imports {list}, which weft does not lend to {world} plugins");
+    let list = imports.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+    let mut text = format!("the plugin imports {list}, which weft does not lend to {world} plugins");
     if !why.is_empty() {
         text.push_str(": ");
         text.push_str(&why.join("; "));
@@ -100,23 +85,13 @@ pub fn check_bytes(origin: &str, bytes: &[u8]) -> Result<(), LoadError> {
         } else if bytes.starts_with(b"(") || bytes.starts_with(b";;") {
             "it looks like WebAssembly text; compile it to binary first".to_string()
         } else {
-            let head: String = bytes
-                .iter()
-                .take(8)
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let head: String = bytes.iter().take(8).map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ");
             format!("it starts with {head}, not the \\0asm magic")
         };
-        return Err(LoadError::NotWasm {
-            origin: origin.to_string(),
-            found,
-        });
+        return Err(LoadError::NotWasm { origin: origin.to_string(), found });
     }
     if wasmparser::Parser::is_core_wasm(bytes) {
-        return Err(LoadError::CoreModule {
-            origin: origin.to_string(),
-        });
+        return Err(LoadError::CoreModule { origin: origin.to_string() });
     }
     if !wasmparser::Parser::is_component(bytes) {
         return Err(LoadError::Invalid {
@@ -137,9 +112,7 @@ pub fn refused_imports<'a>(world: World, imports: impl Iterator<Item = &'a str>)
     let mut refused: Vec<String> = imports
         .filter(|name| {
             let bare = unversioned(name);
-            !LENT_INTERFACES
-                .iter()
-                .any(|(lent, worlds)| *lent == bare && worlds.contains(&world))
+            !LENT_INTERFACES.iter().any(|(lent, worlds)| *lent == bare && worlds.contains(&world))
         })
         .map(str::to_string)
         .collect();
@@ -151,10 +124,7 @@ pub fn refused_imports<'a>(world: World, imports: impl Iterator<Item = &'a str>)
 /// The world a component implements, from its export names.
 pub fn world_of<'a>(exports: impl Iterator<Item = &'a str>) -> Result<World, Vec<String>> {
     let exports: Vec<&str> = exports.collect();
-    if exports
-        .iter()
-        .any(|e| unversioned(e) == "weft:plugin/connector-api")
-    {
+    if exports.iter().any(|e| unversioned(e) == "weft:plugin/connector-api") {
         Ok(World::Connector)
     } else if exports.contains(&"transform") {
         Ok(World::Transform)
@@ -169,19 +139,11 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_lent() {
-        let imports = [
-            "wasi:io/streams@0.2.6",
-            "wasi:filesystem/types@0.2.6",
-            "weft:plugin/kv@0.1.0",
-            "wasi:sockets/tcp@0.2.0",
-        ];
+        let imports =
+            ["wasi:io/streams@0.2.6", "wasi:filesystem/types@0.2.6", "weft:plugin/kv@0.1.0", "wasi:sockets/tcp@0.2.0"];
         assert_eq!(
             refused_imports(World::Transform, imports.into_iter()),
-            vec![
-                "wasi:filesystem/types@0.2.6",
-                "wasi:sockets/tcp@0.2.0",
-                "weft:plugin/kv@0.1.0"
-            ]
+            vec!["wasi:filesystem/types@0.2.6", "wasi:sockets/tcp@0.2.0", "weft:plugin/kv@0.1.0"]
         );
         assert_eq!(
             refused_imports(World::Connector, imports.into_iter()),
@@ -191,35 +153,17 @@ mod tests {
 
     #[test]
     fn names_the_world() {
-        assert_eq!(
-            world_of(["weft:plugin/connector-api@0.1.3"].into_iter()),
-            Ok(World::Connector)
-        );
+        assert_eq!(world_of(["weft:plugin/connector-api@0.1.3"].into_iter()), Ok(World::Connector));
         assert_eq!(world_of(["transform"].into_iter()), Ok(World::Transform));
-        assert_eq!(
-            world_of(["wasi:cli/run@0.2.0"].into_iter()),
-            Err(vec!["wasi:cli/run@0.2.0".to_string()])
-        );
+        assert_eq!(world_of(["wasi:cli/run@0.2.0"].into_iter()), Err(vec!["wasi:cli/run@0.2.0".to_string()]));
     }
 
     #[test]
     fn rejects_non_components_clearly() {
-        let err = check_bytes("x.wasm", b"hello world")
-            .unwrap_err()
-            .to_string();
+        let err = check_bytes("x.wasm", b"hello world").unwrap_err().to_string();
         assert!(err.contains("not a WebAssembly file"), "{err}");
-        let err = check_bytes("x.wasm", b"\0asm\x01\0\0\0")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("core WebAssembly module, not a component"),
-            "{err}"
-        );
-        assert!(
-            check_bytes("x.wasm", b"")
-                .unwrap_err()
-                .to_string()
-                .contains("empty")
-        );
+        let err = check_bytes("x.wasm", b"\0asm\x01\0\0\0").unwrap_err().to_string();
+        assert!(err.contains("core WebAssembly module, not a component"), "{err}");
+        assert!(check_bytes("x.wasm", b"").unwrap_err().to_string().contains("empty"));
     }
 }

@@ -37,14 +37,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 pub use types::{
-    ActionSpec, CallContext, Event, Manifest, PluginError, PollResponse, PollingStrategy,
-    SettingSpec, TriggerKind, TriggerSpec, WebhookOutcome, WebhookRequest, WebhookResponse,
+    ActionSpec, CallContext, Event, Manifest, PluginError, PollResponse, PollingStrategy, SettingSpec, TriggerKind,
+    TriggerSpec, WebhookOutcome, WebhookRequest, WebhookResponse,
 };
 use wasmtime::component::{Component, Linker, ResourceTableError};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
-    UpdateDeadline,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
 
 /// How often the engine's epoch advances: the granularity of wall-clock
 /// deadlines and of a running plugin's yields to the async scheduler.
@@ -135,14 +132,10 @@ impl Runtime {
 
     /// Load a plugin from a file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
-        let bytes = tokio::fs::read(path).await.map_err(|e| LoadError::Read {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("plugin");
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| LoadError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
         let origin = path.display().to_string();
         self.load(&origin, stem, &bytes).await
     }
@@ -152,12 +145,7 @@ impl Runtime {
     /// `origin` names the source in errors; `fallback_name` names a transform
     /// (connectors are named by their manifest). Connectors are described once
     /// here, and their manifest is validated.
-    pub async fn load(
-        &self,
-        origin: &str,
-        fallback_name: &str,
-        bytes: &[u8],
-    ) -> Result<Plugin, LoadError> {
+    pub async fn load(&self, origin: &str, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         load::check_bytes(origin, bytes)?;
         let shared = &self.shared;
         let component = {
@@ -166,41 +154,21 @@ impl Runtime {
             // Compiling is CPU-heavy: keep it off the async workers.
             tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
                 .await
-                .map_err(|e| LoadError::Invalid {
-                    origin: origin.into(),
-                    reason: e.to_string(),
-                })?
-                .map_err(|e| LoadError::Invalid {
-                    origin: origin.into(),
-                    reason: format!("{e:#}"),
-                })?
+                .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: e.to_string() })?
+                .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: format!("{e:#}") })?
         };
         let ty = component.component_type();
-        let world = load::world_of(ty.exports(&shared.engine).map(|(name, _)| name)).map_err(
-            |exports| {
-                let exports = if exports.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    exports
-                        .iter()
-                        .map(|e| format!("`{e}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                LoadError::WrongWorld {
-                    origin: origin.into(),
-                    exports,
-                }
-            },
-        )?;
-        let refused =
-            load::refused_imports(world, ty.imports(&shared.engine).map(|(name, _)| name));
+        let world = load::world_of(ty.exports(&shared.engine).map(|(name, _)| name)).map_err(|exports| {
+            let exports = if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+            };
+            LoadError::WrongWorld { origin: origin.into(), exports }
+        })?;
+        let refused = load::refused_imports(world, ty.imports(&shared.engine).map(|(name, _)| name));
         if !refused.is_empty() {
-            return Err(LoadError::NotLent {
-                origin: origin.into(),
-                world,
-                imports: refused,
-            });
+            return Err(LoadError::NotLent { origin: origin.into(), world, imports: refused });
         }
         let linker = match world {
             World::Connector => &shared.connector_linker,
@@ -208,22 +176,16 @@ impl Runtime {
         };
         let instance_pre = linker
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::Link {
-                origin: origin.into(),
-                reason: format!("{e:#}"),
-            })?;
-        let exports_err = |e: wasmtime::Error| LoadError::Exports {
-            origin: origin.into(),
-            world,
-            reason: format!("{e:#}"),
-        };
+            .map_err(|e| LoadError::Link { origin: origin.into(), reason: format!("{e:#}") })?;
+        let exports_err =
+            |e: wasmtime::Error| LoadError::Exports { origin: origin.into(), world, reason: format!("{e:#}") };
         let pre = match world {
-            World::Connector => Pre::Connector(
-                bindings::connector::ConnectorPre::new(instance_pre).map_err(exports_err)?,
-            ),
-            World::Transform => Pre::Transform(
-                bindings::transform::TransformPre::new(instance_pre).map_err(exports_err)?,
-            ),
+            World::Connector => {
+                Pre::Connector(bindings::connector::ConnectorPre::new(instance_pre).map_err(exports_err)?)
+            }
+            World::Transform => {
+                Pre::Transform(bindings::transform::TransformPre::new(instance_pre).map_err(exports_err)?)
+            }
         };
         let mut plugin = Plugin {
             inner: Arc::new(PluginInner {
@@ -236,14 +198,10 @@ impl Runtime {
         };
         if world == World::Connector {
             let outcome = plugin.describe_raw().await;
-            let raw = outcome.result.map_err(|e| LoadError::Describe {
-                origin: origin.into(),
-                reason: e.to_string(),
-            })?;
-            let manifest = Manifest::from_wit(raw).map_err(|reason| LoadError::Manifest {
-                origin: origin.into(),
-                reason,
-            })?;
+            let raw =
+                outcome.result.map_err(|e| LoadError::Describe { origin: origin.into(), reason: e.to_string() })?;
+            let manifest =
+                Manifest::from_wit(raw).map_err(|reason| LoadError::Manifest { origin: origin.into(), reason })?;
             let inner = Arc::get_mut(&mut plugin.inner).expect("the plugin is not shared yet");
             inner.name = Arc::from(manifest.name.as_str());
             inner.manifest = Some(manifest);
@@ -289,20 +247,10 @@ fn sanitize_name(name: &str) -> String {
     let cleaned: String = name
         .to_ascii_lowercase()
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
         .take(64)
         .collect();
-    if cleaned.is_empty() {
-        "plugin".into()
-    } else {
-        cleaned
-    }
+    if cleaned.is_empty() { "plugin".into() } else { cleaned }
 }
 
 /// Which export a call went to, for error messages and logs.
@@ -352,12 +300,7 @@ impl fmt::Display for LimitKind {
             }
             LimitKind::Stack { bytes } => write!(f, "stack limit ({})", human_bytes(*bytes as u64)),
             LimitKind::Output { bytes, cap } => {
-                write!(
-                    f,
-                    "output cap (returned {}, cap {})",
-                    human_bytes(*bytes as u64),
-                    human_bytes(*cap as u64)
-                )
+                write!(f, "output cap (returned {}, cap {})", human_bytes(*bytes as u64), human_bytes(*cap as u64))
             }
             LimitKind::HostResources { max } => {
                 write!(f, "host resource limit ({max} open handles)")
@@ -369,9 +312,7 @@ impl fmt::Display for LimitKind {
 pub(crate) fn human_bytes(n: u64) -> String {
     match n {
         n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
-        n if n >= 1 << 20 => {
-            format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64).replace(".0 ", " ")
-        }
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64).replace(".0 ", " "),
         n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0).replace(".0 ", " "),
         n => format!("{n} bytes"),
     }
@@ -382,42 +323,22 @@ pub(crate) fn human_bytes(n: u64) -> String {
 pub enum CallError {
     /// The plugin returned one of the contract's errors.
     #[error("plugin {plugin:?} failed in {export}: {error}")]
-    Plugin {
-        plugin: String,
-        export: Export,
-        error: PluginError,
-    },
+    Plugin { plugin: String, export: Export, error: PluginError },
     /// The call ran into a limit and was stopped.
     #[error("plugin {plugin:?} exceeded its {limit} in {export}")]
-    Limit {
-        plugin: String,
-        export: Export,
-        limit: LimitKind,
-    },
+    Limit { plugin: String, export: Export, limit: LimitKind },
     /// The plugin trapped (a panic, an unreachable, a bad memory access…).
     #[error("plugin {plugin:?} trapped in {export}: {reason}")]
-    Trap {
-        plugin: String,
-        export: Export,
-        reason: String,
-    },
+    Trap { plugin: String, export: Export, reason: String },
     /// The plugin returned something that breaks the contract (invalid JSON…).
     #[error("plugin {plugin:?} returned invalid output from {export}: {reason}")]
-    BadOutput {
-        plugin: String,
-        export: Export,
-        reason: String,
-    },
+    BadOutput { plugin: String, export: Export, reason: String },
     /// The host could not run the call now (all instance slots busy); retry.
     #[error("no room to run plugin {plugin:?} right now ({reason}); retry shortly")]
     Capacity { plugin: String, reason: String },
     /// The plugin is not of a world that has this export.
     #[error("plugin {plugin:?} is a {world} and has no {export}")]
-    WrongWorld {
-        plugin: String,
-        export: Export,
-        world: World,
-    },
+    WrongWorld { plugin: String, export: Export, world: World },
 }
 
 impl CallError {
@@ -515,19 +436,12 @@ impl Plugin {
         let request = api::InvokeRequest {
             action: action.to_string(),
             input: input.to_string(),
-            context: api::CallContext {
-                idempotency_key: ctx.idempotency_key.clone(),
-                attempt: ctx.attempt,
-            },
+            context: api::CallContext { idempotency_key: ctx.idempotency_key.clone(), attempt: ctx.attempt },
         };
         self.call_connector(
             opts,
             export,
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_invoke(store, &request)
-                    .await
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_invoke(store, &request).await,
             parse_json,
         )
         .await
@@ -549,21 +463,10 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Poll(trigger.to_string()),
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_poll(store, &request)
-                    .await
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_poll(store, &request).await,
             |r: api::PollResponse| {
-                let events = r
-                    .events
-                    .into_iter()
-                    .map(types::event_from_wit)
-                    .collect::<Result<_, _>>()?;
-                Ok(PollResponse {
-                    events,
-                    next_cursor: r.next_cursor,
-                })
+                let events = r.events.into_iter().map(types::event_from_wit).collect::<Result<_, _>>()?;
+                Ok(PollResponse { events, next_cursor: r.next_cursor })
             },
         )
         .await
@@ -587,11 +490,7 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Subscribe(trigger.to_string()),
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_subscribe(store, &request)
-                    .await
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_subscribe(store, &request).await,
             parse_json,
         )
         .await
@@ -613,22 +512,14 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Unsubscribe(trigger.to_string()),
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_unsubscribe(store, &request)
-                    .await
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_unsubscribe(store, &request).await,
             Ok,
         )
         .await
     }
 
     /// Turn an incoming webhook request into events (or a direct answer).
-    pub async fn handle_webhook(
-        &self,
-        opts: &CallOptions<'_>,
-        request: &WebhookRequest,
-    ) -> Outcome<WebhookOutcome> {
+    pub async fn handle_webhook(&self, opts: &CallOptions<'_>, request: &WebhookRequest) -> Outcome<WebhookOutcome> {
         let request = api::WebhookRequest {
             trigger: request.trigger.clone(),
             config: request.config.to_string(),
@@ -641,18 +532,10 @@ impl Plugin {
         self.call_connector(
             opts,
             export,
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_handle_webhook(store, &request)
-                    .await
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_handle_webhook(store, &request).await,
             |o: api::WebhookOutcome| {
                 Ok(WebhookOutcome {
-                    events: o
-                        .events
-                        .into_iter()
-                        .map(types::event_from_wit)
-                        .collect::<Result<_, _>>()?,
+                    events: o.events.into_iter().map(types::event_from_wit).collect::<Result<_, _>>()?,
                     response: o.response.map(|r| WebhookResponse {
                         status: r.status,
                         headers: r.headers,
@@ -670,7 +553,7 @@ impl Plugin {
             return self.wrong_world(Export::Transform);
         };
         let input = input.to_string();
-        let (mut store, started) = self.begin(opts);
+        let (mut store, started) = self.begin(opts, &Export::Transform);
         let limits = self.limits(opts).clone();
         let raw = tokio::time::timeout(limits.timeout, async {
             let instance = pre.instantiate_async(&mut store).await?;
@@ -684,12 +567,7 @@ impl Plugin {
         self.call_connector(
             &CallOptions::default(),
             Export::Describe,
-            async move |c, store| {
-                c.weft_plugin_connector_api()
-                    .call_describe(store)
-                    .await
-                    .map(Ok)
-            },
+            async move |c, store| c.weft_plugin_connector_api().call_describe(store).await.map(Ok),
             Ok,
         )
         .await
@@ -714,7 +592,7 @@ impl Plugin {
             return self.wrong_world(export);
         };
         let limits = self.limits(opts).clone();
-        let (mut store, started) = self.begin(opts);
+        let (mut store, started) = self.begin(opts, &export);
         let raw = tokio::time::timeout(limits.timeout, async {
             let instance = pre.instantiate_async(&mut store).await?;
             f(&instance, &mut store).await
@@ -725,11 +603,7 @@ impl Plugin {
 
     fn wrong_world<T>(&self, export: Export) -> Outcome<T> {
         Outcome {
-            result: Err(CallError::WrongWorld {
-                plugin: self.name().into(),
-                export,
-                world: self.inner.world,
-            }),
+            result: Err(CallError::WrongWorld { plugin: self.name().into(), export, world: self.inner.world }),
             logs: Vec::new(),
             dropped_logs: 0,
             http_refusals: Vec::new(),
@@ -739,7 +613,7 @@ impl Plugin {
     }
 
     /// A fresh store with every limit set.
-    fn begin(&self, opts: &CallOptions<'_>) -> (Store<CallState>, Instant) {
+    fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant) {
         let shared = &self.inner.shared;
         let limits = self.limits(opts);
         let state = CallState::new(CallScope {
@@ -748,12 +622,11 @@ impl Plugin {
             limits,
             connection: opts.connection,
             store: Some(&shared.db),
+            call: export.to_string(),
         });
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| s.limiter());
-        store
-            .set_fuel(limits.fuel)
-            .expect("fuel is enabled on the engine");
+        store.set_fuel(limits.fuel).expect("fuel is enabled on the engine");
         let started = Instant::now();
         let deadline = started + limits.timeout;
         store.set_epoch_deadline(1);
@@ -782,51 +655,25 @@ impl Plugin {
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let http_refusals = store.data().http_refusals();
         let result = match raw {
-            Err(_elapsed) => Err(CallError::Limit {
-                plugin,
-                export,
-                limit: LimitKind::Time {
-                    limit: limits.timeout,
-                },
-            }),
-            Ok(Err(trap)) => Err(classify_trap(
-                &trap,
-                store.data(),
-                plugin,
-                export,
-                limits,
-                &self.inner.shared.ceilings,
-            )),
+            Err(_elapsed) => Err(CallError::Limit { plugin, export, limit: LimitKind::Time { limit: limits.timeout } }),
+            Ok(Err(trap)) => {
+                Err(classify_trap(&trap, store.data(), plugin, export, limits, &self.inner.shared.ceilings))
+            }
             Ok(Ok(Err(error))) => {
                 let mut error = PluginError::from(error);
                 if !http_refusals.is_empty() {
                     let message = error.message_mut();
                     message.push_str(&format!(" [weft refused: {}]", http_refusals.join("; ")));
                 }
-                Err(CallError::Plugin {
-                    plugin,
-                    export,
-                    error,
-                })
+                Err(CallError::Plugin { plugin, export, error })
             }
             Ok(Ok(Ok(value))) => {
                 let bytes = value.output_size();
                 if bytes > limits.max_output_bytes {
-                    let limit = LimitKind::Output {
-                        bytes,
-                        cap: limits.max_output_bytes,
-                    };
-                    Err(CallError::Limit {
-                        plugin,
-                        export,
-                        limit,
-                    })
+                    let limit = LimitKind::Output { bytes, cap: limits.max_output_bytes };
+                    Err(CallError::Limit { plugin, export, limit })
                 } else {
-                    convert(value).map_err(|reason| CallError::BadOutput {
-                        plugin,
-                        export,
-                        reason,
-                    })
+                    convert(value).map_err(|reason| CallError::BadOutput { plugin, export, reason })
                 }
             }
         };
@@ -854,48 +701,31 @@ fn classify_trap(
     limits: &Limits,
     ceilings: &Ceilings,
 ) -> CallError {
-    let limit = |limit| CallError::Limit {
-        plugin: plugin.clone(),
-        export: export.clone(),
-        limit,
-    };
+    let limit = |limit| CallError::Limit { plugin: plugin.clone(), export: export.clone(), limit };
     if error.downcast_ref::<DeadlinePassed>().is_some() {
-        return limit(LimitKind::Time {
-            limit: limits.timeout,
-        });
+        return limit(LimitKind::Time { limit: limits.timeout });
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => return limit(LimitKind::Cpu { fuel: limits.fuel }),
             Trap::StackOverflow => {
-                return limit(LimitKind::Stack {
-                    bytes: ceilings.max_wasm_stack,
-                });
+                return limit(LimitKind::Stack { bytes: ceilings.max_wasm_stack });
             }
             Trap::Interrupt => {
-                return limit(LimitKind::Time {
-                    limit: limits.timeout,
-                });
+                return limit(LimitKind::Time { limit: limits.timeout });
             }
             _ => {}
         }
     }
     if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
-        return limit(LimitKind::HostResources {
-            max: limits.max_host_resources,
-        });
+        return limit(LimitKind::HostResources { max: limits.max_host_resources });
     }
     if state.memory_denied() {
-        return limit(LimitKind::Memory {
-            bytes: limits.memory_bytes,
-        });
+        return limit(LimitKind::Memory { bytes: limits.memory_bytes });
     }
     let text = format!("{error:#}");
-    if text.contains("maximum concurrent") || text.contains("pooling allocator") {
-        return CallError::Capacity {
-            plugin,
-            reason: text,
-        };
+    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return CallError::Capacity { plugin, reason: first_line(&text) };
     }
     let mut reason = match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
         Some(exit) => format!("the plugin exited with status {}", exit.0),
@@ -912,11 +742,7 @@ fn classify_trap(
     if !stderr.is_empty() {
         reason.push_str(&format!("; the plugin printed: {stderr}"));
     }
-    CallError::Trap {
-        plugin,
-        export,
-        reason,
-    }
+    CallError::Trap { plugin, export, reason }
 }
 
 fn first_line(text: &str) -> String {
@@ -941,10 +767,7 @@ impl OutputSize for () {
 }
 
 fn events_size(events: &[api::Event]) -> usize {
-    events
-        .iter()
-        .map(|e| e.id.len() + e.payload.len() + e.timestamp.as_ref().map_or(0, String::len))
-        .sum()
+    events.iter().map(|e| e.id.len() + e.payload.len() + e.timestamp.as_ref().map_or(0, String::len)).sum()
 }
 
 impl OutputSize for api::PollResponse {
@@ -961,16 +784,10 @@ impl OutputSize for api::WebhookOutcome {
 
 impl OutputSize for api::Manifest {
     fn output_size(&self) -> usize {
-        let actions: usize = self
-            .actions
-            .iter()
-            .map(|a| a.input_schema.len() + a.output_schema.len() + a.description.len())
-            .sum();
-        let triggers: usize = self
-            .triggers
-            .iter()
-            .map(|t| t.config_schema.len() + t.output_schema.len() + t.description.len())
-            .sum();
+        let actions: usize =
+            self.actions.iter().map(|a| a.input_schema.len() + a.output_schema.len() + a.description.len()).sum();
+        let triggers: usize =
+            self.triggers.iter().map(|t| t.config_schema.len() + t.output_schema.len() + t.description.len()).sum();
         actions + triggers + self.description.len()
     }
 }
@@ -986,22 +803,13 @@ mod tests {
             export: Export::Invoke("create".into()),
             limit: LimitKind::Cpu { fuel: 1000 },
         };
-        assert_eq!(
-            e.to_string(),
-            r#"plugin "slow" exceeded its CPU budget (1000 fuel) in invoke("create")"#
-        );
+        assert_eq!(e.to_string(), r#"plugin "slow" exceeded its CPU budget (1000 fuel) in invoke("create")"#);
         let e = CallError::Limit {
             plugin: "big".into(),
             export: Export::Transform,
-            limit: LimitKind::Output {
-                bytes: 8 << 20,
-                cap: 4 << 20,
-            },
+            limit: LimitKind::Output { bytes: 8 << 20, cap: 4 << 20 },
         };
-        assert_eq!(
-            e.to_string(),
-            r#"plugin "big" exceeded its output cap (returned 8 MiB, cap 4 MiB) in transform()"#
-        );
+        assert_eq!(e.to_string(), r#"plugin "big" exceeded its output cap (returned 8 MiB, cap 4 MiB) in transform()"#);
     }
 
     #[test]

@@ -13,31 +13,17 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PluginError {
-    InvalidInput {
-        message: String,
-    },
-    Auth {
-        message: String,
-    },
-    RateLimited {
-        message: String,
-        retry_after_ms: u64,
-    },
-    Transient {
-        message: String,
-    },
-    Fatal {
-        message: String,
-    },
+    InvalidInput { message: String },
+    Auth { message: String },
+    RateLimited { message: String, retry_after_ms: u64 },
+    Transient { message: String },
+    Fatal { message: String },
 }
 
 impl PluginError {
     /// Whether the engine may try the step again.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            PluginError::RateLimited { .. } | PluginError::Transient { .. }
-        )
+        matches!(self, PluginError::RateLimited { .. } | PluginError::Transient { .. })
     }
 
     /// How long the plugin asked the engine to wait before retrying.
@@ -66,14 +52,8 @@ impl fmt::Display for PluginError {
         match self {
             PluginError::InvalidInput { message } => write!(f, "invalid input: {message}"),
             PluginError::Auth { message } => write!(f, "authentication failed: {message}"),
-            PluginError::RateLimited {
-                message,
-                retry_after_ms,
-            } => {
-                write!(
-                    f,
-                    "rate limited (retry after {retry_after_ms} ms): {message}"
-                )
+            PluginError::RateLimited { message, retry_after_ms } => {
+                write!(f, "rate limited (retry after {retry_after_ms} ms): {message}")
             }
             PluginError::Transient { message } => write!(f, "transient failure: {message}"),
             PluginError::Fatal { message } => write!(f, "{message}"),
@@ -86,10 +66,9 @@ impl From<wit::Error> for PluginError {
         match e {
             wit::Error::InvalidInput(message) => PluginError::InvalidInput { message },
             wit::Error::Auth(message) => PluginError::Auth { message },
-            wit::Error::RateLimited(r) => PluginError::RateLimited {
-                message: r.message,
-                retry_after_ms: r.retry_after_ms,
-            },
+            wit::Error::RateLimited(r) => {
+                PluginError::RateLimited { message: r.message, retry_after_ms: r.retry_after_ms }
+            }
             wit::Error::Transient(message) => PluginError::Transient { message },
             wit::Error::Fatal(message) => PluginError::Fatal { message },
         }
@@ -159,14 +138,11 @@ impl Manifest {
     /// Convert and check what `describe` returned.
     pub(crate) fn from_wit(m: api::Manifest) -> Result<Self, String> {
         let schema = |owner: &str, what: &str, text: &str| -> Result<Value, String> {
-            let v: Value = serde_json::from_str(text)
-                .map_err(|e| format!("{owner}: {what} is not valid JSON: {e}"))?;
+            let v: Value = serde_json::from_str(text).map_err(|e| format!("{owner}: {what} is not valid JSON: {e}"))?;
             if v.is_object() || v.is_boolean() {
                 Ok(v)
             } else {
-                Err(format!(
-                    "{owner}: {what} must be a JSON Schema (an object or a boolean)"
-                ))
+                Err(format!("{owner}: {what} must be a JSON Schema (an object or a boolean)"))
             }
         };
         check_name("the plugin name", &m.name, false)?;
@@ -206,9 +182,7 @@ impl Manifest {
                 api::PollingStrategy::Dedupe => PollingStrategy::Dedupe,
             });
             if kind == TriggerKind::Polling && polling.is_none() {
-                return Err(format!(
-                    "{owner} is a polling trigger without a polling strategy"
-                ));
+                return Err(format!("{owner} is a polling trigger without a polling strategy"));
             }
             triggers.push(TriggerSpec {
                 config_schema: schema(&owner, "config-schema", &t.config_schema)?,
@@ -248,21 +222,15 @@ impl Manifest {
 fn check_name(what: &str, name: &str, underscores: bool) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (underscores && b == b'_')
-        })
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (underscores && b == b'_'))
         && !name.starts_with('-');
     if ok {
         Ok(())
     } else {
-        let allowed = if underscores {
-            "[a-z0-9_-]"
-        } else {
-            "[a-z0-9-]"
-        };
-        Err(format!(
-            "{what} {name:?} must be 1 to 64 characters of {allowed}"
-        ))
+        let allowed = if underscores { "[a-z0-9_-]" } else { "[a-z0-9-]" };
+        Err(format!("{what} {name:?} must be 1 to 64 characters of {allowed}"))
     }
 }
 
@@ -314,11 +282,7 @@ pub struct WebhookOutcome {
 }
 
 pub(crate) fn event_from_wit(e: api::Event) -> Result<Event, String> {
-    let payload = serde_json::from_str(&e.payload)
-        .map_err(|err| format!("event {:?} payload is not valid JSON: {err}", e.id))?;
-    Ok(Event {
-        id: e.id,
-        timestamp: e.timestamp,
-        payload,
-    })
+    let payload =
+        serde_json::from_str(&e.payload).map_err(|err| format!("event {:?} payload is not valid JSON: {err}", e.id))?;
+    Ok(Event { id: e.id, timestamp: e.timestamp, payload })
 }

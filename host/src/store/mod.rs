@@ -30,10 +30,7 @@ impl Db {
     /// Open (or create) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open().map_err(|e| {
-            StoreError(format!(
-                "cannot open the data directory {}: {e} (is another weft using it?)",
-                dir.display()
-            ))
+            StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
         })?;
         Self::from_sled(db)
     }
@@ -44,11 +41,7 @@ impl Db {
     }
 
     fn from_sled(db: sled::Db) -> Result<Self, StoreError> {
-        Ok(Self {
-            kv: db.open_tree("kv")?,
-            kv_usage: db.open_tree("kv_usage")?,
-            db,
-        })
+        Ok(Self { kv: db.open_tree("kv")?, kv_usage: db.open_tree("kv_usage")?, db })
     }
 
     /// Write everything to disk.
@@ -65,13 +58,7 @@ impl Db {
     /// Store `value` under `key`, keeping the namespace within `quota` bytes
     /// (keys plus values). Returns `Ok(false)`, changing nothing, when the write
     /// would exceed the quota.
-    pub fn kv_set(
-        &self,
-        namespace: &[u8],
-        key: &str,
-        value: &[u8],
-        quota: u64,
-    ) -> Result<bool, StoreError> {
+    pub fn kv_set(&self, namespace: &[u8], key: &str, value: &[u8], quota: u64) -> Result<bool, StoreError> {
         use sled::transaction::{ConflictableTransactionError, TransactionError};
         let full = kv_key(namespace, key);
         let result = (&self.kv, &self.kv_usage).transaction(|(kv, usage)| {
@@ -108,12 +95,7 @@ impl Db {
     }
 
     /// Keys of `namespace` starting with `prefix`, in byte order, at most `limit`.
-    pub fn kv_list(
-        &self,
-        namespace: &[u8],
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    pub fn kv_list(&self, namespace: &[u8], prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let start = kv_key(namespace, prefix);
         let skip = namespace.len() + 1;
         self.kv
@@ -153,10 +135,7 @@ mod tests {
         let ns = b"p\x1fc";
         assert!(db.kv_set(ns, "a", &[0; 10], 20).unwrap());
         assert_eq!(db.kv_usage(ns).unwrap(), 11);
-        assert!(
-            !db.kv_set(ns, "b", &[0; 10], 20).unwrap(),
-            "12 more bytes would make 23 > 20"
-        );
+        assert!(!db.kv_set(ns, "b", &[0; 10], 20).unwrap(), "12 more bytes would make 23 > 20");
         assert_eq!(db.kv_get(ns, "b").unwrap(), None);
         // Replacing a value counts only the difference.
         assert!(db.kv_set(ns, "a", &[1; 19], 20).unwrap());

@@ -1,9 +1,7 @@
 //! `http`: a generic REST action. Any method, any URL within the connection's
 //! grants, headers and a JSON body; returns the status, headers and body.
 
-use weft_sdk::{
-    Action, CallContext, Connector, Error, Manifest, Result, Value, config, http, json,
-};
+use weft_sdk::{Action, CallContext, Connector, Error, Manifest, Result, Value, config, http, json};
 
 struct Http;
 
@@ -46,17 +44,13 @@ impl Connector for Http {
     fn invoke(action: &str, input: Value, ctx: &CallContext) -> Result<Value> {
         match action {
             "request" => request(input, ctx),
-            other => Err(Error::invalid_input(format!(
-                "unknown action {other:?}; this connector has `request`"
-            ))),
+            other => Err(Error::invalid_input(format!("unknown action {other:?}; this connector has `request`"))),
         }
     }
 }
 
 fn request(input: Value, ctx: &CallContext) -> Result<Value> {
-    let url = input["url"]
-        .as_str()
-        .ok_or_else(|| Error::invalid_input("`url` must be a string"))?;
+    let url = input["url"].as_str().ok_or_else(|| Error::invalid_input("`url` must be a string"))?;
     let method = input["method"].as_str().unwrap_or("GET");
     let mut url = absolute(url)?;
     if let Some(query) = input["query"].as_object() {
@@ -76,8 +70,7 @@ fn request(input: Value, ctx: &CallContext) -> Result<Value> {
         }
     }
 
-    let mut req =
-        http::Request::new(method, url).header("idempotency-key", ctx.idempotency_key.clone());
+    let mut req = http::Request::new(method, url).header("idempotency-key", ctx.idempotency_key.clone());
     if let Some(Value::Object(defaults)) = config::setting("headers") {
         for (k, v) in defaults {
             req = req.header(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
@@ -88,9 +81,7 @@ fn request(input: Value, ctx: &CallContext) -> Result<Value> {
     }
     if let Some(headers) = input["headers"].as_object() {
         for (k, v) in headers {
-            let v = v
-                .as_str()
-                .ok_or_else(|| Error::invalid_input(format!("header {k:?} must be a string")))?;
+            let v = v.as_str().ok_or_else(|| Error::invalid_input(format!("header {k:?} must be a string")))?;
             req = req.header(k.clone(), v);
         }
     }
@@ -105,11 +96,8 @@ fn request(input: Value, ctx: &CallContext) -> Result<Value> {
     if input["fail_on_error_status"].as_bool() != Some(false) {
         response = response.error_for_status()?;
     }
-    let headers: serde_json::Map<String, Value> = response
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
+    let headers: serde_json::Map<String, Value> =
+        response.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     Ok(json!({ "status": response.status, "headers": headers, "body": response.json_or_text() }))
 }
 
@@ -119,15 +107,9 @@ fn absolute(url: &str) -> Result<String> {
         return Ok(url.to_string());
     }
     let base = config::setting_str("base_url").ok_or_else(|| {
-        Error::invalid_input(format!(
-            "{url:?} is relative and the connection has no base_url setting"
-        ))
+        Error::invalid_input(format!("{url:?} is relative and the connection has no base_url setting"))
     })?;
-    Ok(format!(
-        "{}/{}",
-        base.trim_end_matches('/'),
-        url.trim_start_matches('/')
-    ))
+    Ok(format!("{}/{}", base.trim_end_matches('/'), url.trim_start_matches('/')))
 }
 
 /// Percent-encode a query component.
@@ -135,9 +117,7 @@ fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

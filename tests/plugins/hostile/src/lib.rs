@@ -3,8 +3,8 @@
 //! contract itself: invalid JSON, wrong shapes.
 use std::hint::black_box;
 use weft_sdk::connector::bindings::exports::weft::plugin::connector_api::{
-    ActionSpec, Guest, InvokeRequest, Manifest, PollRequest, PollResponse, SubscribeRequest,
-    UnsubscribeRequest, WebhookOutcome, WebhookRequest,
+    ActionSpec, Guest, InvokeRequest, Manifest, PollRequest, PollResponse, SubscribeRequest, UnsubscribeRequest,
+    WebhookOutcome, WebhookRequest,
 };
 use weft_sdk::connector::bindings::weft::plugin::types::Error;
 use weft_sdk::connector::bindings::weft::plugin::{kv, log};
@@ -30,21 +30,13 @@ const ACTIONS: &[&str] = &[
 
 /// Deep recursion with tiny frames: runs into the engine's wasm stack limit.
 fn recurse(n: u64) -> u64 {
-    if black_box(true) {
-        recurse(black_box(n + 1)) + 1
-    } else {
-        0
-    }
+    if black_box(true) { recurse(black_box(n + 1)) + 1 } else { 0 }
 }
 
 /// Recursion with big frames: overflows the shadow stack in linear memory first.
 fn recurse_big(n: u64) -> u64 {
     let buf = black_box([n; 256]);
-    if black_box(true) {
-        recurse_big(n + 1) + buf[3]
-    } else {
-        0
-    }
+    if black_box(true) { recurse_big(n + 1) + buf[3] } else { 0 }
 }
 
 impl Guest for Hostile {
@@ -101,10 +93,7 @@ impl Guest for Hostile {
                 let chunk = vec![7u8; 60 * 1024];
                 for i in 0u64.. {
                     if let Err(e) = kv::set(&format!("k{i}"), &chunk) {
-                        return Ok(
-                            serde_json::json!({ "stored": i, "error": format!("{e:?}") })
-                                .to_string(),
-                        );
+                        return Ok(serde_json::json!({ "stored": i, "error": format!("{e:?}") }).to_string());
                     }
                 }
                 unreachable!()
@@ -116,23 +105,16 @@ impl Guest for Hostile {
                 Ok("{}".into())
             }
             "kv-get" => {
-                let v = kv::get(input["key"].as_str().unwrap_or("k"))
-                    .map_err(|e| Error::Fatal(format!("{e:?}")))?;
+                let v = kv::get(input["key"].as_str().unwrap_or("k")).map_err(|e| Error::Fatal(format!("{e:?}")))?;
                 Ok(serde_json::json!({ "value": v.map(|v| String::from_utf8_lossy(&v).into_owned()) }).to_string())
             }
             "sleep" => {
-                std::thread::sleep(std::time::Duration::from_secs(
-                    input["secs"].as_u64().unwrap_or(3600),
-                ));
+                std::thread::sleep(std::time::Duration::from_secs(input["secs"].as_u64().unwrap_or(3600)));
                 Ok("{}".into())
             }
             "fetch" => {
-                let url = input["url"]
-                    .as_str()
-                    .unwrap_or("http://169.254.169.254/latest/meta-data/");
-                let response = weft_sdk::http::Request::get(url)
-                    .send()
-                    .map_err(|e| Error::Fatal(e.to_string()))?;
+                let url = input["url"].as_str().unwrap_or("http://169.254.169.254/latest/meta-data/");
+                let response = weft_sdk::http::Request::get(url).send().map_err(|e| Error::Fatal(e.to_string()))?;
                 Ok(serde_json::json!({ "status": response.status }).to_string())
             }
             "ok" => Ok("{\"ok\":true}".into()),
@@ -141,10 +123,7 @@ impl Guest for Hostile {
     }
 
     fn poll(_: PollRequest) -> Result<PollResponse, Error> {
-        Ok(PollResponse {
-            events: vec![],
-            next_cursor: None,
-        })
+        Ok(PollResponse { events: vec![], next_cursor: None })
     }
     fn subscribe(_: SubscribeRequest) -> Result<String, Error> {
         Ok("not json at all".into())

@@ -1,7 +1,7 @@
 //! A well-behaved connector that exercises every capability and export, for tests.
 use weft_sdk::{
-    Action, CallContext, Connector, Error, Event, Manifest, PollResponse, PollingStrategy, Result,
-    Trigger, Value, WebhookOutcome, WebhookRequest, WebhookResponse, config, http, json, kv, log,
+    Action, CallContext, Connector, Error, Event, Manifest, PollResponse, PollingStrategy, Result, Trigger, Value,
+    WebhookOutcome, WebhookRequest, WebhookResponse, config, http, json, kv, log,
 };
 
 struct Probe;
@@ -12,11 +12,7 @@ impl Connector for Probe {
             .setting("greeting", "Any value", false)
             .secret("token", "Any secret", false)
             .host("127.0.0.1")
-            .trigger(Trigger::polling(
-                "numbers",
-                "Counts up from the cursor",
-                PollingStrategy::IncreasingId,
-            ))
+            .trigger(Trigger::polling("numbers", "Counts up from the cursor", PollingStrategy::IncreasingId))
             .trigger(Trigger::webhook("echo", "Each request body is an event").events(&["created"]))
             .action(Action::new("kv-set", "Store a string"))
             .action(Action::new("kv-get", "Read a string"))
@@ -36,30 +32,21 @@ impl Connector for Probe {
                 kv::set(key, input["value"].as_str().unwrap_or_default().as_bytes())?;
                 Ok(json!({}))
             }
-            "kv-get" => Ok(
-                json!({ "value": kv::get(key)?.map(|v| String::from_utf8_lossy(&v).into_owned()) }),
-            ),
+            "kv-get" => Ok(json!({ "value": kv::get(key)?.map(|v| String::from_utf8_lossy(&v).into_owned()) })),
             "kv-delete" => {
                 kv::delete(key)?;
                 Ok(json!({}))
             }
-            "kv-list" => {
-                Ok(json!({ "keys": kv::list_keys(input["prefix"].as_str().unwrap_or(""), 100)? }))
-            }
+            "kv-list" => Ok(json!({ "keys": kv::list_keys(input["prefix"].as_str().unwrap_or(""), 100)? })),
             "config" => Ok(json!({
                 "settings": config::settings(),
                 "greeting": config::setting("greeting"),
                 "secret": config::secret(input["secret"].as_str().unwrap_or("token")),
             })),
             "fetch" => {
-                let url = input["url"]
-                    .as_str()
-                    .ok_or_else(|| Error::invalid_input("url"))?;
-                let response =
-                    http::Request::new(input["method"].as_str().unwrap_or("GET"), url).send()?;
-                Ok(
-                    json!({ "status": response.status, "body": response.json_or_text(), "url": response.url }),
-                )
+                let url = input["url"].as_str().ok_or_else(|| Error::invalid_input("url"))?;
+                let response = http::Request::new(input["method"].as_str().unwrap_or("GET"), url).send()?;
+                Ok(json!({ "status": response.status, "body": response.json_or_text(), "url": response.url }))
             }
             "log" => {
                 let n = input["lines"].as_u64().unwrap_or(1);
@@ -68,71 +55,38 @@ impl Connector for Probe {
                 }
                 Ok(json!({ "logged": n }))
             }
-            "context" => {
-                Ok(json!({ "idempotency_key": ctx.idempotency_key, "attempt": ctx.attempt }))
-            }
+            "context" => Ok(json!({ "idempotency_key": ctx.idempotency_key, "attempt": ctx.attempt })),
             "echo" => Ok(input),
             other => Err(Error::invalid_input(format!("unknown action {other}"))),
         }
     }
 
     fn poll(_trigger: &str, config: Value, cursor: Option<String>) -> Result<PollResponse> {
-        let start: u64 = cursor
-            .as_deref()
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| Error::fatal("bad cursor"))?;
+        let start: u64 = cursor.as_deref().unwrap_or("0").parse().map_err(|_| Error::fatal("bad cursor"))?;
         let count = config["count"].as_u64().unwrap_or(3);
         let events = (start + 1..=start + count)
-            .map(|n| Event {
-                id: n.to_string(),
-                timestamp: None,
-                payload: json!({ "n": n }),
-            })
+            .map(|n| Event { id: n.to_string(), timestamp: None, payload: json!({ "n": n }) })
             .collect();
-        Ok(PollResponse {
-            events,
-            next_cursor: Some((start + count).to_string()),
-        })
+        Ok(PollResponse { events, next_cursor: Some((start + count).to_string()) })
     }
 
-    fn subscribe(
-        _trigger: &str,
-        _config: Value,
-        webhook_url: &str,
-        events: Vec<String>,
-    ) -> Result<Value> {
+    fn subscribe(_trigger: &str, _config: Value, webhook_url: &str, events: Vec<String>) -> Result<Value> {
         Ok(json!({ "hook_id": 42, "url": webhook_url, "events": events }))
     }
 
     fn unsubscribe(_trigger: &str, _config: Value, subscription: Value) -> Result<()> {
-        if subscription["hook_id"] == json!(42) {
-            Ok(())
-        } else {
-            Err(Error::fatal("unknown subscription"))
-        }
+        if subscription["hook_id"] == json!(42) { Ok(()) } else { Err(Error::fatal("unknown subscription")) }
     }
 
     fn handle_webhook(request: WebhookRequest) -> Result<WebhookOutcome> {
         if let Some(challenge) = request.header("x-challenge") {
             return Ok(WebhookOutcome {
                 events: vec![],
-                response: Some(WebhookResponse {
-                    status: 200,
-                    headers: vec![],
-                    body: challenge.as_bytes().to_vec(),
-                }),
+                response: Some(WebhookResponse { status: 200, headers: vec![], body: challenge.as_bytes().to_vec() }),
             });
         }
         let payload: Value = serde_json::from_slice(&request.body)?;
-        Ok(WebhookOutcome {
-            events: vec![Event {
-                id: "1".into(),
-                timestamp: None,
-                payload,
-            }],
-            response: None,
-        })
+        Ok(WebhookOutcome { events: vec![Event { id: "1".into(), timestamp: None, payload }], response: None })
     }
 }
 

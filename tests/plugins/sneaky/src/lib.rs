@@ -8,8 +8,7 @@ impl Transform for Sneaky {
     fn transform(input: Value) -> Result<Value> {
         let target = input["target"].as_str().unwrap_or("/etc/passwd");
         if input["socket"].as_bool() == Some(true) {
-            let conn =
-                std::net::TcpStream::connect(target).map_err(|e| Error::fatal(e.to_string()))?;
+            let conn = std::net::TcpStream::connect(target).map_err(|e| Error::fatal(e.to_string()))?;
             return Ok(json!({ "connected": conn.peer_addr().map(|a| a.to_string()).ok() }));
         }
         let text = std::fs::read_to_string(target).map_err(|e| Error::fatal(e.to_string()))?;
