@@ -39,6 +39,15 @@ pub enum World {
     Transform,
 }
 
+impl std::fmt::Display for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            World::Connector => "connector",
+            World::Transform => "transform",
+        })
+    }
+}
+
 /// Interfaces (without version) a plugin of each world may import. Anything
 /// else is refused when the plugin is loaded.
 pub const LENT_INTERFACES: &[(&str, &[World])] = &[
@@ -104,11 +113,10 @@ impl CallState {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(stderr.clone()).allow_blocking_current_thread(false);
         let connection = scope.connection.cloned();
-        let kv = match (scope.world, scope.store) {
-            (World::Connector, Some(db)) => {
-                let connection_id = connection.as_ref().map_or("", |c| c.id.as_str());
-                Some(kv::Namespace::new(db, scope.plugin, connection_id, limits.kv))
-            }
+        // A namespace belongs to a (plugin, connection): calls made for no
+        // connection (describe, for one) get no key-value store at all.
+        let kv = match (scope.world, scope.store, &connection) {
+            (World::Connector, Some(db), Some(c)) => Some(kv::Namespace::new(db, scope.plugin, &c.id, limits.kv)),
             _ => None,
         };
         let hosts = connection.as_ref().map(|c| c.hosts.clone()).unwrap_or_default();
@@ -152,6 +160,14 @@ impl CallState {
     /// Outbound HTTP requests the host refused or cut short during this call, with why.
     pub fn http_refusals(&self) -> Vec<String> {
         self.outbound.refusals()
+    }
+
+    /// `text` with the calling connection's secrets redacted.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.connection {
+            Some(c) => c.redact(text),
+            None => text.to_string(),
+        }
     }
 
     /// The call's log, taken out of the state.

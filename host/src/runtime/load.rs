@@ -1,7 +1,6 @@
 //! Turning bytes into a loadable component, with errors that say what to do.
 
 use crate::caps::{LENT_INTERFACES, World};
-use std::fmt;
 use thiserror::Error;
 
 /// Why a file cannot be loaded as a weft plugin.
@@ -68,15 +67,6 @@ fn describe_refused(imports: &[String], world: World) -> String {
     text
 }
 
-impl fmt::Display for World {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            World::Connector => "connector",
-            World::Transform => "transform",
-        })
-    }
-}
-
 /// Check the file's shape before handing it to the compiler.
 pub fn check_bytes(origin: &str, bytes: &[u8]) -> Result<(), LoadError> {
     if !bytes.starts_with(b"\0asm") {
@@ -121,10 +111,15 @@ pub fn refused_imports<'a>(world: World, imports: impl Iterator<Item = &'a str>)
     refused
 }
 
+/// Contract versions this host runs: `weft:plugin@0.1.x`.
+fn supported_version(name: &str) -> bool {
+    name.split_once('@').is_none_or(|(_, version)| version.starts_with("0.1."))
+}
+
 /// The world a component implements, from its export names.
 pub fn world_of<'a>(exports: impl Iterator<Item = &'a str>) -> Result<World, Vec<String>> {
     let exports: Vec<&str> = exports.collect();
-    if exports.iter().any(|e| unversioned(e) == "weft:plugin/connector-api") {
+    if exports.iter().any(|e| unversioned(e) == "weft:plugin/connector-api" && supported_version(e)) {
         Ok(World::Connector)
     } else if exports.contains(&"transform") {
         Ok(World::Transform)
@@ -156,6 +151,8 @@ mod tests {
         assert_eq!(world_of(["weft:plugin/connector-api@0.1.3"].into_iter()), Ok(World::Connector));
         assert_eq!(world_of(["transform"].into_iter()), Ok(World::Transform));
         assert_eq!(world_of(["wasi:cli/run@0.2.0"].into_iter()), Err(vec!["wasi:cli/run@0.2.0".to_string()]));
+        // A contract version this host does not know is not taken for one it does.
+        assert!(world_of(["weft:plugin/connector-api@0.2.0"].into_iter()).is_err());
     }
 
     #[test]

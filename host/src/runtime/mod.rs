@@ -661,10 +661,12 @@ impl Plugin {
             }
             Ok(Ok(Err(error))) => {
                 let mut error = PluginError::from(error);
+                let message = error.message_mut();
                 if !http_refusals.is_empty() {
-                    let message = error.message_mut();
                     message.push_str(&format!(" [weft refused: {}]", http_refusals.join("; ")));
                 }
+                // Errors end up in run records: never with a secret in them.
+                *message = store.data().redact(message);
                 Err(CallError::Plugin { plugin, export, error })
             }
             Ok(Ok(Ok(value))) => {
@@ -721,7 +723,8 @@ fn classify_trap(
         return limit(LimitKind::HostResources { max: limits.max_host_resources });
     }
     if state.memory_denied() {
-        return limit(LimitKind::Memory { bytes: limits.memory_bytes });
+        // The pool's ceiling applies when a grant asked for more.
+        return limit(LimitKind::Memory { bytes: limits.memory_bytes.min(ceilings.max_memory_bytes) });
     }
     let text = format!("{error:#}");
     if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
@@ -742,7 +745,7 @@ fn classify_trap(
     if !stderr.is_empty() {
         reason.push_str(&format!("; the plugin printed: {stderr}"));
     }
-    CallError::Trap { plugin, export, reason }
+    CallError::Trap { plugin, export, reason: state.redact(&reason) }
 }
 
 fn first_line(text: &str) -> String {
