@@ -5,10 +5,12 @@
 //!
 //! - [`runtime`]: the wasmtime engine, plugin loading, per-call sandboxes;
 //! - [`caps`]: what the host lends plugins (HTTP, kv, log, config);
+//! - [`flow`]: the flow format, expressions and validation;
 //! - [`store`]: durable state in sled;
 //! - [`cli`]: the `weft` command.
 
 pub mod caps;
 pub mod cli;
+pub mod flow;
 pub mod runtime;
 pub mod store;

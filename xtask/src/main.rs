@@ -12,9 +12,10 @@ fn main() -> ExitCode {
     let result = match task.as_str() {
         "demo" => demo(),
         "test" => test(),
+        "schema" => schema(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test>\n  demo  build the plugins and weft, then run them\n  test  run every test"
+                "usage: cargo xtask <demo|test|schema>\n  demo    build the plugins and weft, then run them\n  test    run every test\n  schema  regenerate schema/flow.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -49,6 +50,22 @@ fn test() -> Result<(), String> {
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
     run(cargo().arg("test"))
+}
+
+/// Regenerate the flow format's JSON Schema from the Rust types.
+fn schema() -> Result<(), String> {
+    let out = cargo()
+        .args(["run", "--quiet", "-p", "weft", "--", "flow", "schema"])
+        .output()
+        .map_err(|e| format!("cannot run weft: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let path = root().join("schema").join("flow.schema.json");
+    std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
+    std::fs::write(&path, &out.stdout).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
 /// rustup installs the target named in rust-toolchain.toml with a new toolchain,

@@ -1,5 +1,6 @@
 //! The `weft` command: thin clap entry points over the library.
 
+mod flow;
 mod plugin;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,9 @@ enum Command {
     /// Load, check and run plugins (.wasm components).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Work with flow definitions.
+    #[command(subcommand)]
+    Flow(flow::FlowCommand),
 }
 
 /// Parse the command line, run, and turn any error into a message and exit code 1.
@@ -40,6 +44,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Flow(cmd) => flow::run(cmd),
         }
     });
     match result {

@@ -1,0 +1,15 @@
+//! Flows: the format users write ([`model`]), the one expression language
+//! ([`expr`]), and validation into a runnable [`Flow`] ([`validate`]).
+//!
+//! This module never names wasmtime, sled or hyper: it learns about plugins
+//! and connections through the [`Catalog`] trait, so it can be tested without wasm.
+
+pub mod expr;
+pub mod model;
+pub mod validate;
+
+pub use model::FlowDef;
+pub use validate::{Catalog, Flow, InvalidFlow, Problem, Step, StepKind, validate};
+
+#[cfg(test)]
+mod tests;
