@@ -13,6 +13,8 @@ use std::process::ExitCode;
     about = "An integration platform whose connectors are sandboxed WebAssembly components"
 )]
 struct Cli {
+    #[command(flatten)]
+    data: flow::DataArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,9 +24,17 @@ enum Command {
     /// Load, check and run plugins (.wasm components).
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
-    /// Work with flow definitions.
+    /// Apply, list and run flows.
     #[command(subcommand)]
     Flow(flow::FlowCommand),
+    /// List, inspect and re-run runs.
+    #[command(subcommand)]
+    Runs(flow::RunsCommand),
+    /// Manage connections (accounts of connectors, with encrypted secrets).
+    #[command(subcommand)]
+    Connection(flow::ConnectionCommand),
+    /// Execute queued runs and wake waiting ones until stopped.
+    Worker,
 }
 
 /// Parse the command line, run, and turn any error into a message and exit code 1.
@@ -44,7 +54,10 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Plugin(cmd) => plugin::run(cmd).await,
-            Command::Flow(cmd) => flow::run(cmd),
+            Command::Flow(cmd) => flow::flow(cmd, &cli.data).await,
+            Command::Runs(cmd) => flow::runs(cmd, &cli.data).await,
+            Command::Connection(cmd) => flow::connection(cmd, &cli.data).await,
+            Command::Worker => flow::worker(&cli.data).await,
         }
     });
     match result {

@@ -22,6 +22,7 @@
 pub mod bindings;
 pub mod limits;
 mod load;
+pub mod registry;
 pub mod types;
 
 use crate::caps::{self, CallScope, CallState, Connection, LogLine, World};

@@ -1,10 +1,18 @@
 //! Durable state in sled. The only module that names sled.
 //!
-//! For now: plugin key-value namespaces with quotas. Later issues add flows,
-//! runs, the work queue and cursors here, behind the same kind of narrow API.
+//! A data directory holds `db/` (sled) and `weft.key` (the key that seals
+//! connection secrets). Trees: plugin key-value namespaces with quotas
+//! (`kv`, `kv_usage`); flows and their versions; runs, step records, the run
+//! queue and timers ([`runs`], implementing [`crate::flow::run::RunStore`]);
+//! connections with sealed secrets ([`connections`]).
+
+pub mod connections;
+pub mod runs;
 
 use sled::Transactional;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// An error from the embedded database.
@@ -24,24 +32,70 @@ pub struct Db {
     db: sled::Db,
     kv: sled::Tree,
     kv_usage: sled::Tree,
+    pub(crate) trees: runs::Trees,
+    pub(crate) sealer: connections::Sealer,
+    pub(crate) commit: Arc<GroupCommit>,
+    dir: Option<PathBuf>,
+}
+
+/// Group commit: many callers, one flush at a time, each caller released by
+/// the first flush that began after its writes. (sled's own `flush_async`
+/// deadlocks its IO threads when many run at once.)
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    requested: AtomicU64,
+    completed: AtomicU64,
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl GroupCommit {
+    pub(crate) async fn flush(&self, db: &sled::Db) -> Result<(), StoreError> {
+        let mine = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let _one_at_a_time = self.lock.lock().await;
+        if self.completed.load(Ordering::SeqCst) >= mine {
+            return Ok(());
+        }
+        // Every request counted so far wrote before asking: this flush covers them.
+        let covers = self.requested.load(Ordering::SeqCst);
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || db.flush()).await.map_err(|e| StoreError(format!("flush task: {e}")))??;
+        self.completed.store(covers, Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 impl Db {
-    /// Open (or create) the database in `dir`.
+    /// Open (or create) the data directory `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        let db = sled::Config::new().path(dir.join("db")).open().map_err(|e| {
             StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
         })?;
-        Self::from_sled(db)
+        let sealer = connections::Sealer::load_or_create(&dir.join("weft.key"))?;
+        Self::from_sled(db, sealer, Some(dir.to_path_buf()))
     }
 
     /// A database that lives in memory and vanishes when dropped.
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_sled(sled::Config::new().temporary(true).open()?)
+        Self::from_sled(sled::Config::new().temporary(true).open()?, connections::Sealer::ephemeral(), None)
     }
 
-    fn from_sled(db: sled::Db) -> Result<Self, StoreError> {
-        Ok(Self { kv: db.open_tree("kv")?, kv_usage: db.open_tree("kv_usage")?, db })
+    fn from_sled(db: sled::Db, sealer: connections::Sealer, dir: Option<PathBuf>) -> Result<Self, StoreError> {
+        Ok(Self {
+            kv: db.open_tree("kv")?,
+            kv_usage: db.open_tree("kv_usage")?,
+            trees: runs::Trees::open(&db)?,
+            sealer,
+            commit: Arc::default(),
+            db,
+            dir,
+        })
+    }
+
+    /// The data directory (`None` for a temporary database).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     /// Write everything to disk.

@@ -1,0 +1,701 @@
+//! The executor: runs flows durably.
+//!
+//! A run is executed by walking its flow's steps in order. Before a step runs,
+//! the executor looks for the step's record: a finished step is not run again,
+//! its recorded output is reused. So a run interrupted anywhere (a crash, a
+//! SIGKILL) resumes from its last completed step when a worker picks it up
+//! again, and each step runs at least once and, once recorded, never again.
+//! Every step record is flushed to disk before the next step starts.
+//!
+//! A run that reaches a delay, or a step waiting to retry, is saved as
+//! `waiting` with a wake time and its task ends: waiting runs hold no worker
+//! and no task, only a timer entry in the store.
+//!
+//! Concurrency: a global budget of runs executing at once, and each flow's
+//! optional `concurrency` limit; runs beyond them wait in the queue.
+
+use super::expr::Mapping;
+use super::run::{
+    ActionCall, BoxFuture, Clock, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure, StepRecord,
+    StepStatus, StoreFailure,
+};
+use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
+use serde_json::{Map, Value, json};
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// How the executor runs.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// Runs executing at once, all flows together.
+    pub workers: usize,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self { workers: 64 }
+    }
+}
+
+/// Why the executor could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("no flow named {0:?}")]
+    UnknownFlow(String),
+    #[error("no run {0:?}")]
+    UnknownRun(String),
+    #[error("run {0} has not failed; only failed runs can be re-run")]
+    NotFailed(String),
+    #[error(transparent)]
+    Invalid(#[from] validate::InvalidFlow),
+    #[error(transparent)]
+    Store(#[from] StoreFailure),
+}
+
+/// Runs flows. Cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn RunStore>,
+    plugins: Arc<dyn Plugins>,
+    clock: Arc<dyn Clock>,
+    global: Arc<Semaphore>,
+    per_flow: Mutex<HashMap<String, Arc<Semaphore>>>,
+    running: Mutex<HashSet<String>>,
+    flows: Mutex<HashMap<(String, u64), Arc<Flow>>>,
+    notify: Notify,
+}
+
+/// Where a walk of steps stopped, when it did not finish.
+enum Stop {
+    /// Waiting until this time (ms).
+    Wait(u64),
+    /// The run fails with this message.
+    Fail(String),
+    Store(StoreFailure),
+}
+
+impl From<StoreFailure> for Stop {
+    fn from(e: StoreFailure) -> Self {
+        Stop::Store(e)
+    }
+}
+
+/// What expressions see while a run executes.
+#[derive(Clone)]
+struct Scope {
+    run_id: Arc<str>,
+    trigger: Arc<Value>,
+    steps: Map<String, Value>,
+    item: Option<(Value, usize)>,
+}
+
+impl Scope {
+    fn value(&self) -> Value {
+        let mut root = Map::new();
+        root.insert("trigger".into(), (*self.trigger).clone());
+        root.insert("steps".into(), Value::Object(self.steps.clone()));
+        root.insert("run".into(), json!({ "id": &*self.run_id }));
+        if let Some((item, index)) = &self.item {
+            root.insert("item".into(), item.clone());
+            root.insert("index".into(), json!(index));
+        }
+        Value::Object(root)
+    }
+
+    fn record(&mut self, id: &str, output: &Value, error: Option<&StepFailure>) {
+        let mut entry = Map::new();
+        entry.insert("output".into(), output.clone());
+        if let Some(error) = error {
+            entry.insert("error".into(), json!({ "message": error.message, "retryable": error.retryable }));
+        }
+        self.steps.insert(id.to_string(), Value::Object(entry));
+    }
+}
+
+/// A new time-ordered run id: 12 hex digits of milliseconds, 16 random.
+fn new_run_id(now_ms: u64) -> String {
+    format!("{:012x}{:016x}", now_ms, fastrand::u64(..))
+}
+
+/// The wait before attempt `attempt + 1`: exponential from `initial_backoff`,
+/// capped, with "equal jitter" (between half and all of it) drawn
+/// deterministically from the step, so a replayed schedule is the same.
+pub fn backoff(policy: &RetryPolicy, attempt: u32, seed: &str, retry_after: Option<Duration>) -> Duration {
+    let exp = policy.initial_backoff.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+    let base = exp.min(policy.max_backoff);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (seed, attempt).hash(&mut hasher);
+    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
+    let jittered = base.mul_f64(0.5 + fraction / 2.0);
+    jittered.max(retry_after.unwrap_or_default())
+}
+
+impl Executor {
+    pub fn new(
+        store: Arc<dyn RunStore>,
+        plugins: Arc<dyn Plugins>,
+        clock: Arc<dyn Clock>,
+        config: ExecutorConfig,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                plugins,
+                clock,
+                global: Arc::new(Semaphore::new(config.workers.max(1))),
+                per_flow: Mutex::default(),
+                running: Mutex::default(),
+                flows: Mutex::default(),
+                notify: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn RunStore> {
+        &self.inner.store
+    }
+
+    /// Queue a run of the current version of `flow` for `trigger`.
+    pub fn start(&self, flow: &str, trigger: Value) -> Result<RunRecord, ExecError> {
+        let inner = &self.inner;
+        let stored = inner.store.flow(flow)?.ok_or_else(|| ExecError::UnknownFlow(flow.to_string()))?;
+        let now = inner.clock.now_ms();
+        let run = RunRecord {
+            id: new_run_id(now),
+            flow: stored.name,
+            version: stored.version,
+            status: RunStatus::Queued,
+            trigger,
+            created_ms: now,
+            updated_ms: now,
+            error: None,
+            output: None,
+            wake_ms: None,
+            rerun_of: None,
+        };
+        inner.store.create_run(&run)?;
+        inner.notify.notify_one();
+        Ok(run)
+    }
+
+    /// Re-run a failed run from its failed step: a new run whose completed
+    /// steps are copied from the old one (so they are not run again), on the
+    /// same flow version, or on the current one with `current_version`.
+    pub fn rerun(&self, run_id: &str, current_version: bool) -> Result<RunRecord, ExecError> {
+        let inner = &self.inner;
+        let old = inner.store.run(run_id)?.ok_or_else(|| ExecError::UnknownRun(run_id.to_string()))?;
+        if old.status != RunStatus::Failed {
+            return Err(ExecError::NotFailed(run_id.to_string()));
+        }
+        let version = if current_version {
+            inner.store.flow(&old.flow)?.ok_or_else(|| ExecError::UnknownFlow(old.flow.clone()))?.version
+        } else {
+            old.version
+        };
+        let now = inner.clock.now_ms();
+        let run = RunRecord {
+            id: new_run_id(now),
+            version,
+            status: RunStatus::Queued,
+            created_ms: now,
+            updated_ms: now,
+            error: None,
+            output: None,
+            wake_ms: None,
+            rerun_of: Some(old.id.clone()),
+            ..old.clone()
+        };
+        for step in inner.store.steps(&old.id)? {
+            if step.status == StepStatus::Succeeded {
+                inner.store.put_step(&run.id, &step)?;
+            }
+        }
+        inner.store.create_run(&run)?;
+        inner.notify.notify_one();
+        Ok(run)
+    }
+
+    /// Execute one run in this task until it ends or waits, and return its record.
+    pub async fn execute(&self, run_id: &str) -> Result<RunRecord, ExecError> {
+        let inner = &self.inner;
+        let mut run = inner.store.run(run_id)?.ok_or_else(|| ExecError::UnknownRun(run_id.to_string()))?;
+        if run.status.is_final() {
+            return Ok(run);
+        }
+        let flow = match self.flow(&run.flow, run.version) {
+            Ok(flow) => flow,
+            Err(e) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(e.to_string());
+                run.updated_ms = inner.clock.now_ms();
+                inner.store.save_run(&run)?;
+                inner.store.flush().await?;
+                return Ok(run);
+            }
+        };
+        run.status = RunStatus::Running;
+        run.wake_ms = None;
+        run.updated_ms = inner.clock.now_ms();
+        inner.store.save_run(&run)?;
+
+        let mut scope = Scope {
+            run_id: Arc::from(run.id.as_str()),
+            trigger: Arc::new(run.trigger.clone()),
+            steps: Map::new(),
+            item: None,
+        };
+        let outcome = self.steps(&flow.steps, "", &mut scope).await;
+        run.updated_ms = inner.clock.now_ms();
+        match outcome {
+            Ok(output) => {
+                run.status = RunStatus::Succeeded;
+                run.output = Some(output);
+            }
+            Err(Stop::Wait(wake_ms)) => {
+                run.status = RunStatus::Waiting;
+                run.wake_ms = Some(wake_ms);
+            }
+            Err(Stop::Fail(message)) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(message);
+            }
+            Err(Stop::Store(e)) => return Err(e.into()),
+        }
+        inner.store.save_run(&run)?;
+        inner.store.flush().await?;
+        Ok(run)
+    }
+
+    /// The validated flow of `name` at `version`, cached.
+    fn flow(&self, name: &str, version: u64) -> Result<Arc<Flow>, ExecError> {
+        let key = (name.to_string(), version);
+        if let Some(flow) = self.inner.flows.lock().expect("flow cache").get(&key) {
+            return Ok(flow.clone());
+        }
+        let stored = self
+            .inner
+            .store
+            .flow_version(name, version)?
+            .ok_or_else(|| ExecError::UnknownFlow(format!("{name} v{version}")))?;
+        let flow = Arc::new(validate::validate(stored.def, self.inner.plugins.as_ref())?);
+        self.inner.flows.lock().expect("flow cache").insert(key, flow.clone());
+        Ok(flow)
+    }
+
+    fn steps<'a>(
+        &'a self,
+        steps: &'a [Step],
+        prefix: &'a str,
+        scope: &'a mut Scope,
+    ) -> BoxFuture<'a, Result<Value, Stop>> {
+        Box::pin(async move {
+            let mut last = Value::Null;
+            for step in steps {
+                let path = if prefix.is_empty() { step.id.clone() } else { format!("{prefix}.{}", step.id) };
+                last = self.step(step, &path, scope).await?;
+            }
+            Ok(last)
+        })
+    }
+
+    async fn step(&self, step: &Step, path: &str, scope: &mut Scope) -> Result<Value, Stop> {
+        let inner = &self.inner;
+        let store = &inner.store;
+        let run_id = scope.run_id.clone();
+        let existing = store.step(&run_id, path)?;
+        let now = inner.clock.now_ms();
+        let record = |status, input: Option<Value>, output: Option<Value>, attempts, started_ms| StepRecord {
+            path: path.to_string(),
+            step_id: step.id.clone(),
+            status,
+            input,
+            output,
+            error: None,
+            attempts,
+            started_ms,
+            ended_ms: None,
+            wake_ms: None,
+            logs: Vec::new(),
+            seq: 0,
+        };
+
+        match &step.kind {
+            StepKind::Action { .. } | StepKind::Transform { .. } => {
+                match &existing {
+                    Some(r) if r.status == StepStatus::Succeeded => {
+                        let output = r.output.clone().unwrap_or(Value::Null);
+                        scope.record(&step.id, &output, None);
+                        return Ok(output);
+                    }
+                    Some(r) if r.status == StepStatus::Failed => {
+                        return self
+                            .after_failure(
+                                step,
+                                path,
+                                scope,
+                                r.error.clone().unwrap_or_else(|| StepFailure::fatal("failed")),
+                            )
+                            .await;
+                    }
+                    Some(r) if r.status == StepStatus::Waiting && r.wake_ms.is_some_and(|w| w > now) => {
+                        return Err(Stop::Wait(r.wake_ms.unwrap_or(now)));
+                    }
+                    _ => {}
+                }
+                let attempt = existing.as_ref().map_or(0, |r| r.attempts) + 1;
+                let started_ms = existing.as_ref().map_or(now, |r| r.started_ms);
+                let input_mapping = match &step.kind {
+                    StepKind::Action { input, .. } | StepKind::Transform { input, .. } => input,
+                    _ => unreachable!("matched above"),
+                };
+                let input = match input_mapping.render(&scope.value()) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        let failure =
+                            StepFailure::fatal(format!("input mapping at {}: {}", display_path(&e.path), e.error));
+                        let mut rec = record(StepStatus::Failed, None, None, attempt, started_ms);
+                        rec.error = Some(failure.clone());
+                        rec.ended_ms = Some(inner.clock.now_ms());
+                        store.put_step(&run_id, &rec)?;
+                        store.flush().await?;
+                        return self.after_failure(step, path, scope, failure).await;
+                    }
+                };
+                store
+                    .put_step(&run_id, &record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms))?;
+                let idempotency_key = format!("{run_id}/{path}");
+                let call = match &step.kind {
+                    StepKind::Action { connector, version, action, connection, .. } => {
+                        inner
+                            .plugins
+                            .invoke(ActionCall {
+                                connector,
+                                version: version.as_deref(),
+                                action,
+                                connection,
+                                input: &input,
+                                idempotency_key: &idempotency_key,
+                                attempt,
+                            })
+                            .await
+                    }
+                    StepKind::Transform { plugin, version, .. } => {
+                        inner.plugins.transform(plugin, version.as_deref(), &input).await
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let PluginCall { result, logs } = call;
+                let mut rec = record(StepStatus::Succeeded, Some(input), None, attempt, started_ms);
+                rec.logs = logs;
+                rec.ended_ms = Some(inner.clock.now_ms());
+                match result {
+                    Ok(output) => {
+                        rec.output = Some(output.clone());
+                        store.put_step(&run_id, &rec)?;
+                        store.flush().await?;
+                        scope.record(&step.id, &output, None);
+                        Ok(output)
+                    }
+                    Err(failure) if failure.retryable && attempt < step.retry.max_attempts => {
+                        let retry_after = failure.retry_after_ms.map(Duration::from_millis);
+                        let wait = backoff(&step.retry, attempt, &idempotency_key, retry_after);
+                        let wake = inner.clock.now_ms() + wait.as_millis() as u64;
+                        rec.status = StepStatus::Waiting;
+                        rec.error = Some(failure);
+                        rec.wake_ms = Some(wake);
+                        store.put_step(&run_id, &rec)?;
+                        store.flush().await?;
+                        Err(Stop::Wait(wake))
+                    }
+                    Err(failure) => {
+                        rec.status = StepStatus::Failed;
+                        rec.error = Some(failure.clone());
+                        store.put_step(&run_id, &rec)?;
+                        store.flush().await?;
+                        self.after_failure(step, path, scope, failure).await
+                    }
+                }
+            }
+
+            StepKind::If { condition, then, otherwise } => {
+                let taken = match existing.as_ref().and_then(|r| r.input.as_ref()).and_then(Value::as_bool) {
+                    Some(taken) => taken,
+                    None => {
+                        let taken =
+                            condition.is_true(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
+                        rec.ended_ms = Some(now);
+                        store.put_step(&run_id, &rec)?;
+                        taken
+                    }
+                };
+                let (arm, name) = if taken { (then, "then") } else { (otherwise, "else") };
+                let output = self.steps(arm, &format!("{path}.{name}"), scope).await?;
+                scope.record(&step.id, &output, None);
+                Ok(output)
+            }
+
+            StepKind::Switch { value, cases, default } => {
+                let chosen = match existing.as_ref().and_then(|r| r.input.clone()) {
+                    Some(Value::String(chosen)) => chosen,
+                    _ => {
+                        let v = value.eval(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let text = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        let mut rec = record(StepStatus::Succeeded, Some(json!(text)), None, 1, now);
+                        rec.ended_ms = Some(now);
+                        store.put_step(&run_id, &rec)?;
+                        text
+                    }
+                };
+                let (arm, name) = match cases.iter().find(|(case, _)| *case == chosen) {
+                    Some((case, steps)) => (steps, format!("cases.{case}")),
+                    None => (default, "default".to_string()),
+                };
+                let output = self.steps(arm, &format!("{path}.{name}"), scope).await?;
+                scope.record(&step.id, &output, None);
+                Ok(output)
+            }
+
+            StepKind::ForEach { list, steps, concurrency } => {
+                let items = match existing.as_ref().and_then(|r| r.input.clone()) {
+                    Some(Value::Array(items)) => items,
+                    _ => {
+                        let items = match list.eval(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))? {
+                            Value::Array(items) => items,
+                            Value::Null => Vec::new(),
+                            other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
+                        };
+                        let rec = record(StepStatus::Running, Some(Value::Array(items.clone())), None, 1, now);
+                        store.put_step(&run_id, &rec)?;
+                        items
+                    }
+                };
+                // Items run `concurrency` at a time, each with its own scope.
+                let mut outputs = Vec::with_capacity(items.len());
+                let mut wait: Option<u64> = None;
+                let width = (*concurrency as usize).max(1);
+                for chunk in (0..items.len()).collect::<Vec<_>>().chunks(width) {
+                    let mut batch: Vec<BoxFuture<'_, Result<Value, Stop>>> = Vec::with_capacity(chunk.len());
+                    for &index in chunk {
+                        let mut item_scope = scope.clone();
+                        item_scope.item = Some((items[index].clone(), index));
+                        let item_path = format!("{path}[{index}]");
+                        batch.push(Box::pin(async move { self.steps(steps, &item_path, &mut item_scope).await }));
+                    }
+                    for result in futures::future::join_all(batch).await {
+                        match result {
+                            Ok(v) => outputs.push(v),
+                            Err(Stop::Wait(w)) => wait = Some(wait.map_or(w, |x| x.min(w))),
+                            Err(other) => return Err(other),
+                        }
+                    }
+                }
+                if let Some(w) = wait {
+                    return Err(Stop::Wait(w));
+                }
+                let output = Value::Array(outputs);
+                let mut rec = record(StepStatus::Succeeded, Some(Value::Array(items)), Some(output.clone()), 1, now);
+                rec.started_ms = existing.as_ref().map_or(now, |r| r.started_ms);
+                rec.ended_ms = Some(inner.clock.now_ms());
+                store.put_step(&run_id, &rec)?;
+                scope.record(&step.id, &output, None);
+                Ok(output)
+            }
+
+            StepKind::Delay(_) | StepKind::DelayUntil(_) => {
+                if let Some(r) = &existing {
+                    if r.status == StepStatus::Succeeded {
+                        let output = r.output.clone().unwrap_or(Value::Null);
+                        scope.record(&step.id, &output, None);
+                        return Ok(output);
+                    }
+                    if let Some(wake) = r.wake_ms {
+                        if wake > now {
+                            return Err(Stop::Wait(wake));
+                        }
+                        let output = json!({ "waited_until_ms": wake });
+                        let mut rec = r.clone();
+                        rec.status = StepStatus::Succeeded;
+                        rec.output = Some(output.clone());
+                        rec.ended_ms = Some(now);
+                        store.put_step(&run_id, &rec)?;
+                        store.flush().await?;
+                        scope.record(&step.id, &output, None);
+                        return Ok(output);
+                    }
+                }
+                let wake = match &step.kind {
+                    StepKind::Delay(d) => now + d.as_millis() as u64,
+                    StepKind::DelayUntil(mapping) => {
+                        until_ms(mapping, &scope.value()).map_err(|m| fail_step(&step.id, &m))?
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let mut rec = record(StepStatus::Waiting, None, None, 1, now);
+                rec.wake_ms = Some(wake);
+                store.put_step(&run_id, &rec)?;
+                if wake <= now {
+                    // Already due (a time in the past): go on at once.
+                    return Box::pin(self.step(step, path, scope)).await;
+                }
+                Err(Stop::Wait(wake))
+            }
+        }
+    }
+
+    /// A step failed for good: apply its `on_error`.
+    async fn after_failure(
+        &self,
+        step: &Step,
+        path: &str,
+        scope: &mut Scope,
+        failure: StepFailure,
+    ) -> Result<Value, Stop> {
+        match &step.on_error {
+            OnError::Fail => Err(Stop::Fail(format!("step {:?} failed: {}", step.id, failure.message))),
+            OnError::Continue => {
+                let output = json!({ "error": failure.message });
+                scope.record(&step.id, &output, Some(&failure));
+                Ok(output)
+            }
+            OnError::Branch(steps) => {
+                scope.record(&step.id, &Value::Null, Some(&failure));
+                self.steps(steps, &format!("{path}.on_error"), scope).await
+            }
+        }
+    }
+
+    // ---- workers ---------------------------------------------------------------------------
+
+    /// Wake due runs and start as many queued runs as the budgets allow.
+    /// Returns how many runs were started.
+    pub fn dispatch(&self) -> Result<usize, ExecError> {
+        let inner = &self.inner;
+        inner.store.wake_due(inner.clock.now_ms())?;
+        let mut started = 0;
+        // Runs already executing are at the head of the queue: look a little past them.
+        let free = inner.global.available_permits();
+        if free == 0 {
+            return Ok(0);
+        }
+        let look = self.running() + free * 4 + 16;
+        for run_id in inner.store.queued(look)? {
+            if inner.running.lock().expect("running set").contains(&run_id) {
+                continue;
+            }
+            let Ok(global) = inner.global.clone().try_acquire_owned() else { break };
+            let Some(run) = inner.store.run(&run_id)? else { continue };
+            let flow_permit = match self.flow_limit(&run) {
+                None => None,
+                Some(sem) => match sem.try_acquire_owned() {
+                    Ok(p) => Some(p),
+                    Err(_) => continue,
+                },
+            };
+            inner.running.lock().expect("running set").insert(run_id.clone());
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.execute(&run_id).await {
+                    tracing::error!(run = %run_id, error = %e, "run execution failed");
+                }
+                drop((global, flow_permit));
+                this.inner.running.lock().expect("running set").remove(&run_id);
+                this.inner.notify.notify_one();
+            });
+            started += 1;
+        }
+        Ok(started)
+    }
+
+    fn flow_limit(&self, run: &RunRecord) -> Option<Arc<Semaphore>> {
+        let flow = self.flow(&run.flow, run.version).ok()?;
+        let limit = flow.def.concurrency? as usize;
+        let mut per_flow = self.inner.per_flow.lock().expect("per-flow limits");
+        Some(per_flow.entry(run.flow.clone()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone())
+    }
+
+    /// Runs executing now.
+    pub fn running(&self) -> usize {
+        self.inner.running.lock().expect("running set").len()
+    }
+
+    /// Work until no run is queued or running (waiting runs stay waiting).
+    pub async fn run_until_idle(&self) -> Result<(), ExecError> {
+        loop {
+            let notified = self.inner.notify.notified();
+            self.dispatch()?;
+            if self.running() == 0 && self.inner.store.queued(1)?.is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    }
+
+    /// Work forever: dispatch queued runs and wake waiting ones when due.
+    pub async fn work(&self) -> Result<(), ExecError> {
+        loop {
+            let notified = self.inner.notify.notified();
+            self.dispatch()?;
+            let now = self.inner.clock.now_ms();
+            let next = self.inner.store.next_wake()?.unwrap_or(u64::MAX).min(now + 1000);
+            tokio::select! {
+                _ = notified => {}
+                _ = self.inner.clock.sleep_until(next) => {}
+            }
+        }
+    }
+}
+
+fn fail_step(id: &str, message: &str) -> Stop {
+    Stop::Fail(format!("step {id:?} failed: {message}"))
+}
+
+fn display_path(path: &str) -> &str {
+    if path.is_empty() { "the input" } else { path }
+}
+
+fn until_ms(mapping: &Mapping, scope: &Value) -> Result<u64, String> {
+    let value = mapping.render(scope).map_err(|e| e.error.to_string())?;
+    let text = value.as_str().ok_or_else(|| format!("delay_until needs an RFC 3339 time, got {value}"))?;
+    let time = humantime::parse_rfc3339_weak(text).map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))?;
+    Ok(time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_retry_after() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+        };
+        let waits: Vec<Duration> = (1..=6).map(|a| backoff(&policy, a, "run/step", None)).collect();
+        for (attempt, wait) in waits.iter().enumerate() {
+            let base = Duration::from_secs(1 << attempt).min(Duration::from_secs(10));
+            assert!(
+                *wait >= base / 2 && *wait <= base,
+                "attempt {}: {wait:?} not in [{:?}, {base:?}]",
+                attempt + 1,
+                base / 2
+            );
+        }
+        assert_eq!(backoff(&policy, 3, "run/step", None), waits[2], "deterministic per step and attempt");
+        assert_eq!(backoff(&policy, 1, "run/step", Some(Duration::from_secs(30))), Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,250 @@
+//! Runs and step records: what the executor persists, and the traits through
+//! which it reaches storage ([`RunStore`]) and plugins ([`Plugins`]).
+
+use super::validate::Catalog;
+use crate::caps::LogLine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker is executing it.
+    Running,
+    /// Waiting for a delay or a retry; holds no worker.
+    Waiting,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// One execution of a flow for one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Time-ordered unique id.
+    pub id: String,
+    pub flow: String,
+    /// The flow version this run executes.
+    pub version: u64,
+    pub status: RunStatus,
+    /// The trigger's event (`trigger` in expressions).
+    pub trigger: Value,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The output of the last step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// When waiting: when it wakes (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_ms: Option<u64>,
+    /// The run this one re-runs, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    /// Failed for good; with `on_error: continue` or `branch` the run went on.
+    Failed,
+    /// Waiting for a delay or a retry.
+    Waiting,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepFailure {
+    pub message: String,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+    /// The plugin asked to wait at least this long (rate limiting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl StepFailure {
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false, retry_after_ms: None }
+    }
+}
+
+/// What happened to one step of one run (one per step path; loop items have
+/// their own paths, e.g. `each[3].clean`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Where in the flow: `create`, `check.then.wait`, `each[3].clean`.
+    pub path: String,
+    pub step_id: String,
+    pub status: StepStatus,
+    /// The rendered input (actions and transforms), the evaluated condition or list (control steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepFailure>,
+    pub attempts: u32,
+    pub started_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<u64>,
+    /// When waiting: when the step continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+    /// Assigned by the store when the record is first written: the run's step order.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// A filter for listing runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub flow: Option<String>,
+    pub status: Option<RunStatus>,
+    pub limit: usize,
+}
+
+/// A stored flow version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFlow {
+    pub name: String,
+    pub version: u64,
+    pub def: super::FlowDef,
+    pub updated_ms: u64,
+}
+
+/// An error of the storage backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure(pub String);
+
+impl fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {}
+
+pub type StoreResult<T> = Result<T, StoreFailure>;
+
+/// Where flows, runs, step records, the queue and timers live. Implemented by
+/// [`crate::store::Db`]; a distributed backend can implement it later.
+pub trait RunStore: Send + Sync + 'static {
+    /// Store `def` as the flow's next version unless it equals the current one.
+    fn put_flow(&self, def: &super::FlowDef, now_ms: u64) -> StoreResult<StoredFlow>;
+    fn flow(&self, name: &str) -> StoreResult<Option<StoredFlow>>;
+    fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>>;
+    fn flows(&self) -> StoreResult<Vec<StoredFlow>>;
+
+    /// Save a new run and put it on the queue, atomically.
+    fn create_run(&self, run: &RunRecord) -> StoreResult<()>;
+    fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
+    /// Save the run; queue, schedule (at `wake_ms`) or neither, by its status.
+    fn save_run(&self, run: &RunRecord) -> StoreResult<()>;
+    fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>>;
+
+    fn step(&self, run: &str, path: &str) -> StoreResult<Option<StepRecord>>;
+    fn put_step(&self, run: &str, step: &StepRecord) -> StoreResult<()>;
+    /// The run's step records in the order they were first written.
+    fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
+
+    /// Runs waiting for a worker, oldest first.
+    fn queued(&self, limit: usize) -> StoreResult<Vec<String>>;
+    /// Waiting runs whose wake time is at or before `now_ms`, moved to the queue.
+    fn wake_due(&self, now_ms: u64) -> StoreResult<Vec<String>>;
+    /// The earliest wake time of any waiting run.
+    fn next_wake(&self) -> StoreResult<Option<u64>>;
+
+    /// Make everything written so far durable.
+    fn flush(&self) -> BoxFuture<'_, StoreResult<()>>;
+}
+
+/// The result of one plugin call made for a step.
+#[derive(Debug)]
+pub struct PluginCall {
+    pub result: Result<Value, StepFailure>,
+    pub logs: Vec<LogLine>,
+}
+
+/// How the executor reaches plugins. Implemented over the wasm runtime by
+/// [`crate::runtime::registry::Registry`]; tests implement it without wasm.
+pub trait Plugins: Catalog + Send + Sync + 'static {
+    /// Run `connector.action` for `connection`.
+    fn invoke<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, PluginCall>;
+    /// Run transform `plugin` on `input`.
+    fn transform<'a>(
+        &'a self,
+        plugin: &'a str,
+        version: Option<&'a str>,
+        input: &'a Value,
+    ) -> BoxFuture<'a, PluginCall>;
+}
+
+/// One action call.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionCall<'a> {
+    pub connector: &'a str,
+    pub version: Option<&'a str>,
+    pub action: &'a str,
+    pub connection: &'a str,
+    pub input: &'a Value,
+    /// Stable across attempts: `<run id>/<step path>`.
+    pub idempotency_key: &'a str,
+    pub attempt: u32,
+}
+
+/// Time, injectable so retries and delays can be tested without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Resolve no earlier than `when_ms` (a test clock may resolve when advanced).
+    fn sleep_until(&self, when_ms: u64) -> BoxFuture<'_, ()>;
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+
+    fn sleep_until(&self, when_ms: u64) -> BoxFuture<'_, ()> {
+        let wait = when_ms.saturating_sub(self.now_ms());
+        Box::pin(tokio::time::sleep(Duration::from_millis(wait)))
+    }
+}

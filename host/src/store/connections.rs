@@ -1,0 +1,175 @@
+//! Connections, with their secrets sealed (XChaCha20-Poly1305) under a key
+//! kept in the data directory (`weft.key`, mode 0600), so the sled files never
+//! hold a secret in plain text.
+
+use super::{Db, StoreError};
+use crate::caps::{Connection, HostRules};
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Seals and opens secrets.
+#[derive(Clone)]
+pub(crate) struct Sealer {
+    cipher: Arc<XChaCha20Poly1305>,
+}
+
+impl Sealer {
+    pub(crate) fn load_or_create(path: &Path) -> Result<Self, StoreError> {
+        let key = match std::fs::read(path) {
+            Ok(bytes) if bytes.len() == 32 => bytes,
+            Ok(_) => return Err(StoreError(format!("{} is not a 32-byte key", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = XChaCha20Poly1305::generate_key(&mut OsRng).to_vec();
+                write_private(path, &key)
+                    .map_err(|e| StoreError(format!("cannot write the key file {}: {e}", path.display())))?;
+                key
+            }
+            Err(e) => return Err(StoreError(format!("cannot read the key file {}: {e}", path.display()))),
+        };
+        Ok(Self { cipher: Arc::new(XChaCha20Poly1305::new(Key::from_slice(&key))) })
+    }
+
+    pub(crate) fn ephemeral() -> Self {
+        Self { cipher: Arc::new(XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng))) }
+    }
+
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let mut out = nonce.to_vec();
+        out.extend(self.cipher.encrypt(&nonce, plain).map_err(|_| StoreError("cannot seal a secret".into()))?);
+        Ok(out)
+    }
+
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        if sealed.len() < 24 {
+            return Err(StoreError("a sealed secret is truncated".into()));
+        }
+        let (nonce, body) = sealed.split_at(24);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), body)
+            .map_err(|_| StoreError("cannot open a sealed secret: wrong weft.key for this data directory?".into()))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A connection as stored: which plugin it is for, and its sealed secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub id: String,
+    /// The connector this connection is an account of.
+    pub plugin: String,
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub hosts: HostRules,
+    /// Secret names (values are sealed).
+    #[serde(default)]
+    pub secret_names: Vec<String>,
+    #[serde(default)]
+    sealed: Vec<u8>,
+}
+
+impl Db {
+    fn connections_tree(&self) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree("connections")?)
+    }
+
+    /// Create or replace a connection.
+    pub fn put_connection(
+        &self,
+        id: &str,
+        plugin: &str,
+        connection: &Connection,
+    ) -> Result<ConnectionRecord, StoreError> {
+        let secrets = serde_json::to_vec(&connection.secrets).map_err(|e| StoreError(e.to_string()))?;
+        let record = ConnectionRecord {
+            id: id.to_string(),
+            plugin: plugin.to_string(),
+            settings: connection.settings.clone(),
+            hosts: connection.hosts.clone(),
+            secret_names: connection.secrets.keys().cloned().collect(),
+            sealed: self.sealer.seal(&secrets)?,
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError(e.to_string()))?;
+        self.connections_tree()?.insert(id, bytes)?;
+        Ok(record)
+    }
+
+    /// A connection with its secrets opened, and the plugin it is for.
+    pub fn connection(&self, id: &str) -> Result<Option<(String, Connection)>, StoreError> {
+        let Some(bytes) = self.connections_tree()?.get(id)? else { return Ok(None) };
+        let record: ConnectionRecord = serde_json::from_slice(&bytes).map_err(|e| StoreError(e.to_string()))?;
+        let secrets: BTreeMap<String, String> = if record.sealed.is_empty() {
+            BTreeMap::new()
+        } else {
+            serde_json::from_slice(&self.sealer.open(&record.sealed)?).map_err(|e| StoreError(e.to_string()))?
+        };
+        let connection = Connection { id: record.id, settings: record.settings, secrets, hosts: record.hosts };
+        Ok(Some((record.plugin, connection)))
+    }
+
+    /// Every connection, secrets left sealed.
+    pub fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
+        self.connections_tree()?
+            .iter()
+            .values()
+            .map(|v| serde_json::from_slice(&v?).map_err(|e| StoreError(e.to_string())))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_sealed_on_disk_and_open_with_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut connection = Connection { id: "crm".into(), ..Default::default() };
+        connection.secrets.insert("token".into(), "very-secret-token-value".into());
+        {
+            let db = Db::open(dir.path()).unwrap();
+            db.put_connection("crm", "http", &connection).unwrap();
+            db.flush().unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        let (plugin, opened) = db.connection("crm").unwrap().unwrap();
+        assert_eq!(plugin, "http");
+        assert_eq!(opened.secrets["token"], "very-secret-token-value");
+        drop(db);
+        for entry in walk(dir.path()) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(b"very-secret".len()).any(|w| w == b"very-secret"),
+                "{} holds the secret in plain text",
+                entry.display()
+            );
+        }
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+        }
+        out
+    }
+}
