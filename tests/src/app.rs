@@ -13,14 +13,15 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
 /// A running test app; it stops when dropped.
 pub struct TestApp {
     pub addr: SocketAddr,
     requests: Arc<AtomicU64>,
+    log: RequestLog,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -30,15 +31,21 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
+        let log = RequestLog::default();
+        let app_log = log.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let counter = counter.clone();
+                let log = app_log.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |req| {
+                    let service = service_fn(move |req: Request<Incoming>| {
                         counter.fetch_add(1, Ordering::Relaxed);
+                        let key =
+                            req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+                        log.0.lock().unwrap().push((req.method().to_string(), req.uri().path().to_string(), key));
                         handle(req, addr)
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -47,7 +54,7 @@ impl TestApp {
                 });
             }
         });
-        TestApp { addr, requests, task }
+        TestApp { addr, requests, log, task }
     }
 
     /// `http://127.0.0.1:PORT{path}`
@@ -64,6 +71,11 @@ impl TestApp {
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }
+
+    /// (method, path, idempotency-key header) of every request so far.
+    pub fn log(&self) -> Vec<LoggedRequest> {
+        self.log.0.lock().unwrap().clone()
+    }
 }
 
 impl Drop for TestApp {
@@ -71,6 +83,12 @@ impl Drop for TestApp {
         self.task.abort();
     }
 }
+
+/// (method, path, idempotency-key header) of one request.
+pub type LoggedRequest = (String, String, Option<String>);
+
+#[derive(Clone, Default)]
+struct RequestLog(Arc<Mutex<Vec<LoggedRequest>>>);
 
 fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
     req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))

@@ -145,7 +145,52 @@ fn demo() -> Result<(), String> {
         "the same call without the grant is refused by the host",
         &["plugin", "call", &http.display().to_string(), "request", "--input", &input],
     )?;
-    println!("\nNext: write your own plugin (README.md, \"Writing a plugin\").");
+
+    // A flow, durably run: plugins folder, a connection with a grant, apply, run, inspect.
+    let data = target.join("demo-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let plugin_dir = data.join("plugins");
+    std::fs::create_dir_all(&plugin_dir).map_err(|e| e.to_string())?;
+    for wasm in [&http, &clean] {
+        std::fs::copy(wasm, plugin_dir.join(wasm.file_name().unwrap())).map_err(|e| e.to_string())?;
+    }
+    let data_arg = data.display().to_string();
+    let flow_file = root().join("examples").join("contact-sync.yaml").display().to_string();
+    let base = format!("http://{addr}");
+    show(
+        "a connection: the CRM account the flow's action uses, granted its host",
+        &[
+            "--data-dir",
+            &data_arg,
+            "connection",
+            "set",
+            "crm",
+            "--plugin",
+            "http",
+            "--grant-host",
+            &addr.to_string(),
+            "--setting",
+            &format!("base_url={base}"),
+        ],
+    )?;
+    show(
+        "apply the example flow (validated against the plugins and connections)",
+        &["--data-dir", &data_arg, "flow", "apply", &flow_file],
+    )?;
+    show(
+        "run it: every step's input, output and timing is recorded",
+        &[
+            "--data-dir",
+            &data_arg,
+            "flow",
+            "run",
+            "contact-sync",
+            "--input",
+            r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#,
+        ],
+    )?;
+    show("the runs so far", &["--data-dir", &data_arg, "runs", "list"])?;
+    println!("\nNext: `weft --data-dir {data_arg} runs show <id> --json`; write your own plugin or flow (README.md).");
     Ok(())
 }
 

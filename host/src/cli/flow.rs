@@ -67,6 +67,9 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Finish interrupted runs and those whose wait is over, then exit
+    /// (`weft worker` does the same and keeps going).
+    Resume,
     /// Re-run a failed run from its failed step (completed steps are not run again).
     Rerun {
         id: String,
@@ -176,8 +179,7 @@ pub async fn flow(cmd: FlowCommand, data: &DataArgs) -> Result<ExitCode> {
         FlowCommand::Run { name, input, json } => {
             let trigger = read_json(&input, "--input")?;
             let run = ws.executor.start(&name, trigger)?;
-            ws.executor.run_until_idle().await?;
-            let run = ws.db.run(&run.id)?.context("the run vanished")?;
+            let run = finish(&ws, &run.id).await?;
             report(&ws, &run, json)
         }
     }
@@ -212,11 +214,20 @@ pub async fn runs(cmd: RunsCommand, data: &DataArgs) -> Result<ExitCode> {
             let run = ws.db.run(&id)?.with_context(|| format!("no run {id:?}"))?;
             report(&ws, &run, json)
         }
+        RunsCommand::Resume => {
+            let before: Vec<String> = ws.db.queued(usize::MAX)?;
+            ws.executor.run_until_idle().await?;
+            for id in before {
+                if let Some(run) = ws.db.run(&id)? {
+                    println!("{}  {:<24} {}", run.id, run.flow, run.status);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         RunsCommand::Rerun { id, current_version } => {
             let run = ws.executor.rerun(&id, current_version)?;
             println!("re-running {id} as {}", run.id);
-            ws.executor.run_until_idle().await?;
-            let run = ws.db.run(&run.id)?.context("the run vanished")?;
+            let run = finish(&ws, &run.id).await?;
             report(&ws, &run, false)
         }
     }
@@ -276,6 +287,21 @@ pub async fn worker(data: &DataArgs) -> Result<ExitCode> {
         _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Work until run `id` ends, staying for waits (retries, short delays) of up
+/// to a minute; longer waits are left to `weft worker`.
+async fn finish(ws: &Workspace, id: &str) -> Result<RunRecord> {
+    loop {
+        ws.executor.run_until_idle().await?;
+        let run = ws.db.run(id)?.context("the run vanished")?;
+        match run.wake_ms {
+            Some(wake) if run.status == RunStatus::Waiting && wake.saturating_sub(now_ms()) <= 60_000 => {
+                tokio::time::sleep(std::time::Duration::from_millis(wake.saturating_sub(now_ms()))).await;
+            }
+            _ => return Ok(run),
+        }
+    }
 }
 
 fn now_ms() -> u64 {
