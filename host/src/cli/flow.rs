@@ -17,9 +17,10 @@ use std::sync::Arc;
 /// Where weft keeps its state and finds its plugins.
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// The data directory (sled database, key file).
-    #[arg(long, global = true, env = "WEFT_DATA_DIR", default_value = "weft-data")]
-    pub data_dir: PathBuf,
+    /// The data directory: sled database and key file (default ./weft-data; `weft plugin call`
+    /// uses a temporary store unless this is given).
+    #[arg(long, global = true, env = "WEFT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// The folder of plugin .wasm files (default: <data-dir>/plugins).
     #[arg(long, global = true, env = "WEFT_PLUGINS")]
     pub plugins: Option<PathBuf>,
@@ -108,11 +109,17 @@ struct Workspace {
     executor: Executor,
 }
 
+impl DataArgs {
+    pub fn dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("weft-data"))
+    }
+}
+
 async fn open(data: &DataArgs) -> Result<Workspace> {
-    let db = Db::open(&data.data_dir)?;
+    let db = Db::open(&data.dir())?;
     let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), ..Default::default() })?;
     let registry = Registry::new(runtime, db.clone());
-    let dir = data.plugins.clone().unwrap_or_else(|| data.data_dir.join("plugins"));
+    let dir = data.plugins.clone().unwrap_or_else(|| data.dir().join("plugins"));
     for (file, error) in registry.load_dir(&dir).await {
         eprintln!("warning: skipped plugin {file}: {error}");
     }
@@ -234,7 +241,7 @@ pub async fn runs(cmd: RunsCommand, data: &DataArgs) -> Result<ExitCode> {
 }
 
 pub async fn connection(cmd: ConnectionCommand, data: &DataArgs) -> Result<ExitCode> {
-    let db = Db::open(&data.data_dir)?;
+    let db = Db::open(&data.dir())?;
     match cmd {
         ConnectionCommand::Set { id, plugin, settings, secrets, hosts } => {
             let pairs = |list: &[String], flag: &str| -> Result<Vec<(String, String)>> {

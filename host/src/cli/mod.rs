@@ -53,7 +53,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Plugin(cmd) => plugin::run(cmd).await,
+            Command::Plugin(cmd) => plugin::run(cmd, &cli.data).await,
             Command::Flow(cmd) => flow::flow(cmd, &cli.data).await,
             Command::Runs(cmd) => flow::runs(cmd, &cli.data).await,
             Command::Connection(cmd) => flow::connection(cmd, &cli.data).await,

@@ -48,9 +48,6 @@ pub struct CallArgs {
     /// Connection id (names its key-value namespace).
     #[arg(long, default_value = "cli")]
     connection: String,
-    /// Keep key-value data in this folder (default: a temporary store).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
     /// CPU budget in fuel units.
     #[arg(long)]
     fuel: Option<u64>,
@@ -65,10 +62,10 @@ pub struct CallArgs {
     idempotency_key: String,
 }
 
-pub async fn run(cmd: PluginCommand) -> Result<ExitCode> {
+pub async fn run(cmd: PluginCommand, data: &super::flow::DataArgs) -> Result<ExitCode> {
     match cmd {
         PluginCommand::Describe { file, json } => describe(file, json).await,
-        PluginCommand::Call(args) => call(*args).await,
+        PluginCommand::Call(args) => call(*args, data.data_dir.as_deref()).await,
     }
 }
 
@@ -147,7 +144,7 @@ fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-async fn call(args: CallArgs) -> Result<ExitCode> {
+async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
     let input = read_input(&args.input)?;
     let hosts = args
         .grant_hosts
@@ -176,7 +173,8 @@ async fn call(args: CallArgs) -> Result<ExitCode> {
     if let Some(mib) = args.memory_mib {
         limits.memory_bytes = mib << 20;
     }
-    let db = match &args.data_dir {
+    // Key-value data persists only in an explicit data directory.
+    let db = match data_dir {
         Some(dir) => Db::open(dir)?,
         None => Db::temporary()?,
     };
