@@ -1,7 +1,6 @@
 //! `weft flow …`, `weft runs …`, `weft connection …` and `weft worker`: flows
 //! and their runs, against the data directory.
 
-use crate::caps::{Connection, HostRule};
 use crate::flow::run::{RunFilter, RunRecord, RunStatus, RunStore, StepStatus, SystemClock};
 use crate::flow::{Executor, ExecutorConfig, FlowDef};
 use crate::runtime::registry::Registry;
@@ -244,26 +243,7 @@ pub async fn connection(cmd: ConnectionCommand, data: &DataArgs) -> Result<ExitC
     let db = Db::open(&data.dir())?;
     match cmd {
         ConnectionCommand::Set { id, plugin, settings, secrets, hosts } => {
-            let pairs = |list: &[String], flag: &str| -> Result<Vec<(String, String)>> {
-                list.iter()
-                    .map(|p| {
-                        p.split_once('=')
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .with_context(|| format!("{flag} {p:?} must look like NAME=VALUE"))
-                    })
-                    .collect()
-            };
-            let hosts =
-                hosts.iter().map(|h| h.parse::<HostRule>().map_err(anyhow::Error::msg)).collect::<Result<Vec<_>>>()?;
-            let connection = Connection {
-                id: id.clone(),
-                settings: pairs(&settings, "--setting")?
-                    .into_iter()
-                    .map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(Value::String(v))))
-                    .collect(),
-                secrets: pairs(&secrets, "--secret")?.into_iter().collect(),
-                hosts: Arc::new(hosts),
-            };
+            let connection = super::plugin::connection_from_flags(&id, &settings, &secrets, &hosts)?;
             db.put_connection(&id, &plugin, &connection)?;
             db.flush()?;
             println!(

@@ -144,25 +144,30 @@ fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// A connection from `--setting`, `--secret` and `--grant-host` flags.
+pub(super) fn connection_from_flags(
+    id: &str,
+    settings: &[String],
+    secrets: &[String],
+    hosts: &[String],
+) -> Result<Connection> {
+    let hosts = hosts.iter().map(|h| h.parse::<HostRule>().map_err(anyhow::Error::msg)).collect::<Result<Vec<_>>>()?;
+    Ok(Connection {
+        id: id.to_string(),
+        // A setting is JSON when it parses as JSON, else a string.
+        settings: pairs(settings, "--setting")?
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(Value::String(v))))
+            .collect(),
+        secrets: pairs(secrets, "--secret")?.into_iter().collect(),
+        hosts: Arc::new(hosts),
+    })
+}
+
 async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
     let input = read_input(&args.input)?;
-    let hosts = args
-        .grant_hosts
-        .iter()
-        .map(|h| h.parse::<HostRule>().map_err(anyhow::Error::msg))
-        .collect::<Result<Vec<_>>>()?;
-    let connection = Arc::new(Connection {
-        id: args.connection.clone(),
-        settings: pairs(&args.settings, "--setting")?
-            .into_iter()
-            .map(|(k, v)| {
-                let value = serde_json::from_str(&v).unwrap_or(Value::String(v));
-                (k, value)
-            })
-            .collect(),
-        secrets: pairs(&args.secrets, "--secret")?.into_iter().collect(),
-        hosts: Arc::new(hosts),
-    });
+    let connection =
+        Arc::new(connection_from_flags(&args.connection, &args.settings, &args.secrets, &args.grant_hosts)?);
     let mut limits = Limits::default();
     if let Some(fuel) = args.fuel {
         limits.fuel = fuel;
