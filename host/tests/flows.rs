@@ -114,7 +114,7 @@ steps:
   - id: slow
     action: hostile.sleep
     connection: slow
-    input: { secs: 2 }
+    input: { secs: 3 }
   - id: last
     action: http.request
     connection: app
@@ -163,15 +163,20 @@ steps:
     let resumed = text(&out.stdout);
     assert_eq!(resumed.matches(" succeeded").count(), 3, "{resumed}");
 
+    let mut interrupted_mid_step = 0;
     for line in resumed.lines() {
         let id = line.split_whitespace().next().unwrap();
         let keys: Vec<String> = app.log().into_iter().filter_map(|(_, _, k)| k).filter(|k| k.starts_with(id)).collect();
         assert_eq!(keys, [format!("{id}/first"), format!("{id}/last")], "each completed step ran exactly once");
         let shown: Value = serde_json::from_str(&env.ok(&["runs", "show", id, "--json"])).unwrap();
+        assert_eq!(shown["run"]["status"], "succeeded");
         let steps = shown["steps"].as_array().unwrap();
         assert_eq!(steps[0]["attempts"], 1, "the first step was not re-run");
-        // Interrupted steps run again (at least once per kill that hit them: each
-        // `weft flow run` also resumes the runs the earlier kills interrupted).
-        assert!(steps[1]["attempts"].as_u64().unwrap() >= 2, "the interrupted step ran again: {}", steps[1]);
+        // A kill that lands inside the slow step makes it run again (each `weft flow run`
+        // also resumes the runs earlier kills interrupted); one between steps does not.
+        if steps[1]["attempts"].as_u64().unwrap() >= 2 {
+            interrupted_mid_step += 1;
+        }
     }
+    assert!(interrupted_mid_step >= 1, "no kill landed inside a step");
 }
