@@ -79,6 +79,12 @@ fn mistakes_get_clear_messages() {
     let out = weft(&["plugin", "call", plugins::HTTP]);
     assert_eq!(text(&out.stderr).trim(), "error: http is a connector: name the action to run (one of: request)");
 
+    let out = weft(&["plugin", "call", plugins::HTTP, "request", "--input", r#"{"url": 5, "verb": "GET"}"#]);
+    assert_eq!(
+        text(&out.stderr).trim(),
+        r#"error: the input does not fit the input schema of http.request: /url: 5 is not of type "string"; Additional properties are not allowed ('verb' was unexpected)"#
+    );
+
     let out = weft(&["plugin", "call", plugins::HTTP, "request", "--grant-host", "http://x.com/"]);
     assert!(text(&out.stderr).contains("bad host grant \"http://x.com/\": write a host"), "{}", text(&out.stderr));
 

@@ -200,6 +200,9 @@ async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<Exit
             if manifest.action(action).is_none() {
                 bail!("connector {:?} has no action {action:?}; its actions: {names}", plugin.name());
             }
+            if let Err(problems) = plugin.check_input(action, &input) {
+                bail!("the input does not fit the input schema of {}.{action}: {problems}", plugin.name());
+            }
             let ctx = CallContext { idempotency_key: args.idempotency_key.clone(), attempt: 1 };
             plugin.invoke(&opts, action, &input, &ctx).await
         }

@@ -195,6 +195,7 @@ impl Runtime {
                 world,
                 pre,
                 manifest: None,
+                input_validators: Default::default(),
             }),
         };
         if world == World::Connector {
@@ -205,6 +206,13 @@ impl Runtime {
                 Manifest::from_wit(raw).map_err(|reason| LoadError::Manifest { origin: origin.into(), reason })?;
             let inner = Arc::get_mut(&mut plugin.inner).expect("the plugin is not shared yet");
             inner.name = Arc::from(manifest.name.as_str());
+            for action in &manifest.actions {
+                let validator = jsonschema::validator_for(&action.input_schema).map_err(|e| LoadError::Manifest {
+                    origin: origin.into(),
+                    reason: format!("the input-schema of action {:?} is not a valid JSON Schema: {e}", action.name),
+                })?;
+                inner.input_validators.insert(action.name.clone(), validator);
+            }
             inner.manifest = Some(manifest);
         }
         Ok(plugin)
@@ -389,6 +397,8 @@ struct PluginInner {
     world: World,
     pre: Pre,
     manifest: Option<Manifest>,
+    /// Compiled input schemas of the connector's actions.
+    input_validators: std::collections::HashMap<String, jsonschema::Validator>,
 }
 
 enum Pre {
@@ -423,6 +433,22 @@ impl Plugin {
     /// The connector's manifest (`None` for transforms).
     pub fn manifest(&self) -> Option<&Manifest> {
         self.inner.manifest.as_ref()
+    }
+
+    /// Check `input` against the input schema of `action`: every violation,
+    /// with its path (`/body/email: "x" is not a "email"`), or `Ok`.
+    pub fn check_input(&self, action: &str, input: &Value) -> Result<(), String> {
+        let Some(validator) = self.inner.input_validators.get(action) else {
+            return Err(format!("{:?} has no action {action:?}", self.name()));
+        };
+        let problems: Vec<String> = validator
+            .iter_errors(input)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() { e.to_string() } else { format!("{at}: {e}") }
+            })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
     }
 
     /// Run an action.

@@ -111,6 +111,15 @@ impl Plugins for Registry {
                     };
                 }
             };
+            if let Err(problems) = plugin.check_input(call.action, call.input) {
+                return PluginCall {
+                    result: Err(StepFailure::fatal(format!(
+                        "the input does not fit the input schema of {}.{}: {problems}",
+                        call.connector, call.action
+                    ))),
+                    logs: Vec::new(),
+                };
+            }
             let ctx = CallContext { idempotency_key: call.idempotency_key.to_string(), attempt: call.attempt };
             let opts = CallOptions { connection: Some(&connection), limits: None };
             to_call(plugin.invoke(&opts, call.action, call.input, &ctx).await)
