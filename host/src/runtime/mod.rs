@@ -580,14 +580,11 @@ impl Plugin {
             return self.wrong_world(Export::Transform);
         };
         let input = input.to_string();
-        let (mut store, started) = self.begin(opts, &Export::Transform);
-        let limits = self.limits(opts).clone();
-        let raw = tokio::time::timeout(limits.timeout, async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.call_transform(&mut store, &input).await
-        })
-        .await;
-        self.finish(store, started, &limits, Export::Transform, raw, parse_json)
+        let run = async move |store: &mut Store<CallState>| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            instance.call_transform(store, &input).await
+        };
+        self.call(opts, Export::Transform, run, parse_json).await
     }
 
     async fn describe_raw(&self) -> Outcome<api::Manifest> {
@@ -618,14 +615,26 @@ impl Plugin {
         let Pre::Connector(pre) = &self.inner.pre else {
             return self.wrong_world(export);
         };
-        let limits = self.limits(opts).clone();
+        let run = async move |store: &mut Store<CallState>| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            f(&instance, store).await
+        };
+        self.call(opts, export, run, convert).await
+    }
+
+    /// One call: a fresh store with every limit set, `run` under the deadline,
+    /// then the outcome classified.
+    async fn call<R: OutputSize, T>(
+        &self,
+        opts: &CallOptions<'_>,
+        export: Export,
+        run: impl AsyncFnOnce(&mut Store<CallState>) -> Raw<R>,
+        convert: impl FnOnce(R) -> Result<T, String>,
+    ) -> Outcome<T> {
+        let limits = self.limits(opts);
         let (mut store, started) = self.begin(opts, &export);
-        let raw = tokio::time::timeout(limits.timeout, async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            f(&instance, &mut store).await
-        })
-        .await;
-        self.finish(store, started, &limits, export, raw, convert)
+        let raw = tokio::time::timeout(limits.timeout, run(&mut store)).await;
+        self.finish(store, started, limits, export, raw, convert)
     }
 
     fn wrong_world<T>(&self, export: Export) -> Outcome<T> {

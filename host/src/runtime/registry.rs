@@ -72,8 +72,9 @@ fn to_call(outcome: Outcome<Value>) -> PluginCall {
     PluginCall { result: outcome.result.map_err(|e| failure(&e)), logs: outcome.logs }
 }
 
-fn missing(message: String) -> PluginCall {
-    PluginCall { result: Err(StepFailure::fatal(message)), logs: Vec::new() }
+/// A call that failed before reaching the plugin.
+fn failed(failure: StepFailure) -> PluginCall {
+    PluginCall { result: Err(failure), logs: Vec::new() }
 }
 
 impl Catalog for Registry {
@@ -99,26 +100,20 @@ impl Plugins for Registry {
     fn invoke<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, PluginCall> {
         Box::pin(async move {
             let Some(plugin) = self.get(call.connector).filter(|p| p.world() == World::Connector) else {
-                return missing(format!("connector {:?} is not installed", call.connector));
+                return failed(StepFailure::fatal(format!("connector {:?} is not installed", call.connector)));
             };
             let connection = match self.db.connection(call.connection) {
                 Ok(Some((_, connection))) => Arc::new(connection),
-                Ok(None) => return missing(format!("connection {:?} does not exist", call.connection)),
-                Err(e) => {
-                    return PluginCall {
-                        result: Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
-                        logs: Vec::new(),
-                    };
+                Ok(None) => {
+                    return failed(StepFailure::fatal(format!("connection {:?} does not exist", call.connection)));
                 }
+                Err(e) => return failed(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
             };
             if let Err(problems) = plugin.check_input(call.action, call.input) {
-                return PluginCall {
-                    result: Err(StepFailure::fatal(format!(
-                        "the input does not fit the input schema of {}.{}: {problems}",
-                        call.connector, call.action
-                    ))),
-                    logs: Vec::new(),
-                };
+                return failed(StepFailure::fatal(format!(
+                    "the input does not fit the input schema of {}.{}: {problems}",
+                    call.connector, call.action
+                )));
             }
             let ctx = CallContext { idempotency_key: call.idempotency_key.to_string(), attempt: call.attempt };
             let opts = CallOptions { connection: Some(&connection), limits: None };
@@ -134,7 +129,7 @@ impl Plugins for Registry {
     ) -> BoxFuture<'a, PluginCall> {
         Box::pin(async move {
             let Some(plugin) = self.get(name).filter(|p| p.world() == World::Transform) else {
-                return missing(format!("transform {name:?} is not installed"));
+                return failed(StepFailure::fatal(format!("transform {name:?} is not installed")));
             };
             to_call(plugin.transform(&CallOptions::default(), input).await)
         })
