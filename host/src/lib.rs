@@ -13,4 +13,5 @@ pub mod caps;
 pub mod cli;
 pub mod flow;
 pub mod runtime;
+pub mod server;
 pub mod store;

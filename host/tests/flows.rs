@@ -1,40 +1,31 @@
-//! Flows through the real `weft` binary, real plugins and a real sled data
-//! directory: apply, run, inspect, and survive a SIGKILL in the middle of a run.
+//! Flows through the real `weft` CLI and a real `weft serve`, real plugins and a
+//! real sled data directory: apply, run, inspect, and survive a SIGKILL of the
+//! server in the middle of runs.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use weft_tests::app::TestApp;
 use weft_tests::plugins;
+use weft_tests::weft::{Weft, workspace};
 
+const EXE: &str = env!("CARGO_BIN_EXE_weft");
+
+/// A `weft serve` with some plugins, and files to apply.
 struct Env {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    plugins: PathBuf,
+    dir: tempfile::TempDir,
+    weft: Weft,
 }
 
 impl Env {
     fn new(with: &[&str]) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let plugin_dir = dir.path().join("plugins");
-        std::fs::create_dir_all(&plugin_dir).unwrap();
-        for path in with {
-            let name = Path::new(path).file_name().unwrap();
-            std::fs::copy(path, plugin_dir.join(name)).unwrap();
-        }
-        Env { _dir: dir, data, plugins: plugin_dir }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
-        cmd.args(args).env("WEFT_DATA_DIR", &self.data).env("WEFT_PLUGINS", &self.plugins);
-        cmd
+        let (dir, data, plugin_dir) = workspace(with);
+        let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+        Env { dir, weft }
     }
 
     fn weft(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("run weft")
+        self.weft.cli(args)
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -44,7 +35,7 @@ impl Env {
     }
 
     fn write(&self, name: &str, body: &str) -> String {
-        let path = self.data.parent().unwrap().join(name);
+        let path = self.dir.path().join(name);
         std::fs::write(&path, body).unwrap();
         path.display().to_string()
     }
@@ -65,7 +56,7 @@ fn apply_validates_and_versions_then_run_and_show() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("flow \"contacts\" is invalid:\n  steps.a.transform: unknown transform \"nope\"\n  steps.b.input: refers to unknown step \"zz\""),
+        stderr.contains("flow \"contacts\" is invalid:\n  steps.a.transform: unknown transform \"nope\"\n  steps.b.input: refers to unknown step \"zz\" (HTTP 422)"),
         "{stderr}"
     );
 
@@ -76,6 +67,8 @@ fn apply_validates_and_versions_then_run_and_show() {
     assert_eq!(env.ok(&["flow", "apply", &good]), "flow contacts is at version 1\n");
     assert_eq!(env.ok(&["flow", "apply", &good]), "flow contacts is at version 1\n", "unchanged: same version");
     assert!(env.ok(&["flow", "list"]).starts_with("contacts"));
+    let out = env.weft(&["flow", "activate", "contacts"]);
+    assert!(text(&out.stderr).contains("has a manual trigger"), "{}", text(&out.stderr));
 
     let out = env.ok(&["flow", "run", "contacts", "--input", r#"{"email":" ADA@X.ORG "}"#]);
     assert!(out.contains(" succeeded\n") && out.contains("output: {\"email\":\"ada@x.org\"}"), "{out}");
@@ -123,15 +116,15 @@ steps:
     );
     env.ok(&["flow", "apply", &flow]);
 
-    let mut kills = 0;
+    // Each round starts a run and SIGKILLs the server during its slow step
+    // (or just before or after it); the restarted server resumes every run.
+    let mut weft = env.weft;
+    let mut ids = Vec::new();
     for round in 0..3 {
         let input = format!(r#"{{"base":"{}","round":{round}}}"#, app.url(""));
-        let mut child = env
-            .command(&["flow", "run", "crashy", "--input", &input])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let out = weft.cli(&["flow", "run", "crashy", "--no-wait", "--input", &input]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        ids.push(text(&out.stdout).trim().to_string());
         // Wait for the first step's request, then kill during the slow step.
         let seen = app.log().len();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -139,41 +132,20 @@ steps:
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        kills += 1;
+        weft.kill(); // SIGKILL
+        weft.restart(&[]);
     }
-    assert_eq!(kills, 3);
-
-    let out = tokio::task::spawn_blocking({
-        let data = env.data.clone();
-        let plugins_dir = env.plugins.clone();
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_weft"))
-                .args(["runs", "resume"])
-                .env("WEFT_DATA_DIR", data)
-                .env("WEFT_PLUGINS", plugins_dir)
-                .output()
-                .unwrap()
-        }
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let resumed = text(&out.stdout);
-    assert_eq!(resumed.matches(" succeeded").count(), 3, "{resumed}");
 
     let mut interrupted_mid_step = 0;
-    for line in resumed.lines() {
-        let id = line.split_whitespace().next().unwrap();
-        let keys: Vec<String> = app.log().into_iter().filter_map(|(_, _, k)| k).filter(|k| k.starts_with(id)).collect();
+    for id in &ids {
+        let shown = weft.finished(id).await;
+        assert_eq!(shown["run"]["status"], "succeeded", "{shown}");
+        let keys: Vec<String> =
+            app.log().into_iter().filter_map(|(_, _, k)| k).filter(|k| k.starts_with(id.as_str())).collect();
         assert_eq!(keys, [format!("{id}/first"), format!("{id}/last")], "each completed step ran exactly once");
-        let shown: Value = serde_json::from_str(&env.ok(&["runs", "show", id, "--json"])).unwrap();
-        assert_eq!(shown["run"]["status"], "succeeded");
         let steps = shown["steps"].as_array().unwrap();
         assert_eq!(steps[0]["attempts"], 1, "the first step was not re-run");
-        // A kill that lands inside the slow step makes it run again (each `weft flow run`
-        // also resumes the runs earlier kills interrupted); one between steps does not.
+        // A kill that lands inside the slow step makes it run again; one between steps does not.
         if steps[1]["attempts"].as_u64().unwrap() >= 2 {
             interrupted_mid_step += 1;
         }

@@ -39,14 +39,15 @@ pub trait Connector {
     }
 
     /// Register `webhook_url` with the application; return state for `unsubscribe`.
+    ///
+    /// The default returns `null`: the application has no API for registering
+    /// hooks, so weft shows the URL for the user to paste into it by hand.
     fn subscribe(trigger: &str, config: Value, webhook_url: &str, events: Vec<String>) -> Result<Value> {
-        let _ = (config, webhook_url, events);
-        Err(Error::fatal(format!(
-            "trigger {trigger:?} has no subscription API; paste its URL into the application by hand"
-        )))
+        let _ = (trigger, config, webhook_url, events);
+        Ok(Value::Null)
     }
 
-    /// Remove a registration made by `subscribe`.
+    /// Remove a registration made by `subscribe` (never called for a `null` subscription).
     fn unsubscribe(trigger: &str, config: Value, subscription: Value) -> Result<()> {
         let _ = (config, subscription);
         Err(Error::fatal(format!("trigger {trigger:?} has no subscription API")))

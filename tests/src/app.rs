@@ -1,21 +1,18 @@
 //! A small HTTP app on 127.0.0.1 for plugins to call in tests.
 //!
-//! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo` → the request as JSON;
+//! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo[/…]` → the request as JSON;
 //! `GET /redirect?to=URL` → 302 to URL; `GET /big?bytes=N` → N bytes;
 //! `GET /slow` → never answers; `GET /status/N` → status N with a JSON body.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::json;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::net::TcpListener;
 
 /// A running test app; it stops when dropped.
 pub struct TestApp {
@@ -27,33 +24,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn start() -> TestApp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
-        let counter = requests.clone();
         let log = RequestLog::default();
-        let app_log = log.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let counter = counter.clone();
-                let log = app_log.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        counter.fetch_add(1, Ordering::Relaxed);
-                        let key =
-                            req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-                        log.0.lock().unwrap().push((req.method().to_string(), req.uri().path().to_string(), key));
-                        handle(req, addr)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let (counter, app_log) = (requests.clone(), log.clone());
+        let (addr, task) = crate::serve(move |req, addr| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+            app_log.0.lock().unwrap().push((req.method().to_string(), req.uri().path().to_string(), key));
+            handle(req, addr)
+        })
+        .await;
         TestApp { addr, requests, log, task }
     }
 
@@ -90,11 +70,11 @@ pub type LoggedRequest = (String, String, Option<String>);
 #[derive(Clone, Default)]
 struct RequestLog(Arc<Mutex<Vec<LoggedRequest>>>);
 
-fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
+pub(crate) fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
     req.uri().query()?.split('&').find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
 }
 
-fn json_response(status: u16, value: serde_json::Value) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: u16, value: serde_json::Value) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -106,7 +86,7 @@ async fn handle(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Ful
     let path = req.uri().path().to_string();
     Ok(match path.as_str() {
         "/json" => json_response(200, json!({ "hello": "world" })),
-        "/echo" => {
+        p if p == "/echo" || p.starts_with("/echo/") => {
             let method = req.method().to_string();
             let uri = req.uri().to_string();
             let headers: serde_json::Map<String, serde_json::Value> =

@@ -1,5 +1,6 @@
-//! Helpers for weft's black-box tests: the built plugins, and a small HTTP
-//! server on 127.0.0.1 for plugins to call.
+//! Helpers for weft's black-box tests: the built plugins, small HTTP servers
+//! on 127.0.0.1 for plugins to call ([`app`], [`saas`]), a client
+//! ([`http`]) and a real `weft serve` process ([`weft`]).
 
 /// Paths of the plugins built for wasm32-wasip2 by this crate's build script.
 pub mod plugins {
@@ -7,3 +8,40 @@ pub mod plugins {
 }
 
 pub mod app;
+pub mod http;
+pub mod saas;
+pub mod weft;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Serve `handle` on a fresh 127.0.0.1 port until the returned task is aborted.
+pub(crate) async fn serve<F, Fut>(handle: F) -> (SocketAddr, tokio::task::JoinHandle<()>)
+where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
+    let addr = listener.local_addr().unwrap();
+    let handle = Arc::new(handle);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(req, addr));
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (addr, task)
+}

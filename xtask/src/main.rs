@@ -146,7 +146,7 @@ fn demo() -> Result<(), String> {
         &["plugin", "call", &http.display().to_string(), "request", "--input", &input],
     )?;
 
-    // A flow, durably run: plugins folder, a connection with a grant, apply, run, inspect.
+    // The server, on a fresh data directory, with the example plugins and flows.
     let data = target.join("demo-data");
     let _ = std::fs::remove_dir_all(&data);
     let plugin_dir = data.join("plugins");
@@ -154,44 +154,102 @@ fn demo() -> Result<(), String> {
     for wasm in [&http, &clean] {
         std::fs::copy(wasm, plugin_dir.join(wasm.file_name().unwrap())).map_err(|e| e.to_string())?;
     }
-    let data_arg = data.display().to_string();
-    let flow_file = root().join("examples").join("contact-sync.yaml").display().to_string();
-    let base = format!("http://{addr}");
-    show(
-        "a connection: the CRM account the flow's action uses, granted its host",
-        &[
-            "--data-dir",
-            &data_arg,
-            "connection",
-            "set",
-            "crm",
-            "--plugin",
-            "http",
-            "--grant-host",
-            &addr.to_string(),
-            "--setting",
-            &format!("base_url={base}"),
-        ],
+    let listen = std::env::var("WEFT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let token = "weft-demo-admin-token";
+    println!("\n==> weft serve --listen {listen} --data-dir {}", data.display());
+    let mut server = Command::new(&weft)
+        .args(["serve", "--listen", &listen])
+        .env("WEFT_DATA_DIR", &data)
+        .env("WEFT_ADMIN_TOKEN", token)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start weft serve: {e}"))?;
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                eprintln!("{line}");
+                if line.starts_with("weft listening on") {
+                    break;
+                }
+            }
+            _ => {
+                let _ = server.wait();
+                return Err(format!(
+                    "weft serve did not start (is {listen} in use? set WEFT_DEMO_LISTEN=127.0.0.1:PORT)"
+                ));
+            }
+        }
+    }
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("{l}")));
+    let server_url = format!("http://{listen}");
+    let cli = |title: &str, args: &[&str]| -> Result<String, String> {
+        println!("\n==> {title}\n$ weft {}", args.join(" "));
+        let out = Command::new(&weft)
+            .args(args)
+            .env("WEFT_SERVER", &server_url)
+            .env("WEFT_TOKEN", token)
+            .output()
+            .map_err(|e| e.to_string())?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let base = format!("base_url=http://{addr}");
+    let grant = addr.to_string();
+    cli(
+        "the CRM account the flows call, granted its host",
+        &["connection", "set", "crm", "--plugin", "http", "--setting", &base, "--grant-host", &grant],
     )?;
-    show(
-        "apply the example flow (validated against the plugins and connections)",
-        &["--data-dir", &data_arg, "flow", "apply", &flow_file],
-    )?;
-    show(
-        "run it: every step's input, output and timing is recorded",
-        &[
-            "--data-dir",
-            &data_arg,
-            "flow",
-            "run",
-            "contact-sync",
-            "--input",
-            r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#,
-        ],
-    )?;
-    show("the runs so far", &["--data-dir", &data_arg, "runs", "list"])?;
-    println!("\nNext: `weft --data-dir {data_arg} runs show <id> --json`; write your own plugin or flow (README.md).");
+    cli("the inbox the webhook flow listens on", &["connection", "set", "inbox", "--plugin", "http"])?;
+    let examples = root().join("examples");
+    let files: Vec<String> = ["contact-sync.yaml", "incoming-contact.yaml", "crm-heartbeat.yaml"]
+        .iter()
+        .map(|f| examples.join(f).display().to_string())
+        .collect();
+    let mut apply = vec!["flow", "apply"];
+    apply.extend(files.iter().map(String::as_str));
+    cli("apply the example flows", &apply)?;
+    cli("activate the webhook flow (it gets its URL)", &["flow", "activate", "incoming-contact"])?;
+    cli("activate the schedule (every minute)", &["flow", "activate", "crm-heartbeat"])?;
+    let hook = cli("the webhook URL", &["hooks", "url", "incoming-contact"])?.trim().to_string();
+    let contact = r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#;
+    println!(
+        "\n==> a contact arrives on the webhook\n$ curl -X POST {hook} -H 'content-type: application/json' -d '{contact}'"
+    );
+    println!("{}", post(&hook, contact)?);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    cli("the runs so far", &["runs", "list"])?;
+    cli("a manual run of the first example, waited for", &["flow", "run", "contact-sync", "--input", contact])?;
+    println!(
+        "\nweft is serving on {server_url} (Ctrl-C stops it). Try:\n  \
+         curl -X POST {hook} -H 'content-type: application/json' -d '{contact}'\n  \
+         curl -H 'Authorization: Bearer {token}' {server_url}/api/runs\n  \
+         curl -H 'Authorization: Bearer {token}' {server_url}/metrics\n  \
+         WEFT_SERVER={server_url} WEFT_TOKEN={token} {} runs show <run id>\n  \
+         the API: {server_url}/api/openapi.json",
+        weft.display()
+    );
+    let _ = server.wait();
     Ok(())
+}
+
+/// POST `body` to an http:// URL; the response's status line and body.
+fn post(url: &str, body: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or("not an http URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).map_err(|e| e.to_string())?;
+    let status = answer.lines().next().unwrap_or_default().to_string();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    Ok(format!("{status}\n{body}"))
 }
 
 /// A tiny JSON app for the demo: every request gets one contact.

@@ -1,9 +1,16 @@
 //! The `weft` command: thin clap entry points over the library.
+//!
+//! `weft serve` runs the server. The commands that change or read state
+//! (`flow`, `runs`, `connection`, `hooks`, `plugin list|install|remove`) drive
+//! its admin API (`--server`, `--token`); `plugin describe|call` and
+//! `flow schema` work on local files without a server.
 
-mod flow;
 mod plugin;
+mod remote;
+mod serve;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -14,34 +21,68 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(flatten)]
-    data: flow::DataArgs,
+    global: Global,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Options every command understands.
+#[derive(Args, Clone)]
+pub struct Global {
+    /// The data directory of `weft serve`: sled database and key file (default ./weft-data).
+    /// `weft plugin call` keeps key-value data only when this is given.
+    #[arg(long, global = true, env = "WEFT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The folder of plugin .wasm files `weft serve` loads (default <data-dir>/plugins).
+    #[arg(long, global = true, env = "WEFT_PLUGINS")]
+    pub plugins: Option<PathBuf>,
+    /// The weft server the API commands talk to.
+    #[arg(long, global = true, env = "WEFT_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The admin API token (shown when the server first started).
+    #[arg(long, global = true, env = "WEFT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl Global {
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("weft-data"))
+    }
+
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.plugins.clone().unwrap_or_else(|| self.data_dir().join("plugins"))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Load, check and run plugins (.wasm components).
+    /// Run the server: webhooks, polling, schedules, the admin API and the workers.
+    Serve(serve::ServeArgs),
+    /// Check and run plugin files locally; list, install and remove a server's plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
-    /// Apply, list and run flows.
+    /// Apply, activate, run and inspect flows.
     #[command(subcommand)]
-    Flow(flow::FlowCommand),
-    /// List, inspect and re-run runs.
+    Flow(remote::FlowCommand),
+    /// List, inspect, re-run and cancel runs.
     #[command(subcommand)]
-    Runs(flow::RunsCommand),
+    Runs(remote::RunsCommand),
     /// Manage connections (accounts of connectors, with encrypted secrets).
     #[command(subcommand)]
-    Connection(flow::ConnectionCommand),
-    /// Execute queued runs and wake waiting ones until stopped.
-    Worker,
+    Connection(remote::ConnectionCommand),
+    /// Webhook URLs of flows.
+    #[command(subcommand)]
+    Hooks(remote::HooksCommand),
 }
 
 /// Parse the command line, run, and turn any error into a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let default_filter = if matches!(cli.command, Command::Serve(_)) { "warn" } else { "error" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| "error".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG").unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -52,12 +93,14 @@ pub fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
+        let g = &cli.global;
         match cli.command {
-            Command::Plugin(cmd) => plugin::run(cmd, &cli.data).await,
-            Command::Flow(cmd) => flow::flow(cmd, &cli.data).await,
-            Command::Runs(cmd) => flow::runs(cmd, &cli.data).await,
-            Command::Connection(cmd) => flow::connection(cmd, &cli.data).await,
-            Command::Worker => flow::worker(&cli.data).await,
+            Command::Serve(args) => serve::run(args, g).await,
+            Command::Plugin(cmd) => plugin::run(cmd, g).await,
+            Command::Flow(cmd) => remote::flow(cmd, g).await,
+            Command::Runs(cmd) => remote::runs(cmd, g).await,
+            Command::Connection(cmd) => remote::connection(cmd, g).await,
+            Command::Hooks(cmd) => remote::hooks(cmd, g).await,
         }
     });
     match result {

@@ -24,6 +24,29 @@ pub enum PluginCommand {
     },
     /// Load a plugin and run one call: an action of a connector, or a transform.
     Call(Box<CallArgs>),
+    #[command(flatten)]
+    Server(ServerPluginCommand),
+}
+
+/// Plugin commands that drive a running server.
+#[derive(Subcommand)]
+pub enum ServerPluginCommand {
+    /// List the server's plugins, with versions and the flows that use them.
+    List,
+    /// Upload a .wasm plugin to the server (checked before it is kept).
+    Install {
+        file: PathBuf,
+        /// Name of a transform (default: the file name; connectors are named by their manifest).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a plugin from the server.
+    Remove {
+        name: String,
+        /// Remove it even while flows use it.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]
@@ -62,10 +85,11 @@ pub struct CallArgs {
     idempotency_key: String,
 }
 
-pub async fn run(cmd: PluginCommand, data: &super::flow::DataArgs) -> Result<ExitCode> {
+pub async fn run(cmd: PluginCommand, g: &super::Global) -> Result<ExitCode> {
     match cmd {
         PluginCommand::Describe { file, json } => describe(file, json).await,
-        PluginCommand::Call(args) => call(*args, data.data_dir.as_deref()).await,
+        PluginCommand::Call(args) => call(*args, g.data_dir.as_deref()).await,
+        PluginCommand::Server(cmd) => super::remote::plugins(cmd, g).await,
     }
 }
 
@@ -121,7 +145,7 @@ async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_input(input: &str) -> Result<Value> {
+pub(super) fn read_input(input: &str) -> Result<Value> {
     let (text, origin) = if input == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("reading --input from standard input")?;
@@ -134,7 +158,7 @@ fn read_input(input: &str) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))
 }
 
-fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
+pub(super) fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
     list.iter()
         .map(|p| {
             p.split_once('=')

@@ -17,15 +17,16 @@
 use super::expr::Mapping;
 use super::run::{
     ActionCall, BoxFuture, Clock, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure, StepRecord,
-    StepStatus, StoreFailure,
+    StepStatus, StoreFailure, StoredFlow,
 };
 use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, oneshot};
 
 /// How the executor runs.
 #[derive(Debug, Clone)]
@@ -49,6 +50,8 @@ pub enum ExecError {
     UnknownRun(String),
     #[error("run {0} has not failed; only failed runs can be re-run")]
     NotFailed(String),
+    #[error("run {0} has already ended ({1})")]
+    Ended(String, RunStatus),
     #[error(transparent)]
     Invalid(#[from] validate::InvalidFlow),
     #[error(transparent)]
@@ -70,6 +73,21 @@ struct Inner {
     running: Mutex<HashSet<String>>,
     flows: Mutex<HashMap<(String, u64), Arc<Flow>>>,
     notify: Notify,
+    /// Runs asked to stop; checked before every step.
+    cancelled: Mutex<HashSet<String>>,
+    /// Callers waiting for runs to end.
+    waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunRecord>>>>,
+    stats: Stats,
+}
+
+/// Counters since start, for metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub created: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub failed: AtomicU64,
+    pub cancelled: AtomicU64,
+    pub steps: AtomicU64,
 }
 
 /// Where a walk of steps stopped, when it did not finish.
@@ -78,6 +96,8 @@ enum Stop {
     Wait(u64),
     /// The run fails with this message.
     Fail(String),
+    /// The run was cancelled.
+    Cancelled,
     Store(StoreFailure),
 }
 
@@ -121,7 +141,13 @@ impl Scope {
 
 /// A new time-ordered run id: 12 hex digits of milliseconds, 16 random.
 fn new_run_id(now_ms: u64) -> String {
-    format!("{:012x}{:016x}", now_ms, fastrand::u64(..))
+    new_run_ids(now_ms, 1).pop().expect("one id")
+}
+
+/// `n` run ids in order: the same millisecond, consecutive from a random start.
+fn new_run_ids(now_ms: u64, n: usize) -> Vec<String> {
+    let start = fastrand::u64(..u64::MAX / 2);
+    (0..n as u64).map(|i| format!("{:012x}{:016x}", now_ms, start + i)).collect()
 }
 
 /// The wait before attempt `attempt + 1`: exponential from `initial_backoff`,
@@ -154,6 +180,9 @@ impl Executor {
                 running: Mutex::default(),
                 flows: Mutex::default(),
                 notify: Notify::new(),
+                cancelled: Mutex::default(),
+                waiters: Mutex::default(),
+                stats: Stats::default(),
             }),
         }
     }
@@ -162,27 +191,112 @@ impl Executor {
         &self.inner.store
     }
 
+    pub fn stats(&self) -> &Stats {
+        &self.inner.stats
+    }
+
     /// Queue a run of the current version of `flow` for `trigger`.
     pub fn start(&self, flow: &str, trigger: Value) -> Result<RunRecord, ExecError> {
         let inner = &self.inner;
         let stored = inner.store.flow(flow)?.ok_or_else(|| ExecError::UnknownFlow(flow.to_string()))?;
-        let now = inner.clock.now_ms();
-        let run = RunRecord {
-            id: new_run_id(now),
-            flow: stored.name,
-            version: stored.version,
-            status: RunStatus::Queued,
-            trigger,
-            created_ms: now,
-            updated_ms: now,
-            error: None,
-            output: None,
-            wake_ms: None,
-            rerun_of: None,
-        };
+        let run = self.prepare_runs(&stored, std::iter::once(trigger)).pop().expect("one run");
         inner.store.create_run(&run)?;
         inner.notify.notify_one();
         Ok(run)
+    }
+
+    /// New queued run records of `flow`, one per trigger event, in order; the
+    /// caller stores them (with whatever must change in the same transaction)
+    /// and then calls [`Executor::wake`].
+    pub fn prepare_runs(&self, flow: &StoredFlow, triggers: impl ExactSizeIterator<Item = Value>) -> Vec<RunRecord> {
+        let now = self.inner.clock.now_ms();
+        self.inner.stats.created.fetch_add(triggers.len() as u64, Ordering::Relaxed);
+        new_run_ids(now, triggers.len())
+            .into_iter()
+            .zip(triggers)
+            .map(|(id, trigger)| RunRecord {
+                id,
+                flow: flow.name.clone(),
+                version: flow.version,
+                status: RunStatus::Queued,
+                trigger,
+                created_ms: now,
+                updated_ms: now,
+                error: None,
+                output: None,
+                wake_ms: None,
+                rerun_of: None,
+            })
+            .collect()
+    }
+
+    /// Tell the workers that runs were queued.
+    pub fn wake(&self) {
+        self.inner.notify.notify_one();
+    }
+
+    /// Check that `flow` can run: it validates against the installed plugins and connections.
+    pub fn check(&self, flow: &StoredFlow) -> Result<(), ExecError> {
+        self.flow(&flow.name, flow.version).map(drop)
+    }
+
+    /// Wait until run `id` has ended (succeeded, failed or cancelled).
+    pub async fn finished(&self, id: &str) -> Result<RunRecord, ExecError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner.waiters.lock().expect("waiters").entry(id.to_string()).or_default().push(tx);
+        let run = self.inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
+        if run.status.is_final() {
+            self.inner.waiters.lock().expect("waiters").remove(id);
+            return Ok(run);
+        }
+        // A run that waits (a delay) ends later; its waiter stays until then.
+        rx.await.map_err(|_| ExecError::UnknownRun(id.to_string()))
+    }
+
+    fn ended(&self, run: &RunRecord) {
+        let counter = match run.status {
+            RunStatus::Succeeded => &self.inner.stats.succeeded,
+            RunStatus::Failed => &self.inner.stats.failed,
+            RunStatus::Cancelled => &self.inner.stats.cancelled,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(waiters) = self.inner.waiters.lock().expect("waiters").remove(&run.id) {
+            for tx in waiters {
+                let _ = tx.send(run.clone());
+            }
+        }
+    }
+
+    /// Cancel a run that has not ended. A queued or waiting run ends at once;
+    /// an executing one stops before its next step (the step in progress
+    /// finishes and is recorded).
+    pub async fn cancel(&self, id: &str) -> Result<RunRecord, ExecError> {
+        let inner = &self.inner;
+        let mut run = inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
+        if run.status.is_final() {
+            return Err(ExecError::Ended(id.to_string(), run.status));
+        }
+        {
+            // Holding `running` keeps a dispatcher from starting the run meanwhile.
+            let running = inner.running.lock().expect("running set");
+            if running.contains(id) {
+                inner.cancelled.lock().expect("cancelled set").insert(id.to_string());
+                return Ok(run);
+            }
+            run.status = RunStatus::Cancelled;
+            run.error = Some("cancelled".into());
+            run.wake_ms = None;
+            run.updated_ms = inner.clock.now_ms();
+            inner.store.save_run(&run)?;
+        }
+        inner.store.flush().await?;
+        self.ended(&run);
+        Ok(run)
+    }
+
+    fn is_cancelled(&self, id: &str) -> bool {
+        self.inner.cancelled.lock().expect("cancelled set").contains(id)
     }
 
     /// Re-run a failed run from its failed step: a new run whose completed
@@ -218,6 +332,7 @@ impl Executor {
             }
         }
         inner.store.create_run(&run)?;
+        inner.stats.created.fetch_add(1, Ordering::Relaxed);
         inner.notify.notify_one();
         Ok(run)
     }
@@ -237,6 +352,7 @@ impl Executor {
                 run.updated_ms = inner.clock.now_ms();
                 inner.store.save_run(&run)?;
                 inner.store.flush().await?;
+                self.ended(&run);
                 return Ok(run);
             }
         };
@@ -266,10 +382,21 @@ impl Executor {
                 run.status = RunStatus::Failed;
                 run.error = Some(message);
             }
+            Err(Stop::Cancelled) => {
+                run.status = RunStatus::Cancelled;
+                run.error = Some("cancelled".into());
+            }
             Err(Stop::Store(e)) => return Err(e.into()),
+        }
+        if run.status == RunStatus::Waiting && self.is_cancelled(&run.id) {
+            run.status = RunStatus::Cancelled;
+            run.error = Some("cancelled".into());
+            run.wake_ms = None;
         }
         inner.store.save_run(&run)?;
         inner.store.flush().await?;
+        inner.cancelled.lock().expect("cancelled set").remove(&run.id);
+        self.ended(&run);
         Ok(run)
     }
 
@@ -299,6 +426,9 @@ impl Executor {
             let mut last = Value::Null;
             for step in steps {
                 let path = if prefix.is_empty() { step.id.clone() } else { format!("{prefix}.{}", step.id) };
+                if self.is_cancelled(&scope.run_id) {
+                    return Err(Stop::Cancelled);
+                }
                 last = self.step(step, &path, scope).await?;
             }
             Ok(last)

@@ -405,3 +405,127 @@ async fn ten_thousand_delayed_runs_hold_no_tasks() {
     let done = h.db.runs(&RunFilter { status: Some(RunStatus::Succeeded), ..Default::default() }).unwrap();
     assert_eq!(done.len(), 10_000);
 }
+
+impl super::triggers::TriggerPlugins for FakePlugins {
+    fn poll<'a>(
+        &'a self,
+        _call: super::triggers::TriggerCall<'a>,
+        _cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<crate::runtime::PollResponse, super::triggers::TriggerError>> {
+        Box::pin(async { Err(super::triggers::TriggerError::Failed("the fake app has no polling triggers".into())) })
+    }
+    fn subscribe<'a>(
+        &'a self,
+        _call: super::triggers::TriggerCall<'a>,
+        _url: &'a str,
+        _events: &'a [String],
+    ) -> BoxFuture<'a, Result<Value, super::triggers::TriggerError>> {
+        Box::pin(async { Ok(Value::Null) })
+    }
+    fn unsubscribe<'a>(
+        &'a self,
+        _call: super::triggers::TriggerCall<'a>,
+        _subscription: &'a Value,
+    ) -> BoxFuture<'a, Result<(), super::triggers::TriggerError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn webhook<'a>(
+        &'a self,
+        _call: super::triggers::TriggerCall<'a>,
+        _request: &'a crate::runtime::WebhookRequest,
+    ) -> BoxFuture<'a, Result<crate::runtime::WebhookOutcome, super::triggers::TriggerError>> {
+        Box::pin(async { Err(super::triggers::TriggerError::Failed("the fake app has no webhooks".into())) })
+    }
+}
+
+#[tokio::test]
+async fn cron_schedules_fire_in_their_time_zone_and_catch_up_once() {
+    use super::triggers::{TriggerConfig, Triggers};
+    let h = harness(4);
+    // 2026-01-15T00:00:00Z.
+    h.clock.0.store(1_768_435_200_000, Ordering::SeqCst);
+    h.apply(
+        "name: morning\ntrigger:\n  schedule: { cron: '0 9 * * *', timezone: Europe/Oslo }\nsteps:\n  - { id: say, transform: echo, input: '{{ trigger.scheduled_at }}' }\n",
+    );
+    let triggers = Triggers::new(
+        h.executor.clone(),
+        Arc::new(h.db.clone()),
+        h.plugins.clone(),
+        h.clock.clone(),
+        TriggerConfig { public_url: "http://weft.test".into(), max_backlog: 100, sync_timeout: Duration::from_secs(1) },
+    );
+    triggers.activate("morning").await.unwrap();
+    let scheduler = tokio::spawn({
+        let t = triggers.clone();
+        async move { t.run().await }
+    });
+    let fired = || -> Vec<String> {
+        let mut runs = h.db.runs(&RunFilter { flow: Some("morning".into()), ..Default::default() }).unwrap();
+        runs.reverse();
+        runs.into_iter().map(|r| r.trigger["scheduled_at"].as_str().unwrap().to_string()).collect()
+    };
+    let settle = || tokio::time::sleep(Duration::from_millis(150));
+
+    // 08:59:59 in Oslo (UTC+1 in winter): nothing yet.
+    h.clock.advance(Duration::from_secs(8 * 3600 - 1));
+    settle().await;
+    assert!(fired().is_empty());
+    h.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert_eq!(fired(), ["2026-01-15T09:00:00+01:00"]);
+    settle().await;
+    assert_eq!(fired().len(), 1, "one fire per occurrence");
+
+    // Three days pass at once (weft was down): one fire, for the latest occurrence.
+    h.clock.advance(Duration::from_secs(3 * 86_400));
+    settle().await;
+    assert_eq!(fired(), ["2026-01-15T09:00:00+01:00", "2026-01-18T09:00:00+01:00"]);
+
+    // Summer time: 09:00 in Oslo is 07:00Z. 2026-04-01T06:59:59Z, then a second later.
+    h.clock.0.store(1_775_026_799_000, Ordering::SeqCst);
+    settle().await;
+    assert_eq!(fired().len(), 3, "the missed March occurrences fire once");
+    h.clock.advance(Duration::from_secs(1));
+    settle().await;
+    assert_eq!(fired().last().unwrap(), "2026-04-01T09:00:00+02:00");
+
+    // Deactivated: no more fires.
+    triggers.deactivate("morning").await.unwrap();
+    h.clock.advance(Duration::from_secs(86_400));
+    settle().await;
+    assert_eq!(fired().len(), 4);
+    scheduler.abort();
+}
+
+#[tokio::test]
+async fn cancel_stops_queued_waiting_and_executing_runs() {
+    let h = harness(4);
+    h.apply("name: waits\ntrigger: manual\nsteps:\n  - { id: nap, delay: 1h }\n  - { id: after, transform: echo, input: x }\n");
+    let queued = h.executor.start("waits", json!({})).unwrap();
+    let cancelled = h.executor.cancel(&queued.id).await.unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert!(h.db.queued(10).unwrap().is_empty());
+    assert!(matches!(h.executor.cancel(&queued.id).await, Err(super::ExecError::Ended(_, RunStatus::Cancelled))));
+
+    let waiting = h.run("waits", json!({})).await;
+    assert_eq!(waiting.status, RunStatus::Waiting);
+    assert_eq!(h.executor.cancel(&waiting.id).await.unwrap().status, RunStatus::Cancelled);
+    h.clock.advance(Duration::from_secs(7200));
+    h.executor.run_until_idle().await.unwrap();
+    assert_eq!(h.db.run(&waiting.id).unwrap().unwrap().status, RunStatus::Cancelled, "its timer is gone");
+    assert_eq!(h.db.backlog().unwrap(), 0);
+
+    // An executing run stops before its next step.
+    h.apply("name: slow\ntrigger: manual\nsteps:\n  - { id: a, action: app.slow, connection: c }\n  - { id: b, action: app.ok, connection: c }\n");
+    let run = h.executor.start("slow", json!({})).unwrap();
+    h.executor.dispatch().unwrap();
+    let waiter = tokio::spawn({
+        let ex = h.executor.clone();
+        let id = run.id.clone();
+        async move { ex.finished(&id).await.unwrap() }
+    });
+    h.executor.cancel(&run.id).await.unwrap();
+    let ended = waiter.await.unwrap();
+    assert_eq!(ended.status, RunStatus::Cancelled);
+    assert!(h.db.step(&run.id, "b").unwrap().is_none(), "the next step never started");
+}

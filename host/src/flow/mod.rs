@@ -7,11 +7,14 @@
 pub mod engine;
 pub mod expr;
 pub mod model;
+pub mod polling;
 pub mod run;
+pub mod triggers;
 pub mod validate;
 
 pub use engine::{ExecError, Executor, ExecutorConfig};
 pub use model::FlowDef;
+pub use triggers::{TriggerConfig, Triggers};
 pub use validate::{Catalog, Flow, InvalidFlow, Problem, Step, StepKind, validate};
 
 #[cfg(test)]

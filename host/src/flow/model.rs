@@ -77,9 +77,13 @@ pub struct ConnectorTriggerDef {
     /// Webhook events to subscribe to (default: all the trigger offers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
-    /// Polling interval, e.g. `30s`, `5m` (polling triggers only; default 5m).
+    /// Polling interval, e.g. `30s`, `5m` (polling triggers only; default 5m; ±10% jitter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
+    /// Webhook triggers: run the flow while the caller waits and answer with
+    /// its output, instead of `202 Accepted` with the run ids (default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sync: bool,
 }
 
 /// A cron schedule.

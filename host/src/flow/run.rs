@@ -169,6 +169,9 @@ pub trait RunStore: Send + Sync + 'static {
     fn flow(&self, name: &str) -> StoreResult<Option<StoredFlow>>;
     fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>>;
     fn flows(&self) -> StoreResult<Vec<StoredFlow>>;
+    /// Remove the flow's current definition (its versions stay for its runs).
+    /// Whether it existed.
+    fn delete_flow(&self, name: &str) -> StoreResult<bool>;
 
     /// Save a new run and put it on the queue, atomically.
     fn create_run(&self, run: &RunRecord) -> StoreResult<()>;
@@ -176,6 +179,8 @@ pub trait RunStore: Send + Sync + 'static {
     /// Save the run; queue, schedule (at `wake_ms`) or neither, by its status.
     fn save_run(&self, run: &RunRecord) -> StoreResult<()>;
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>>;
+    /// Runs queued or executing: what ingress checks before accepting more.
+    fn backlog(&self) -> StoreResult<usize>;
 
     fn step(&self, run: &str, path: &str) -> StoreResult<Option<StepRecord>>;
     fn put_step(&self, run: &str, step: &StepRecord) -> StoreResult<()>;

@@ -184,6 +184,9 @@ impl Checker<'_> {
                     }
                 }
                 self.connection("trigger.connection", &t.connection, name);
+                if t.sync && polling {
+                    self.problem("trigger.sync", "only webhook triggers answer synchronously");
+                }
                 if let Some(interval) = &t.interval {
                     if !polling {
                         self.problem("trigger.interval", "only polling triggers have an interval");
@@ -195,11 +198,13 @@ impl Checker<'_> {
                 }
             }
             TriggerDef::Schedule(s) => {
-                if s.cron.split_whitespace().count() < 5 {
-                    self.problem(
-                        "trigger.schedule.cron",
-                        format!("{:?} is not a cron expression (5 or 6 fields)", s.cron),
-                    );
+                if let Err(message) = super::polling::Schedule::parse(&s.cron, s.timezone.as_deref()) {
+                    let path = if message.contains("time zone") {
+                        "trigger.schedule.timezone"
+                    } else {
+                        "trigger.schedule.cron"
+                    };
+                    self.problem(path, message);
                 }
             }
         }
@@ -534,7 +539,40 @@ impl Checker<'_> {
 }
 
 /// `name@version` → (`name`, `Some(version)`).
-fn split_version(s: &str) -> (&str, Option<&str>) {
+/// The plugins a flow names (connectors and transforms, without versions).
+pub fn plugins_used(def: &FlowDef) -> Vec<String> {
+    fn walk(steps: &[StepDef], out: &mut Vec<String>) {
+        for s in steps {
+            if let Some(action) = &s.action {
+                let connector = action.rsplit_once('.').map_or(action.as_str(), |(c, _)| c);
+                out.push(split_version(connector).0.to_string());
+            }
+            if let Some(t) = &s.transform {
+                out.push(split_version(t).0.to_string());
+            }
+            let nested = [&s.then, &s.else_, &s.default, &s.steps];
+            for list in nested.into_iter().flatten() {
+                walk(list, out);
+            }
+            for list in s.cases.iter().flat_map(|c| c.values()) {
+                walk(list, out);
+            }
+            if let Some(OnErrorDef::Branch(list)) = &s.on_error {
+                walk(list, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let TriggerDef::Webhook(t) | TriggerDef::Polling(t) = &def.trigger {
+        out.push(split_version(&t.connector).0.to_string());
+    }
+    walk(&def.steps, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub(crate) fn split_version(s: &str) -> (&str, Option<&str>) {
     match s.split_once('@') {
         Some((name, version)) => (name, Some(version)),
         None => (s, None),

@@ -3,10 +3,12 @@
 //! executor) over loaded wasm plugins and the stored connections.
 
 use super::{CallContext, CallError, CallOptions, Outcome, Plugin, Runtime};
+use crate::caps::Connection;
 use crate::caps::World;
 use crate::flow::run::{ActionCall, BoxFuture, PluginCall, Plugins, StepFailure};
+use crate::flow::triggers::{TriggerCall, TriggerError, TriggerPlugins};
 use crate::flow::validate::Catalog;
-use crate::runtime::Manifest;
+use crate::runtime::{Manifest, PluginError, PollResponse, WebhookOutcome, WebhookRequest};
 use crate::store::Db;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -45,6 +47,31 @@ impl Registry {
             }
         }
         failures
+    }
+
+    /// Check and load `bytes` as a plugin, then keep them as `dir/<name>.wasm`
+    /// (written to a temporary file and renamed, so a crash leaves no half
+    /// file) and serve the plugin. `fallback_name` names a transform.
+    pub async fn install(&self, dir: &Path, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, super::LoadError> {
+        let plugin = self.runtime.load("the uploaded file", fallback_name, bytes).await?;
+        let path = dir.join(format!("{}.wasm", plugin.name()));
+        let partial = dir.join(format!(".{}.wasm.partial", plugin.name()));
+        let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(e) = written {
+            return Err(super::LoadError::Read { path: path.display().to_string(), reason: e.to_string() });
+        }
+        self.insert(plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Stop serving plugin `name` and delete `dir/<name>.wasm`. Whether it was loaded.
+    pub fn remove(&self, dir: &Path, name: &str) -> std::io::Result<bool> {
+        let removed = self.plugins.write().expect("plugin registry").remove(name).is_some();
+        match std::fs::remove_file(dir.join(format!("{name}.wasm"))) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        Ok(removed)
     }
 
     pub fn insert(&self, plugin: Plugin) {
@@ -96,18 +123,88 @@ impl Catalog for Registry {
     }
 }
 
+impl Registry {
+    /// The connector plugin `name` and the connection `id` it runs for.
+    fn connector_for(&self, name: &str, id: &str) -> Result<(Plugin, Arc<Connection>), StepFailure> {
+        let Some(plugin) = self.get(name).filter(|p| p.world() == World::Connector) else {
+            return Err(StepFailure::fatal(format!("connector {name:?} is not installed")));
+        };
+        match self.db.connection(id) {
+            Ok(Some((_, connection))) => Ok((plugin, Arc::new(connection))),
+            Ok(None) => Err(StepFailure::fatal(format!("connection {id:?} does not exist"))),
+            Err(e) => Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
+        }
+    }
+
+    async fn trigger_call<T>(
+        &self,
+        call: TriggerCall<'_>,
+        run: impl AsyncFnOnce(Plugin, CallOptions<'_>) -> Outcome<T>,
+    ) -> Result<T, TriggerError> {
+        let (plugin, connection) =
+            self.connector_for(call.connector, call.connection).map_err(|f| TriggerError::Failed(f.message))?;
+        let opts = CallOptions { connection: Some(&connection), limits: None };
+        let outcome = run(plugin, opts).await;
+        for line in &outcome.logs {
+            tracing::debug!(plugin = call.connector, trigger = call.trigger, "{}", line.message);
+        }
+        outcome.result.map_err(|e| match e {
+            CallError::Plugin { error: PluginError::InvalidInput { message }, .. } => TriggerError::Invalid(message),
+            CallError::Plugin { error: PluginError::Auth { message }, .. } => TriggerError::Unauthorized(message),
+            other => TriggerError::Failed(other.to_string()),
+        })
+    }
+}
+
+impl TriggerPlugins for Registry {
+    fn poll<'a>(
+        &'a self,
+        call: TriggerCall<'a>,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<PollResponse, TriggerError>> {
+        Box::pin(self.trigger_call(call, async move |p: Plugin, o: CallOptions<'_>| {
+            p.poll(&o, call.trigger, call.config, cursor).await
+        }))
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        call: TriggerCall<'a>,
+        url: &'a str,
+        events: &'a [String],
+    ) -> BoxFuture<'a, Result<Value, TriggerError>> {
+        Box::pin(self.trigger_call(call, async move |p: Plugin, o: CallOptions<'_>| {
+            p.subscribe(&o, call.trigger, call.config, url, events).await
+        }))
+    }
+
+    fn unsubscribe<'a>(
+        &'a self,
+        call: TriggerCall<'a>,
+        subscription: &'a Value,
+    ) -> BoxFuture<'a, Result<(), TriggerError>> {
+        Box::pin(self.trigger_call(call, async move |p: Plugin, o: CallOptions<'_>| {
+            p.unsubscribe(&o, call.trigger, call.config, subscription).await
+        }))
+    }
+
+    fn webhook<'a>(
+        &'a self,
+        call: TriggerCall<'a>,
+        request: &'a WebhookRequest,
+    ) -> BoxFuture<'a, Result<WebhookOutcome, TriggerError>> {
+        Box::pin(
+            self.trigger_call(call, async move |p: Plugin, o: CallOptions<'_>| p.handle_webhook(&o, request).await),
+        )
+    }
+}
+
 impl Plugins for Registry {
     fn invoke<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, PluginCall> {
         Box::pin(async move {
-            let Some(plugin) = self.get(call.connector).filter(|p| p.world() == World::Connector) else {
-                return failed(StepFailure::fatal(format!("connector {:?} is not installed", call.connector)));
-            };
-            let connection = match self.db.connection(call.connection) {
-                Ok(Some((_, connection))) => Arc::new(connection),
-                Ok(None) => {
-                    return failed(StepFailure::fatal(format!("connection {:?} does not exist", call.connection)));
-                }
-                Err(e) => return failed(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
+            let (plugin, connection) = match self.connector_for(call.connector, call.connection) {
+                Ok(found) => found,
+                Err(failure) => return failed(failure),
             };
             if let Err(problems) = plugin.check_input(call.action, call.input) {
                 return failed(StepFailure::fatal(format!(

@@ -219,7 +219,7 @@ impl Manifest {
 }
 
 /// Names are short, lower-case, and safe in URLs, file names and key prefixes.
-fn check_name(what: &str, name: &str, underscores: bool) -> Result<(), String> {
+pub fn check_name(what: &str, name: &str, underscores: bool) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name

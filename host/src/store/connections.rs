@@ -125,6 +125,11 @@ impl Db {
         Ok(Some((record.plugin, connection)))
     }
 
+    /// Delete a connection; whether it existed.
+    pub fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.connections_tree()?.remove(id)?.is_some())
+    }
+
     /// Every connection, secrets left sealed.
     pub fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
         self.connections_tree()?

@@ -4,10 +4,12 @@
 //! connection secrets). Trees: plugin key-value namespaces with quotas
 //! (`kv`, `kv_usage`); flows and their versions; runs, step records, the run
 //! queue and timers ([`runs`], implementing [`crate::flow::run::RunStore`]);
-//! connections with sealed secrets ([`connections`]).
+//! connections with sealed secrets ([`connections`]); trigger records, hook
+//! tokens and poll states ([`triggers`]); the admin token's hash (`admin`).
 
 pub mod connections;
 pub mod runs;
+pub mod triggers;
 
 use sled::Transactional;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,10 @@ pub struct Db {
     kv: sled::Tree,
     kv_usage: sled::Tree,
     pub(crate) trees: runs::Trees,
+    triggers: sled::Tree,
+    hooks: sled::Tree,
+    pub(crate) trigger_state: sled::Tree,
+    admin: sled::Tree,
     pub(crate) sealer: connections::Sealer,
     pub(crate) commit: Arc<GroupCommit>,
     dir: Option<PathBuf>,
@@ -86,6 +92,10 @@ impl Db {
             kv: db.open_tree("kv")?,
             kv_usage: db.open_tree("kv_usage")?,
             trees: runs::Trees::open(&db)?,
+            triggers: db.open_tree("triggers")?,
+            hooks: db.open_tree("hooks")?,
+            trigger_state: db.open_tree("trigger_state")?,
+            admin: db.open_tree("admin")?,
             sealer,
             commit: Arc::default(),
             db,
@@ -96,6 +106,17 @@ impl Db {
     /// The data directory (`None` for a temporary database).
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// The SHA-256 of the admin API token, once one was made.
+    pub fn admin_token_hash(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        Ok(self.admin.get("token_sha256")?.and_then(|v| v.as_ref().try_into().ok()))
+    }
+
+    /// Replace the admin API token's hash (the token itself is never stored).
+    pub fn set_admin_token_hash(&self, hash: [u8; 32]) -> Result<(), StoreError> {
+        self.admin.insert("token_sha256", &hash[..])?;
+        self.flush()
     }
 
     /// Write everything to disk.

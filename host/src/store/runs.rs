@@ -15,9 +15,13 @@ use crate::flow::run::{
 };
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::sync::atomic::Ordering;
 
 #[derive(Clone)]
 pub(crate) struct Trees {
+    /// Entries in `queue`, kept exactly by every transaction that changes it
+    /// (sled's `len` walks the whole tree).
+    backlog: std::sync::Arc<std::sync::atomic::AtomicI64>,
     flows: sled::Tree,
     flow_versions: sled::Tree,
     runs: sled::Tree,
@@ -28,12 +32,14 @@ pub(crate) struct Trees {
 
 impl Trees {
     pub(crate) fn open(db: &sled::Db) -> Result<Self, StoreError> {
+        let queue = db.open_tree("queue")?;
         Ok(Self {
+            backlog: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(queue.len() as i64)),
             flows: db.open_tree("flows")?,
             flow_versions: db.open_tree("flow_versions")?,
             runs: db.open_tree("runs")?,
             steps: db.open_tree("steps")?,
-            queue: db.open_tree("queue")?,
+            queue,
             timers: db.open_tree("timers")?,
         })
     }
@@ -112,15 +118,7 @@ impl RunStore for Db {
     }
 
     fn create_run(&self, run: &RunRecord) -> StoreResult<()> {
-        let bytes = encode(run)?;
-        let t = &self.trees;
-        (&t.runs, &t.queue)
-            .transaction(|(runs, queue)| {
-                runs.insert(run.id.as_bytes(), bytes.as_slice())?;
-                queue.insert(run.id.as_bytes(), &[])?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(transaction_error)
+        self.create_runs(std::slice::from_ref(run), |_| Ok(()))
     }
 
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>> {
@@ -130,8 +128,10 @@ impl RunStore for Db {
     fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let bytes = encode(run)?;
         let t = &self.trees;
+        let delta = std::cell::Cell::new(0i64);
         (&t.runs, &t.queue, &t.timers)
             .transaction(|(runs, queue, timers)| {
+                delta.set(0);
                 if let Some(old) = runs.get(run.id.as_bytes())? {
                     let old: RunRecord =
                         serde_json::from_slice(&old).map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
@@ -142,21 +142,38 @@ impl RunStore for Db {
                 runs.insert(run.id.as_bytes(), bytes.as_slice())?;
                 match run.status {
                     RunStatus::Queued | RunStatus::Running => {
-                        queue.insert(run.id.as_bytes(), &[])?;
+                        if queue.insert(run.id.as_bytes(), &[])?.is_none() {
+                            delta.set(1);
+                        }
                     }
                     RunStatus::Waiting => {
-                        queue.remove(run.id.as_bytes())?;
+                        if queue.remove(run.id.as_bytes())?.is_some() {
+                            delta.set(-1);
+                        }
                         if let Some(wake) = run.wake_ms {
                             timers.insert(timer_key(wake, &run.id), &[])?;
                         }
                     }
                     RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled => {
-                        queue.remove(run.id.as_bytes())?;
+                        if queue.remove(run.id.as_bytes())?.is_some() {
+                            delta.set(-1);
+                        }
                     }
                 }
                 Ok(())
             })
-            .map_err(transaction_error)
+            .map_err(transaction_error)?;
+        t.backlog.fetch_add(delta.get(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn backlog(&self) -> StoreResult<usize> {
+        Ok(self.trees.backlog.load(Ordering::SeqCst).max(0) as usize)
+    }
+
+    fn delete_flow(&self, name: &str) -> StoreResult<bool> {
+        // Versions stay: runs keep pointing at the definition they ran.
+        Ok(self.trees.flows.remove(name).map_err(fail)?.is_some())
     }
 
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
@@ -243,6 +260,35 @@ impl RunStore for Db {
 
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move { self.commit.flush(&self.db).await.map_err(fail) })
+    }
+}
+
+impl Db {
+    /// Create `runs` (queued) and, in the same transaction, whatever `also`
+    /// writes to the `trigger_state` tree.
+    pub(crate) fn create_runs(
+        &self,
+        runs: &[RunRecord],
+        also: impl Fn(&sled::transaction::TransactionalTree) -> Result<(), ConflictableTransactionError<String>>,
+    ) -> StoreResult<()> {
+        let encoded: Vec<(&str, Vec<u8>)> =
+            runs.iter().map(|r| Ok((r.id.as_str(), encode(r)?))).collect::<StoreResult<_>>()?;
+        let t = &self.trees;
+        let added = std::cell::Cell::new(0i64);
+        (&t.runs, &t.queue, &self.trigger_state)
+            .transaction(|(runs, queue, state)| {
+                added.set(0);
+                for (id, bytes) in &encoded {
+                    runs.insert(id.as_bytes(), bytes.as_slice())?;
+                    if queue.insert(id.as_bytes(), &[])?.is_none() {
+                        added.set(added.get() + 1);
+                    }
+                }
+                also(state)
+            })
+            .map_err(transaction_error)?;
+        t.backlog.fetch_add(added.get(), Ordering::SeqCst);
+        Ok(())
     }
 }
 

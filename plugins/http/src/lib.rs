@@ -1,7 +1,17 @@
-//! `http`: a generic REST action. Any method, any URL within the connection's
-//! grants, headers and a JSON body; returns the status, headers and body.
+//! `http`: a generic REST action and a generic incoming webhook.
+//!
+//! - action `request`: any method, any URL within the connection's grants,
+//!   headers and a JSON body; returns the status, headers and body.
+//! - trigger `incoming`: each POSTed JSON body (or each element of a JSON
+//!   array) is an event. When the connection has a `signing_secret`, requests
+//!   must carry `x-weft-signature: sha256=<hex HMAC-SHA256 of the body>`.
+//!   There is no API to register the URL with: paste it where the events come from.
 
-use weft_sdk::{Action, CallContext, Connector, Error, Manifest, Result, Value, config, http, json};
+use hmac::{Hmac, Mac};
+use weft_sdk::{
+    Action, CallContext, Connector, Error, Event, Manifest, Result, Trigger, Value, WebhookOutcome, WebhookRequest,
+    config, http, json,
+};
 
 struct Http;
 
@@ -11,6 +21,11 @@ impl Connector for Http {
             .setting("base_url", "Prefix for relative URLs, e.g. https://api.example.com/v1", false)
             .setting("headers", "Headers sent with every request, as a JSON object", false)
             .secret("authorization", "Value of the Authorization header, e.g. `Bearer …`", false)
+            .secret("signing_secret", "If set, incoming webhooks must be signed with it (x-weft-signature)", false)
+            .trigger(
+                Trigger::webhook("incoming", "Each JSON body POSTed to the flow's URL (an array: each element)")
+                    .output_schema(json!({ "description": "The JSON body as sent" })),
+            )
             .action(
                 Action::new("request", "Send one HTTP request and return the response")
                     .input_schema(json!({
@@ -47,6 +62,42 @@ impl Connector for Http {
             other => Err(Error::invalid_input(format!("unknown action {other:?}; this connector has `request`"))),
         }
     }
+
+    fn handle_webhook(request: WebhookRequest) -> Result<WebhookOutcome> {
+        if request.method != "POST" {
+            return Err(Error::invalid_input(format!("send events with POST, not {}", request.method)));
+        }
+        if let Some(secret) = config::secret("signing_secret") {
+            verify(&secret, &request)?;
+        }
+        let body: Value = serde_json::from_slice(&request.body)
+            .map_err(|e| Error::invalid_input(format!("the body is not JSON: {e}")))?;
+        let items = match body {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        let events = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, payload)| Event { id: i.to_string(), timestamp: None, payload })
+            .collect();
+        Ok(WebhookOutcome { events, response: None })
+    }
+}
+
+/// Check `x-weft-signature: sha256=<hex>` against HMAC-SHA256(secret, body), in constant time.
+fn verify(secret: &str, request: &WebhookRequest) -> Result<()> {
+    let given = request
+        .header("x-weft-signature")
+        .and_then(|s| s.strip_prefix("sha256="))
+        .ok_or_else(|| Error::auth("missing x-weft-signature: sha256=<hex HMAC-SHA256 of the body>"))?;
+    let bytes = (0..given.len() / 2)
+        .map(|i| u8::from_str_radix(given.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
+        .collect::<std::result::Result<Vec<u8>, _>>()
+        .map_err(|_| Error::auth("x-weft-signature is not hex"))?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| Error::fatal(e.to_string()))?;
+    mac.update(&request.body);
+    mac.verify_slice(&bytes).map_err(|_| Error::auth("x-weft-signature does not match the body"))
 }
 
 fn request(input: Value, ctx: &CallContext) -> Result<Value> {

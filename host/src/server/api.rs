@@ -1,0 +1,405 @@
+//! The admin API under `/api/` (the bearer-token check is a layer in
+//! [`super::Server::router`]). `openapi.yaml` documents every route; a test
+//! checks that each documented operation exists and needs the token.
+
+use super::{ApiError, Shared};
+use crate::caps::{Connection, HostRule};
+use crate::flow::FlowDef;
+use crate::flow::run::{RunFilter, RunStatus, RunStore};
+use crate::flow::triggers::TriggerStore;
+use crate::runtime::Plugin;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+type Json = axum::Json<Value>;
+type ApiResult = Result<Response, ApiError>;
+
+/// Largest plugin upload (JavaScript and Python components are 10–20 MB).
+const MAX_PLUGIN_BYTES: usize = 64 << 20;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/plugins", get(list_plugins).post(install_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)))
+        .route("/plugins/{name}", get(get_plugin).delete(remove_plugin))
+        .route("/connections", get(list_connections))
+        .route("/connections/{id}", get(get_connection).put(put_connection).delete(delete_connection))
+        .route("/flows", get(list_flows).post(create_flow))
+        .route("/flows/{name}", get(get_flow).put(update_flow).delete(delete_flow))
+        .route("/flows/{name}/activate", post(activate))
+        .route("/flows/{name}/deactivate", post(deactivate))
+        .route("/flows/{name}/hook", get(hook_url))
+        .route("/flows/{name}/poll", post(poll_now))
+        .route("/flows/{name}/runs", post(start_run))
+        .route("/runs", get(list_runs))
+        .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/rerun", post(rerun))
+        .route("/runs/{id}/cancel", post(cancel))
+}
+
+fn ok(value: Value) -> ApiResult {
+    Ok(axum::Json(value).into_response())
+}
+
+fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+/// The OpenAPI document, converted once from the YAML kept beside this file.
+pub(super) async fn openapi() -> Json {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    axum::Json(
+        DOC.get_or_init(|| serde_yaml_ng::from_str(include_str!("openapi.yaml")).expect("openapi.yaml is valid YAML"))
+            .clone(),
+    )
+}
+
+// ---- plugins --------------------------------------------------------------------------------------
+
+fn plugin_summary(plugin: &Plugin, flows: &[String]) -> Value {
+    let mut summary = json!({ "name": plugin.name(), "world": plugin.world().to_string(), "used_by": flows });
+    if let Some(m) = plugin.manifest() {
+        summary["version"] = json!(m.version);
+        summary["description"] = json!(m.description);
+        summary["triggers"] = json!(m.triggers.iter().map(|t| &t.name).collect::<Vec<_>>());
+        summary["actions"] = json!(m.actions.iter().map(|a| &a.name).collect::<Vec<_>>());
+    }
+    summary
+}
+
+/// Flows whose current definition names plugin `name`.
+fn flows_using(state: &Shared, name: &str) -> Result<Vec<String>, ApiError> {
+    Ok(state
+        .db
+        .flows()?
+        .into_iter()
+        .filter(|f| crate::flow::validate::plugins_used(&f.def).iter().any(|p| p == name))
+        .map(|f| f.name)
+        .collect())
+}
+
+async fn list_plugins(State(state): State<Shared>) -> ApiResult {
+    let mut out = Vec::new();
+    for plugin in state.registry.list() {
+        out.push(plugin_summary(&plugin, &flows_using(&state, plugin.name())?));
+    }
+    ok(Value::Array(out))
+}
+
+#[derive(Deserialize)]
+struct InstallQuery {
+    /// The name of a transform (connectors are named by their manifest).
+    name: Option<String>,
+}
+
+async fn install_plugin(State(state): State<Shared>, Query(q): Query<InstallQuery>, body: Bytes) -> ApiResult {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("send the plugin's .wasm bytes as the request body"));
+    }
+    let fallback = q.name.as_deref().unwrap_or("transform");
+    let plugin = state
+        .registry
+        .install(&state.plugins_dir, fallback, &body)
+        .await
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    created(plugin_summary(&plugin, &flows_using(&state, plugin.name())?))
+}
+
+async fn get_plugin(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    let plugin = state.registry.get(&name).ok_or_else(|| ApiError::not_found(format!("no plugin {name:?}")))?;
+    let mut out = plugin_summary(&plugin, &flows_using(&state, &name)?);
+    if let Some(m) = plugin.manifest() {
+        out["manifest"] = serde_json::to_value(m).unwrap_or_default();
+    }
+    ok(out)
+}
+
+#[derive(Deserialize)]
+struct RemoveQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn remove_plugin(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> ApiResult {
+    if state.registry.get(&name).is_none() {
+        return Err(ApiError::not_found(format!("no plugin {name:?}")));
+    }
+    let users = flows_using(&state, &name)?;
+    if !users.is_empty() && !q.force {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("plugin {name:?} is used by flows {users:?}; remove them first or add ?force=true"),
+        ));
+    }
+    state
+        .registry
+        .remove(&state.plugins_dir, &name)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot delete the plugin file: {e}")))?;
+    ok(json!({ "removed": name, "flows_affected": users }))
+}
+
+// ---- connections ----------------------------------------------------------------------------------
+
+fn connection_view(record: &crate::store::connections::ConnectionRecord) -> Value {
+    json!({
+        "id": record.id,
+        "plugin": record.plugin,
+        "settings": record.settings,
+        "secrets": record.secret_names,
+        "hosts": record.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_connections(State(state): State<Shared>) -> ApiResult {
+    ok(Value::Array(state.db.connections()?.iter().map(connection_view).collect()))
+}
+
+async fn get_connection(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let record = state
+        .db
+        .connections()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no connection {id:?}")))?;
+    ok(connection_view(&record))
+}
+
+/// A connection as sent by a client. Settings and hosts replace what was
+/// there when given; secrets merge: a value sets, `null` removes, an absent
+/// name keeps the stored secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionBody {
+    plugin: String,
+    settings: Option<Map<String, Value>>,
+    #[serde(default)]
+    secrets: BTreeMap<String, Option<String>>,
+    hosts: Option<Vec<String>>,
+}
+
+async fn put_connection(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+    crate::runtime::types::check_name("connection id", &id, true).map_err(ApiError::bad_request)?;
+    let body: ConnectionBody = parse_json(&body)?;
+    let existing = state.db.connection(&id)?;
+    let mut connection = match existing {
+        Some((plugin, c)) if plugin == body.plugin => c,
+        _ => Connection { id: id.clone(), ..Default::default() },
+    };
+    if let Some(settings) = body.settings {
+        connection.settings = settings;
+    }
+    if let Some(hosts) = body.hosts {
+        let rules = hosts.iter().map(|h| h.parse::<HostRule>()).collect::<Result<Vec<_>, _>>();
+        connection.hosts = Arc::new(rules.map_err(ApiError::bad_request)?);
+    }
+    for (name, value) in body.secrets {
+        match value {
+            Some(v) => connection.secrets.insert(name, v),
+            None => connection.secrets.remove(&name),
+        };
+    }
+    let record = state.db.put_connection(&id, &body.plugin, &connection)?;
+    RunStore::flush(&state.db).await?;
+    ok(connection_view(&record))
+}
+
+async fn delete_connection(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    if !state.db.delete_connection(&id)? {
+        return Err(ApiError::not_found(format!("no connection {id:?}")));
+    }
+    RunStore::flush(&state.db).await?;
+    ok(json!({ "deleted": id }))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            ApiError::bad_request(format!("invalid JSON body: {}", e.inner()))
+        } else {
+            ApiError::bad_request(format!("invalid JSON body: {path}: {}", e.inner()))
+        }
+    })
+}
+
+// ---- flows ----------------------------------------------------------------------------------------
+
+fn flow_kind(def: &FlowDef) -> &'static str {
+    match def.trigger {
+        crate::flow::model::TriggerDef::Manual => "manual",
+        crate::flow::model::TriggerDef::Webhook(_) => "webhook",
+        crate::flow::model::TriggerDef::Polling(_) => "polling",
+        crate::flow::model::TriggerDef::Schedule(_) => "schedule",
+    }
+}
+
+async fn list_flows(State(state): State<Shared>) -> ApiResult {
+    let mut out = Vec::new();
+    for f in state.db.flows()? {
+        let active = state.db.trigger(&f.name)?.is_some_and(|t| t.active);
+        out.push(json!({
+            "name": f.name,
+            "version": f.version,
+            "trigger": flow_kind(&f.def),
+            "steps": f.def.steps.len(),
+            "active": active,
+            "updated_ms": f.updated_ms,
+        }));
+    }
+    ok(Value::Array(out))
+}
+
+/// Store a flow from a YAML or JSON body; re-sync its trigger when active.
+async fn save_flow(state: &Shared, body: &[u8], expected_name: Option<&str>) -> ApiResult {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the flow is not UTF-8 text"))?;
+    let def = FlowDef::parse(text).map_err(ApiError::bad_request)?;
+    if let Some(name) = expected_name
+        && def.name != name
+    {
+        return Err(ApiError::bad_request(format!("the URL names flow {name:?} but the body names {:?}", def.name)));
+    }
+    crate::flow::validate(def.clone(), &state.registry)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let previous = state.db.flow(&def.name)?.map(|f| f.version);
+    let stored = state.db.put_flow(&def, crate::flow::run::Clock::now_ms(&crate::flow::run::SystemClock))?;
+    RunStore::flush(&state.db).await?;
+    let changed = previous != Some(stored.version);
+    let mut warning = None;
+    if changed && let Err(e) = state.triggers.refresh(&stored.name).await {
+        warning = Some(e.to_string());
+    }
+    let body = json!({ "name": stored.name, "version": stored.version, "changed": changed, "warning": warning });
+    if previous.is_none() { created(body) } else { ok(body) }
+}
+
+async fn create_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
+    save_flow(&state, &body, None).await
+}
+
+async fn update_flow(State(state): State<Shared>, Path(name): Path<String>, body: Bytes) -> ApiResult {
+    save_flow(&state, &body, Some(&name)).await
+}
+
+async fn get_flow(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    let flow = state.db.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
+    let trigger = state.triggers.status(&name)?;
+    ok(json!({ "flow": flow, "trigger": trigger }))
+}
+
+async fn delete_flow(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    if state.db.flow(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("no flow named {name:?}")));
+    }
+    let warning = state.triggers.remove(&name).await?;
+    state.db.delete_flow(&name)?;
+    RunStore::flush(&state.db).await?;
+    ok(json!({ "deleted": name, "warning": warning }))
+}
+
+async fn activate(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    ok(serde_json::to_value(state.triggers.activate(&name).await?).unwrap_or_default())
+}
+
+async fn deactivate(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    if state.db.flow(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("no flow named {name:?}")));
+    }
+    let warning = state.triggers.deactivate(&name).await?;
+    ok(json!({ "flow": name, "active": false, "warning": warning }))
+}
+
+async fn hook_url(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    let status = state.triggers.status(&name)?;
+    if status.kind != "webhook" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("flow {name:?} has a {} trigger, not a webhook", status.kind),
+        ));
+    }
+    let Some(url) = status.webhook_url else {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("flow {name:?} gets its URL when first activated")));
+    };
+    ok(json!({ "flow": name, "url": url, "active": status.active, "manual_subscription": status.manual_subscription }))
+}
+
+async fn poll_now(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+    let runs = state.triggers.poll_now(&name).await?;
+    ok(json!({ "flow": name, "runs": runs }))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    /// Wait for the run to end and return its final record.
+    #[serde(default)]
+    wait: bool,
+}
+
+async fn start_run(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    Query(q): Query<WaitQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let trigger: Value = if body.is_empty() { json!({}) } else { parse_json(&body)? };
+    let run = state.executor.start(&name, trigger)?;
+    if q.wait {
+        let run = state.executor.finished(&run.id).await?;
+        return ok(json!({ "run": run, "steps": state.db.steps(&run.id)? }));
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
+}
+
+// ---- runs -----------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    flow: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_runs(State(state): State<Shared>, Query(q): Query<RunsQuery>) -> ApiResult {
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(serde_json::from_value::<RunStatus>(Value::String(s.to_string())).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown status {s:?}: use queued, running, waiting, succeeded, failed or cancelled"
+            ))
+        })?),
+    };
+    let runs = state.db.runs(&RunFilter { flow: q.flow, status, limit: q.limit.unwrap_or(50).min(1000) })?;
+    ok(serde_json::to_value(runs).unwrap_or_default())
+}
+
+async fn get_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let run = state.db.run(&id)?.ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))?;
+    ok(json!({ "run": run, "steps": state.db.steps(&id)? }))
+}
+
+#[derive(Deserialize)]
+struct RerunQuery {
+    #[serde(default)]
+    current_version: bool,
+}
+
+async fn rerun(State(state): State<Shared>, Path(id): Path<String>, Query(q): Query<RerunQuery>) -> ApiResult {
+    let run = state.executor.rerun(&id, q.current_version)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
+}
+
+async fn cancel(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+    let run = state.executor.cancel(&id).await?;
+    ok(json!({ "run": run }))
+}

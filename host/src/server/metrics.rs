@@ -1,0 +1,56 @@
+//! `/metrics` in the Prometheus text format (version 0.0.4).
+
+use super::Shared;
+use crate::flow::run::RunStore;
+use crate::flow::triggers::TriggerStore;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+/// Counters the server keeps itself (the executor keeps its own).
+#[derive(Default)]
+pub(crate) struct Metrics {
+    hooks: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// Count one webhook request by how it ended.
+    pub fn hook(&self, outcome: &'static str) {
+        *self.hooks.lock().expect("metrics").entry(outcome).or_default() += 1;
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+pub(super) async fn render(State(state): State<Shared>) -> Response {
+    let mut out = String::new();
+    family(&mut out, "weft_webhook_requests_total", "counter", "Webhook requests by outcome.");
+    for (outcome, n) in state.metrics.hooks.lock().expect("metrics").iter() {
+        let _ = writeln!(out, "weft_webhook_requests_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    let stats = state.executor.stats();
+    family(&mut out, "weft_runs_created_total", "counter", "Runs created by triggers, the API and re-runs.");
+    let _ = writeln!(out, "weft_runs_created_total {}", stats.created.load(Ordering::Relaxed));
+    family(&mut out, "weft_runs_finished_total", "counter", "Runs that ended, by status.");
+    for (status, counter) in
+        [("succeeded", &stats.succeeded), ("failed", &stats.failed), ("cancelled", &stats.cancelled)]
+    {
+        let _ = writeln!(out, "weft_runs_finished_total{{status=\"{status}\"}} {}", counter.load(Ordering::Relaxed));
+    }
+    family(&mut out, "weft_run_backlog", "gauge", "Runs queued or executing.");
+    let _ = writeln!(out, "weft_run_backlog {}", state.db.backlog().unwrap_or_default());
+    family(&mut out, "weft_runs_executing", "gauge", "Runs executing now.");
+    let _ = writeln!(out, "weft_runs_executing {}", state.executor.running());
+    family(&mut out, "weft_plugins_loaded", "gauge", "Plugins loaded.");
+    let _ = writeln!(out, "weft_plugins_loaded {}", state.registry.list().len());
+    family(&mut out, "weft_flows_active", "gauge", "Flows whose trigger is active.");
+    let active = state.db.triggers().map(|t| t.iter().filter(|r| r.active).count()).unwrap_or_default();
+    let _ = writeln!(out, "weft_flows_active {active}");
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
