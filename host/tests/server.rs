@@ -197,6 +197,39 @@ async fn subscriptions_are_rechecked_at_restart() {
         "{message}"
     );
     assert_eq!(weft.ok("GET", "/api/flows/refused", None).await["trigger"]["active"], false);
+
+    // With a polling trigger to fall back on, the flow polls instead, and its URL does not listen.
+    weft.ok("PUT", "/api/connections/app", Some(&json!({ "plugin": "saas", "secrets": { "api_key": app.api_key } })))
+        .await;
+    weft.ok(
+        "POST",
+        "/api/flows",
+        Some(&webhook_flow("inboxed", "inbox", json!({ "fallback_poll": "new_record", "interval": "1h" }))),
+    )
+    .await;
+    let status = weft.ok("POST", "/api/flows/inboxed/activate", None).await;
+    assert_eq!(
+        (status["polling_fallback"].as_bool(), status["manual_subscription"].as_bool()),
+        (Some(true), Some(false))
+    );
+    weft.ok("POST", "/api/flows/inboxed/poll", None).await; // seeds
+    let id = app.add("after the fallback");
+    let polled = weft.ok("POST", "/api/flows/inboxed/poll", None).await;
+    assert_eq!(polled["runs"].as_array().unwrap().len(), 1, "{polled}");
+    let run = weft.ok("GET", &format!("/api/runs/{}", polled["runs"][0].as_str().unwrap()), None).await;
+    assert_eq!(run["run"]["trigger"]["id"], id);
+    let hook_url = status["webhook_url"].as_str().unwrap();
+    assert_eq!(post_signed(hook_url, &json!({ "event": "created", "record": { "id": 1 } })).await.status, 404);
+    let bad = weft
+        .api("POST", "/api/flows", Some(&webhook_flow("bad", "inbox", json!({ "fallback_poll": "record_event" }))))
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.text()
+            .contains("trigger.fallback_poll: trigger \\\"record_event\\\" of \\\"saas\\\" is not a polling trigger"),
+        "{}",
+        bad.text()
+    );
 }
 
 /// What the three polling flows must have emitted, in order.
@@ -450,4 +483,102 @@ async fn the_example_flows_apply_and_the_webhook_example_runs() {
     let sent = &done["run"]["output"]["body"];
     assert_eq!(sent["uri"], "/echo/contacts");
     assert_eq!(sent["body"]["email"], "ada@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugins_connections_and_runs_are_managed_through_the_api() {
+    let (_dir, data, plugin_dir) = workspace(&[]);
+    let mut weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    let auth = format!("Bearer {}", weft.token);
+    let upload = |path: &'static str, bytes: Vec<u8>| {
+        let (url, auth) = (weft.url(path), auth.clone());
+        async move { request("POST", &url, &[("authorization", &auth)], bytes).await }
+    };
+    assert_eq!(weft.ok("GET", "/api/plugins", None).await, json!([]));
+    let garbage = upload("/api/plugins?name=junk", b"definitely not wasm".to_vec()).await;
+    assert_eq!(garbage.status, 400);
+    assert!(garbage.json()["error"].as_str().unwrap().contains("not a WebAssembly file"), "{}", garbage.text());
+    let installed = upload("/api/plugins?name=identity", std::fs::read(plugins::IDENTITY).unwrap()).await;
+    assert_eq!(installed.status, 201, "{}", installed.text());
+    assert_eq!(
+        (installed.json()["name"].as_str(), installed.json()["world"].as_str()),
+        (Some("identity"), Some("transform"))
+    );
+    assert!(plugin_dir.join("identity.wasm").exists());
+    let out = weft.cli(&["plugin", "install", plugins::SAAS]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "installed saas (connector)\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let described = weft.ok("GET", "/api/plugins/saas", None).await;
+    assert_eq!(described["manifest"]["triggers"].as_array().unwrap().len(), 5);
+
+    // A flow that needs the transform: removing it is refused unless forced.
+    let flow = json!({ "name": "napper", "trigger": "manual", "steps": [
+        { "id": "nap", "delay": "1h" }, { "id": "keep", "transform": "identity", "input": "{{ trigger }}" } ] });
+    weft.ok("POST", "/api/flows", Some(&flow)).await;
+    let refused = weft.api("DELETE", "/api/plugins/identity", None).await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.json()["error"].as_str().unwrap().contains("used by flows [\"napper\"]"), "{}", refused.text());
+    let listed = String::from_utf8_lossy(&weft.cli(&["plugin", "list"]).stdout).into_owned();
+    assert!(listed.contains("identity") && listed.contains("used by: [napper]"), "{listed}");
+
+    // Cancel: a waiting run ends at once; cancelling again is a conflict.
+    let started = weft.ok("POST", "/api/flows/napper/runs", Some(&json!({ "n": 1 }))).await;
+    let id = started["run"]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while weft.ok("GET", &format!("/api/runs/{id}"), None).await["run"]["status"] != "waiting" {
+        assert!(Instant::now() < deadline, "the run never reached its delay");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = weft.cli(&["runs", "cancel", &id]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("run {id} cancelled\n"));
+    assert_eq!(weft.api("POST", &format!("/api/runs/{id}/cancel"), None).await.status, 409);
+
+    // Re-run: a run that failed because its plugin was removed succeeds once it is back.
+    weft.ok("DELETE", "/api/plugins/identity?force=true", None).await;
+    assert!(!plugin_dir.join("identity.wasm").exists());
+    let quick = json!({ "name": "quick", "trigger": "manual", "steps": [{ "id": "keep", "transform": "identity", "input": "{{ trigger }}" }] });
+    let unknown = weft.api("POST", "/api/flows", Some(&quick)).await;
+    assert_eq!(unknown.status, 422, "validated against the installed plugins");
+    upload("/api/plugins?name=identity", std::fs::read(plugins::IDENTITY).unwrap()).await;
+    weft.ok("POST", "/api/flows", Some(&quick)).await;
+    weft.ok("DELETE", "/api/plugins/identity?force=true", None).await;
+    let failed = weft.ok("POST", "/api/flows/quick/runs?wait=true", Some(&json!({ "x": 1 }))).await;
+    assert_eq!(failed["run"]["status"], "failed");
+    assert!(failed["run"]["error"].as_str().unwrap().contains("unknown transform \"identity\""), "{failed}");
+    upload("/api/plugins?name=identity", std::fs::read(plugins::IDENTITY).unwrap()).await;
+    let rerun = weft.ok("POST", &format!("/api/runs/{}/rerun", failed["run"]["id"].as_str().unwrap()), None).await;
+    let done = weft.finished(rerun["run"]["id"].as_str().unwrap()).await;
+    assert_eq!((done["run"]["status"].as_str(), &done["run"]["output"]), (Some("succeeded"), &json!({ "x": 1 })));
+    assert_eq!(done["run"]["rerun_of"], failed["run"]["id"]);
+
+    // Connections: create, list without secret values, delete.
+    weft.ok("PUT", "/api/connections/acct", Some(&json!({ "plugin": "saas", "secrets": { "api_key": "k-1" } }))).await;
+    let bad =
+        weft.api("PUT", "/api/connections/acct", Some(&json!({ "plugin": "saas", "hosts": ["http://x/"] }))).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("without scheme or path"), "{}", bad.text());
+    let typo = weft.api("PUT", "/api/connections/acct", Some(&json!({ "plugin": "saas", "secret": {} }))).await;
+    assert!(
+        typo.json()["error"].as_str().unwrap().starts_with("invalid JSON body: secret: unknown field `secret`"),
+        "{}",
+        typo.text()
+    );
+    weft.ok("DELETE", "/api/connections/acct", None).await;
+    assert_eq!(weft.api("GET", "/api/connections/acct", None).await.status, 404);
+
+    // Installed plugins survive a restart; removed ones stay removed.
+    weft.restart(&[]);
+    let names: Vec<String> = weft
+        .ok("GET", "/api/plugins", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["identity", "saas"]);
 }

@@ -84,6 +84,11 @@ pub struct ConnectorTriggerDef {
     /// its output, instead of `202 Accepted` with the run ids (default false).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sync: bool,
+    /// Webhook triggers: a polling trigger of the same connector to use instead
+    /// when the application cannot be subscribed (no hook API, or the
+    /// subscription is refused); `interval` sets how often it polls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_poll: Option<String>,
 }
 
 /// A cron schedule.

@@ -49,6 +49,9 @@ pub struct TriggerRecord {
     /// When the flow was last activated (ms).
     #[serde(default)]
     pub activated_ms: u64,
+    /// A webhook flow that could not be subscribed polls its `fallback_poll` trigger instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub polling_fallback: bool,
 }
 
 /// What `subscribe` returned, and what it was for.
@@ -187,6 +190,8 @@ pub struct TriggerStatus {
     pub webhook_url: Option<String>,
     /// Whether the URL must be pasted into the application by hand.
     pub manual_subscription: bool,
+    /// A webhook flow polling its `fallback_poll` trigger because it could not be subscribed.
+    pub polling_fallback: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Value>,
     /// Next poll or fire (ms), for active polling and schedule flows.
@@ -279,6 +284,20 @@ fn interval_of(t: &ConnectorTriggerDef) -> Duration {
     t.interval.as_deref().and_then(|i| humantime::parse_duration(i).ok()).unwrap_or(Duration::from_secs(300))
 }
 
+/// The polling trigger a flow polls: its own, or a webhook flow's fallback.
+fn polling_of(def: &TriggerDef, record: &TriggerRecord) -> Option<ConnectorTriggerDef> {
+    match def {
+        TriggerDef::Polling(t) => Some(t.clone()),
+        TriggerDef::Webhook(t) if record.polling_fallback => Some(ConnectorTriggerDef {
+            trigger: t.fallback_poll.clone()?,
+            events: Vec::new(),
+            sync: false,
+            ..t.clone()
+        }),
+        _ => None,
+    }
+}
+
 impl Triggers {
     pub fn new(
         executor: Executor,
@@ -340,10 +359,13 @@ impl Triggers {
                     // Index the token before the application learns it.
                     self.inner.store.put_trigger(&record)?;
                 }
-                self.sync_subscription(&mut record, t).await.map_err(|message| {
+                let result = self.sync_subscription(&mut record, t).await;
+                let message = result.as_ref().err().cloned();
+                self.choose_fallback(&mut record, t, result).map_err(|message| {
                     let _ = self.inner.store.put_trigger(&record);
                     ActivationError::Trigger { flow: flow.to_string(), message }
                 })?;
+                record.error = message.map(|m| format!("{m}; polling {:?} instead", t.fallback_poll));
             }
             TriggerDef::Polling(_) | TriggerDef::Schedule(_) => {
                 if !was_active {
@@ -353,7 +375,9 @@ impl Triggers {
             }
         }
         record.active = true;
-        record.error = None;
+        if !matches!(stored.def.trigger, TriggerDef::Webhook(_)) {
+            record.error = None;
+        }
         if !was_active {
             record.activated_ms = now;
         }
@@ -370,6 +394,7 @@ impl Triggers {
         let Some(mut record) = self.inner.store.trigger(flow)? else { return Ok(None) };
         let warning = self.drop_subscription(&mut record).await;
         record.active = false;
+        record.polling_fallback = false;
         record.error = warning.clone();
         self.inner.store.put_trigger(&record)?;
         self.runs().flush().await?;
@@ -425,7 +450,8 @@ impl Triggers {
                     record.hook_token = Some(new_token());
                     self.inner.store.put_trigger(&record)?;
                 }
-                self.sync_subscription(&mut record, t).await
+                let result = self.sync_subscription(&mut record, t).await;
+                self.choose_fallback(&mut record, t, result)
             }
             _ => {
                 // No longer a webhook flow: let the application stop calling.
@@ -440,6 +466,30 @@ impl Triggers {
         self.runs().flush().await?;
         self.inner.notify.notify_one();
         result.map_err(|message| ActivationError::Trigger { flow: flow.to_string(), message })
+    }
+
+    /// After a subscription attempt: poll the flow's `fallback_poll` trigger
+    /// instead when the application has no hook API or refused, if the flow
+    /// has one (a switch into polling seeds afresh). Err when there is no way in.
+    fn choose_fallback(
+        &self,
+        record: &mut TriggerRecord,
+        t: &ConnectorTriggerDef,
+        subscribed: Result<(), String>,
+    ) -> Result<(), String> {
+        let cannot = match &subscribed {
+            Err(_) => true,
+            Ok(()) => record.subscription.as_ref().is_some_and(Subscription::is_manual),
+        };
+        let fallback = cannot && t.fallback_poll.is_some();
+        if fallback
+            && !record.polling_fallback
+            && let Err(e) = self.inner.store.delete_poll_state(&record.flow)
+        {
+            return Err(e.to_string());
+        }
+        record.polling_fallback = fallback;
+        if fallback { Ok(()) } else { subscribed }
     }
 
     /// Subscribe (again) when the stored subscription is missing or was made
@@ -510,7 +560,9 @@ impl Triggers {
             flow: flow.to_string(),
             kind,
             active: record.active,
-            manual_subscription: record.subscription.as_ref().is_some_and(Subscription::is_manual),
+            manual_subscription: !record.polling_fallback
+                && record.subscription.as_ref().is_some_and(Subscription::is_manual),
+            polling_fallback: record.polling_fallback,
             subscription: record.subscription.map(|s| s.state).filter(|s| !s.is_null()),
             webhook_url,
             next_ms,
@@ -525,7 +577,8 @@ impl Triggers {
     pub async fn webhook(&self, token: &str, request: HookRequest) -> Result<HookReply, ActivationError> {
         let inner = &self.inner;
         let Some(flow) = inner.store.hook(token)? else { return Ok(HookReply::NotFound) };
-        if !inner.store.trigger(&flow)?.is_some_and(|r| r.active) {
+        // A flow that polls instead does not listen: events would arrive twice.
+        if !inner.store.trigger(&flow)?.is_some_and(|r| r.active && !r.polling_fallback) {
             return Ok(HookReply::NotFound);
         }
         let stored = self.current(&flow)?;
@@ -572,11 +625,13 @@ impl Triggers {
 
     /// When `flow` is next due (polling and schedule flows).
     fn due(&self, stored: &StoredFlow, record: &TriggerRecord, state: Option<&PollState>) -> Option<u64> {
-        match &stored.def.trigger {
-            TriggerDef::Polling(t) => Some(match state.filter(|s| s.key == poll_key(t)) {
+        if let Some(t) = polling_of(&stored.def.trigger, record) {
+            return Some(match state {
                 None => record.activated_ms,
-                Some(s) => s.last_ms + jittered(interval_of(t), &stored.name, s.last_ms),
-            }),
+                Some(s) => s.last_ms + jittered(interval_of(&t), &stored.name, s.last_ms),
+            });
+        }
+        match &stored.def.trigger {
             TriggerDef::Schedule(s) => {
                 let schedule = Schedule::parse(&s.cron, s.timezone.as_deref()).ok()?;
                 let key = schedule_key(&s.cron, s.timezone.as_deref());
@@ -644,8 +699,11 @@ impl Triggers {
 
     async fn tick(&self, flow: &str) -> Result<Vec<String>, ActivationError> {
         let stored = self.current(flow)?;
+        let record = self.inner.store.trigger(flow)?.unwrap_or_default();
+        if let Some(t) = polling_of(&stored.def.trigger, &record) {
+            return self.poll_flow(&stored, &t).await;
+        }
         match &stored.def.trigger {
-            TriggerDef::Polling(t) => self.poll_flow(&stored, t).await,
             TriggerDef::Schedule(s) => {
                 let schedule = Schedule::parse(&s.cron, s.timezone.as_deref())
                     .map_err(|message| ActivationError::Trigger { flow: flow.to_string(), message })?;
@@ -666,9 +724,10 @@ impl Triggers {
         }
         let result = async {
             let stored = self.current(flow)?;
-            match &stored.def.trigger {
-                TriggerDef::Polling(t) => self.poll_flow(&stored, t).await,
-                _ => Err(ActivationError::Trigger { flow: flow.to_string(), message: "is not a polling flow".into() }),
+            let record = self.inner.store.trigger(flow)?.unwrap_or_default();
+            match polling_of(&stored.def.trigger, &record) {
+                Some(t) => self.poll_flow(&stored, &t).await,
+                None => Err(ActivationError::Trigger { flow: flow.to_string(), message: "does not poll".into() }),
             }
         }
         .await;
@@ -684,22 +743,28 @@ impl Triggers {
         let previous = inner.store.poll_state(flow)?.filter(|s| s.key == key);
         let seed = previous.is_none();
         let previous = previous.unwrap_or_else(|| PollState { key, ..PollState::default() });
-        let fail = |message: String| ActivationError::Trigger { flow: flow.clone(), message };
-        let spec = spec_of(inner.plugins.as_ref(), t)
-            .ok_or_else(|| fail(format!("connector {:?} has no trigger {:?}", t.connector, t.trigger)))?;
-        let strategy = spec.polling.ok_or_else(|| fail(format!("trigger {:?} is not a polling trigger", t.trigger)))?;
         let now = inner.clock.now_ms();
-        let polled = inner.plugins.poll(call_of(t), previous.cursor_for_connector()).await;
-        let selected = polled
-            .map_err(|e| e.to_string())
-            .and_then(|r| polling::select(strategy, &previous, r.events, r.next_cursor, seed, now));
+        let selected = async {
+            let spec = spec_of(inner.plugins.as_ref(), t)
+                .ok_or_else(|| format!("connector {:?} has no trigger {:?}", t.connector, t.trigger))?;
+            let strategy = spec.polling.ok_or_else(|| format!("trigger {:?} is not a polling trigger", t.trigger))?;
+            let response =
+                inner.plugins.poll(call_of(t), previous.cursor_for_connector()).await.map_err(|e| e.to_string())?;
+            polling::select(strategy, &previous, response.events, response.next_cursor, seed, now)
+        }
+        .await;
         let (events, state) = match selected {
             Ok(selected) => selected,
             Err(message) => {
-                // Keep the cursor; remember the failure and when it happened (the next poll waits an interval).
-                let state = PollState { last_ms: now, error: Some(message.clone()), ..previous };
+                // Keep the cursor and remember the failure; the next poll waits an interval. A
+                // failed seed leaves no key, so the next poll seeds again instead of flooding.
+                let key = if seed { String::new() } else { previous.key.clone() };
+                let state = PollState { key, last_ms: now, error: Some(message.clone()), ..previous };
                 inner.store.record_events(flow, Some(&state), &[])?;
-                return Err(fail(format!("poll failed: {message}")));
+                return Err(ActivationError::Trigger {
+                    flow: flow.clone(),
+                    message: format!("poll failed: {message}"),
+                });
             }
         };
         let runs = inner.executor.prepare_runs(stored, events.into_iter().map(|e| e.payload));

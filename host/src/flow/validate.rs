@@ -183,13 +183,29 @@ impl Checker<'_> {
                         self.against_schema("trigger.config", &spec.config_schema, &Mapping::Literal(t.config.clone()));
                     }
                 }
+                if let Some(fallback) = &t.fallback_poll {
+                    match manifest.triggers.iter().find(|s| &s.name == fallback) {
+                        _ if polling => {
+                            self.problem("trigger.fallback_poll", "only webhook triggers fall back to polling")
+                        }
+                        Some(s) if s.polling.is_some() => {}
+                        Some(_) => self.problem(
+                            "trigger.fallback_poll",
+                            format!("trigger {fallback:?} of {name:?} is not a polling trigger"),
+                        ),
+                        None => self.problem(
+                            "trigger.fallback_poll",
+                            format!("connector {name:?} has no trigger {fallback:?}"),
+                        ),
+                    }
+                }
                 self.connection("trigger.connection", &t.connection, name);
                 if t.sync && polling {
                     self.problem("trigger.sync", "only webhook triggers answer synchronously");
                 }
                 if let Some(interval) = &t.interval {
-                    if !polling {
-                        self.problem("trigger.interval", "only polling triggers have an interval");
+                    if !polling && t.fallback_poll.is_none() {
+                        self.problem("trigger.interval", "only polling triggers (and fallback_poll) have an interval");
                     } else if let Some(d) = self.duration("trigger.interval", interval)
                         && d < Duration::from_secs(1)
                     {
