@@ -13,6 +13,15 @@ use weft_tests::weft::{Weft, workspace};
 const EXE: &str = env!("CARGO_BIN_EXE_weft");
 const SIGNING: &str = "whsec-test-signing-secret";
 
+/// The fake SaaS app, and a `weft serve` with the `saas` connector, `other` and a connection `app` to it.
+async fn saas_and_weft(api_key: &str, other: &str, args: &[&str]) -> (SaasApp, tempfile::TempDir, Weft) {
+    let app = SaasApp::start(api_key).await;
+    let (dir, data, plugin_dir) = workspace(&[plugins::SAAS, other]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, args);
+    connect(&weft, &app).await;
+    (app, dir, weft)
+}
+
 async fn connect(weft: &Weft, app: &SaasApp) {
     let connection = json!({
         "plugin": "saas",
@@ -50,10 +59,7 @@ async fn runs_of(weft: &Weft, flow: &str) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_flows_subscribe_verify_answer_and_unsubscribe() {
-    let app = SaasApp::start("sk-app-key-1").await;
-    let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::IDENTITY]);
-    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    connect(&weft, &app).await;
+    let (app, _dir, weft) = saas_and_weft("sk-app-key-1", plugins::IDENTITY, &[]).await;
 
     let created = weft
         .api("POST", "/api/flows", Some(&webhook_flow("hooked", "record_event", json!({ "events": ["created"] }))))
@@ -152,10 +158,7 @@ async fn webhook_flows_subscribe_verify_answer_and_unsubscribe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn subscriptions_are_rechecked_at_restart() {
-    let app = SaasApp::start("sk-app-key-2").await;
-    let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::IDENTITY]);
-    let mut weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    connect(&weft, &app).await;
+    let (app, _dir, mut weft) = saas_and_weft("sk-app-key-2", plugins::IDENTITY, &[]).await;
     weft.ok("POST", "/api/flows", Some(&webhook_flow("hooked", "record_event", json!({})))).await;
     let url = weft.ok("POST", "/api/flows/hooked/activate", None).await["webhook_url"].as_str().unwrap().to_string();
     let first = app.hooks();
@@ -250,10 +253,7 @@ fn polling_flow(name: &str, trigger: &str, interval: &str, marker: &str) -> Valu
 
 #[tokio::test(flavor = "multi_thread")]
 async fn polling_emits_each_record_once_across_restarts_and_flow_updates() {
-    let app = SaasApp::start("sk-app-key-3").await;
-    let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::IDENTITY]);
-    let mut weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    connect(&weft, &app).await;
+    let (app, _dir, mut weft) = saas_and_weft("sk-app-key-3", plugins::IDENTITY, &[]).await;
     // Records that exist before activation are never emitted: the first poll only seeds.
     let old: Vec<u64> = (0..3).map(|i| app.add(&format!("old{i}"))).collect();
     let flows = [("ids", "new_record"), ("times", "updated_record"), ("all", "any_record")];
@@ -375,15 +375,6 @@ async fn the_admin_api_needs_the_token_and_documents_itself() {
     assert!(checked >= 20, "{checked}");
 }
 
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn secrets_never_reach_disk_logs_or_the_api() {
     let app = SaasApp::start("sk-live-SECRET-api-key-4242").await;
@@ -410,7 +401,7 @@ async fn secrets_never_reach_disk_logs_or_the_api() {
     for secret in [app.api_key.as_str(), SIGNING] {
         assert!(!listed.contains(secret) && !done.to_string().contains(secret), "{secret} in an API answer");
         assert!(!weft.stderr().contains(secret), "{secret} in the log");
-        for file in files_under(&data) {
+        for file in weft_tests::files_under(&data) {
             let bytes = std::fs::read(&file).unwrap();
             assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} in {}", file.display());
         }
@@ -420,10 +411,8 @@ async fn secrets_never_reach_disk_logs_or_the_api() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_queue_answers_429_with_retry_after() {
-    let app = SaasApp::start("sk-app-key-5").await;
-    let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::HOSTILE]);
-    let weft = Weft::start(EXE, &data, &plugin_dir, &["--workers", "1", "--max-backlog", "2"]);
-    connect(&weft, &app).await;
+    let (_app, _dir, weft) =
+        saas_and_weft("sk-app-key-5", plugins::HOSTILE, &["--workers", "1", "--max-backlog", "2"]).await;
     weft.ok("PUT", "/api/connections/slow", Some(&json!({ "plugin": "hostile" }))).await;
     let flow = json!({
         "name": "slow",

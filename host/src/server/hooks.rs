@@ -12,32 +12,23 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::HashMap;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/hooks/{token}", axum::routing::any(hook))
-        .route("/hooks/{token}/{*rest}", axum::routing::any(hook_with_path))
-}
-
-async fn hook_with_path(
-    state: State<Shared>,
-    Path((token, _rest)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    handle(state, token, method, uri, headers, body).await
+        .route("/hooks/{token}/{*rest}", axum::routing::any(hook))
 }
 
 async fn hook(
     state: State<Shared>,
-    Path(token): Path<String>,
+    Path(params): Path<HashMap<String, String>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let token = params.get("token").cloned().unwrap_or_default();
     handle(state, token, method, uri, headers, body).await
 }
 

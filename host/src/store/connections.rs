@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(plugin, "http");
         assert_eq!(opened.secrets["token"], "very-secret-token-value");
         drop(db);
-        for entry in walk(dir.path()) {
+        for entry in weft_tests::files_under(dir.path()) {
             let bytes = std::fs::read(&entry).unwrap();
             assert!(
                 !bytes.windows(b"very-secret".len()).any(|w| w == b"very-secret"),
@@ -167,14 +167,5 @@ mod tests {
                 entry.display()
             );
         }
-    }
-
-    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
-        }
-        out
     }
 }
