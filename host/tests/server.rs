@@ -188,6 +188,10 @@ async fn subscriptions_are_rechecked_at_restart() {
     .await;
     assert_eq!(app.hooks().iter().map(|h| h.events.clone()).collect::<Vec<_>>(), [vec!["deleted".to_string()]]);
 
+    // An active flow changed from webhook to polling: the hook it had is removed with what made it.
+    weft.ok("PUT", "/api/flows/hooked", Some(&polling_flow("hooked", "new_record", "1h", "v1"))).await;
+    assert!(app.hooks().is_empty(), "{:?}", app.hooks());
+
     // An application that refuses the subscription: activation fails and says why.
     weft.ok("PUT", "/api/connections/app", Some(&json!({ "plugin": "saas", "secrets": { "api_key": "revoked" } })))
         .await;
@@ -407,6 +411,9 @@ async fn secrets_never_reach_disk_logs_or_the_api() {
         }
     }
     assert!(weft.stderr().contains("DEBUG"), "the log was on at debug level");
+    let token = url.rsplit('/').next().unwrap();
+    assert!(weft.stderr().contains("path=/hooks/"), "requests are traced:\n{}", weft.stderr());
+    assert!(!weft.stderr().contains(token), "the webhook token (a credential) is not logged");
 }
 
 #[tokio::test(flavor = "multi_thread")]

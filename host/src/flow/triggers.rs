@@ -62,6 +62,9 @@ pub struct Subscription {
     /// The connector's state for `unsubscribe`; `null` when the application
     /// has no hook API and the user pastes the URL by hand.
     pub state: Value,
+    /// The trigger it was made with (connector, trigger, connection, config),
+    /// so it is removed with the same, whatever the flow says now.
+    pub made_with: ConnectorTriggerDef,
 }
 
 impl Subscription {
@@ -198,9 +201,31 @@ pub struct TriggerStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub poll_state: Option<PollState>,
+    pub poll_state: Option<PollSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What a flow's poll state says, without the seen-set itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct PollSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Latest timestamp, greatest id or last schedule fire (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
+    /// Ids a `dedupe` trigger remembers.
+    pub seen: usize,
+    /// When the last poll or fire happened (ms).
+    pub last_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<PollState> for PollSummary {
+    fn from(s: PollState) -> Self {
+        Self { cursor: s.cursor, mark: s.mark, seen: s.seen.len(), last_ms: s.last_ms, error: s.error }
+    }
 }
 
 /// Settings of [`Triggers`].
@@ -517,7 +542,7 @@ impl Triggers {
             .subscribe(call_of(t), &url, &events)
             .await
             .map_err(|e| format!("subscribing the webhook URL with {:?} failed: {e}", t.connector))?;
-        record.subscription = Some(Subscription { key, state });
+        record.subscription = Some(Subscription { key, state, made_with: t.clone() });
         Ok(())
     }
 
@@ -528,12 +553,7 @@ impl Triggers {
         if subscription.is_manual() {
             return None;
         }
-        // The subscription was made with the flow's definition at the time; the current one
-        // names the same connector and connection unless the flow changed them.
-        let stored = self.current(&record.flow).ok()?;
-        let TriggerDef::Webhook(t) = &stored.def.trigger else {
-            return Some("the flow's trigger changed; remove the old hook in the application by hand".into());
-        };
+        let t = &subscription.made_with;
         match self.inner.plugins.unsubscribe(call_of(t), &subscription.state).await {
             Ok(()) => None,
             Err(e) => Some(format!("unsubscribing from {:?} failed: {e}; remove the hook by hand", t.connector)),
@@ -566,7 +586,7 @@ impl Triggers {
             subscription: record.subscription.map(|s| s.state).filter(|s| !s.is_null()),
             webhook_url,
             next_ms,
-            poll_state,
+            poll_state: poll_state.map(PollSummary::from),
             error: record.error,
         })
     }

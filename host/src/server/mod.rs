@@ -151,7 +151,9 @@ impl Server {
             .route("/healthz", axum::routing::get(healthz))
             .merge(hooks::routes())
             .layer(DefaultBodyLimit::max(self.config.max_body))
-            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
+            }))
             .with_state(state)
     }
 
@@ -182,6 +184,14 @@ impl Server {
         trigger_loop.abort();
         result?;
         Ok(())
+    }
+}
+
+/// A request path fit for logs: a webhook token is a credential, so only its first 4 digits show.
+fn loggable_path(path: &str) -> String {
+    match path.strip_prefix("/hooks/") {
+        Some(rest) => format!("/hooks/{}…", rest.get(..4).unwrap_or(rest)),
+        None => path.to_string(),
     }
 }
 
