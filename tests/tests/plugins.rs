@@ -499,3 +499,40 @@ async fn a_transform_is_not_a_connector() {
     let err = identity.invoke(&CallOptions::default(), "x", &json!({}), &ctx()).await.result.unwrap_err();
     assert_eq!(err.to_string(), r#"plugin "identity" is a transform and has no invoke("x")"#);
 }
+
+// ---- compile cache -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_compile_cache_is_used_and_a_corrupt_entry_is_rebuilt() {
+    use weft::runtime::cache::CacheOutcome;
+    let dir = tempfile::tempdir().unwrap();
+    let cached = || Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().into()), ..Default::default() }).unwrap();
+    let identity = |rt: Runtime| async move {
+        let p = load(&rt, plugins::IDENTITY).await;
+        let out = p.transform(&CallOptions::default(), &json!({ "x": 1 })).await.result.unwrap();
+        assert_eq!(out, json!({ "x": 1 }));
+        p.cache_outcome()
+    };
+    assert_eq!(identity(cached()).await, CacheOutcome::Compiled);
+    assert_eq!(identity(cached()).await, CacheOutcome::Hit, "a new runtime (a restart) finds the entry");
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(entries.len(), 1);
+    let name = entries[0].file_name().unwrap().to_str().unwrap().to_string();
+    let hash = load(&runtime(), plugins::IDENTITY).await.hash().to_string();
+    assert!(name.starts_with(&format!("{hash}-")) && name.ends_with(".cwasm"), "{name}");
+
+    // A flipped bit in the compiled code: detected by the checksum, rebuilt, still correct.
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&entries[0], &bytes).unwrap();
+    assert_eq!(identity(cached()).await, CacheOutcome::Rebuilt);
+    assert_eq!(identity(cached()).await, CacheOutcome::Hit);
+    // A torn write (truncated entry) and garbage: the same.
+    let len = std::fs::metadata(&entries[0]).unwrap().len();
+    std::fs::File::options().write(true).open(&entries[0]).unwrap().set_len(len / 3).unwrap();
+    assert_eq!(identity(cached()).await, CacheOutcome::Rebuilt);
+    std::fs::write(&entries[0], b"not a cache entry at all").unwrap();
+    assert_eq!(identity(cached()).await, CacheOutcome::Rebuilt);
+    assert_eq!(identity(cached()).await, CacheOutcome::Hit);
+}

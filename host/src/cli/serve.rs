@@ -23,6 +23,9 @@ pub struct ServeArgs {
     /// Largest request body in bytes (plugin uploads may be up to 64 MiB).
     #[arg(long, default_value = "1048576")]
     max_body: usize,
+    /// Where compiled plugins are cached (default <data-dir>/cache).
+    #[arg(long, env = "WEFT_CACHE_DIR")]
+    cache_dir: Option<std::path::PathBuf>,
     /// Set the admin API token (kept only as a hash). Without it, the first
     /// start makes a token and prints it once.
     #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
@@ -38,6 +41,7 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
         listen,
         data_dir: g.data_dir(),
         plugins_dir: g.plugins_dir(),
+        cache_dir: args.cache_dir.unwrap_or_else(|| g.data_dir().join("cache")),
         public_url: args.public_url,
         workers: args.workers,
         max_backlog: args.max_backlog,

@@ -20,6 +20,7 @@
 //! This module and [`caps`](crate::caps) are the only ones that name wasmtime.
 
 pub mod bindings;
+pub mod cache;
 pub mod limits;
 mod load;
 pub mod registry;
@@ -57,6 +58,8 @@ pub struct RuntimeConfig {
     pub defaults: Limits,
     /// Where plugins' key-value namespaces live; a temporary store when `None`.
     pub db: Option<Db>,
+    /// Where compiled components are cached; no cache when `None`.
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Why the runtime could not start.
@@ -77,6 +80,7 @@ struct Shared {
     defaults: Limits,
     ceilings: Ceilings,
     db: Db,
+    cache: Option<cache::CompileCache>,
     ticking: Arc<AtomicBool>,
 }
 
@@ -113,6 +117,7 @@ impl Runtime {
 
         let mut defaults = config.defaults;
         defaults.memory_bytes = defaults.memory_bytes.min(config.ceilings.max_memory_bytes);
+        let cache = config.cache_dir.as_deref().map(|dir| cache::CompileCache::new(dir, &engine));
         Ok(Self {
             shared: Arc::new(Shared {
                 engine,
@@ -121,6 +126,7 @@ impl Runtime {
                 defaults,
                 ceilings: config.ceilings,
                 db,
+                cache,
                 ticking,
             }),
         })
@@ -149,14 +155,18 @@ impl Runtime {
     pub async fn load(&self, origin: &str, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         load::check_bytes(origin, bytes)?;
         let shared = &self.shared;
-        let component = {
-            let engine = shared.engine.clone();
-            let bytes = bytes.to_vec();
+        let hash = cache::content_hash(bytes);
+        let (component, cached) = {
+            let (engine, cache, bytes, hash) =
+                (shared.engine.clone(), shared.cache.clone(), bytes.to_vec(), hash.clone());
             // Compiling is CPU-heavy: keep it off the async workers.
-            tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-                .await
-                .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: e.to_string() })?
-                .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: format!("{e:#}") })?
+            let (compiled, outcome) = tokio::task::spawn_blocking(move || match &cache {
+                Some(cache) => cache.component(&engine, &hash, &bytes),
+                None => (Component::new(&engine, &bytes), cache::CacheOutcome::Compiled),
+            })
+            .await
+            .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: e.to_string() })?;
+            (compiled.map_err(|e| LoadError::Invalid { origin: origin.into(), reason: format!("{e:#}") })?, outcome)
         };
         let ty = component.component_type();
         let world = load::world_of(ty.exports(&shared.engine).map(|(name, _)| name)).map_err(|exports| {
@@ -196,6 +206,8 @@ impl Runtime {
                 pre,
                 manifest: None,
                 input_validators: Default::default(),
+                hash: Arc::from(hash.as_str()),
+                cached,
             }),
         };
         if world == World::Connector {
@@ -399,6 +411,10 @@ struct PluginInner {
     manifest: Option<Manifest>,
     /// Compiled input schemas of the connector's actions.
     input_validators: std::collections::HashMap<String, jsonschema::Validator>,
+    /// BLAKE3 of the component's bytes.
+    hash: Arc<str>,
+    /// Whether the compiled code came from the compile cache.
+    cached: cache::CacheOutcome,
 }
 
 enum Pre {
@@ -428,6 +444,27 @@ impl Plugin {
 
     pub fn world(&self) -> World {
         self.inner.world
+    }
+
+    /// The BLAKE3 hash of the component's bytes, in hex.
+    pub fn hash(&self) -> &str {
+        &self.inner.hash
+    }
+
+    /// The version: the manifest's version (connectors) and the first 12
+    /// digits of the content hash, e.g. `1.2.0+3f9a0c1b2d4e`; transforms have
+    /// the hash alone.
+    pub fn version(&self) -> String {
+        let short = &self.inner.hash[..12];
+        match &self.inner.manifest {
+            Some(m) => format!("{}+{short}", m.version),
+            None => short.to_string(),
+        }
+    }
+
+    /// Whether loading it compiled the component or found it in the compile cache.
+    pub fn cache_outcome(&self) -> cache::CacheOutcome {
+        self.inner.cached
     }
 
     /// The connector's manifest (`None` for transforms).

@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Plugin `.wasm` files (default `<data-dir>/plugins`).
     pub plugins_dir: PathBuf,
+    /// Compiled components (default `<data-dir>/cache`).
+    pub cache_dir: PathBuf,
     /// The base of webhook URLs (default `http://<listen>`).
     pub public_url: Option<String>,
     /// Runs executing at once.
@@ -103,7 +105,11 @@ impl Server {
                 (sha256(&token), Some(token))
             }
         };
-        let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), ..Default::default() })?;
+        let runtime = Runtime::new(RuntimeConfig {
+            db: Some(db.clone()),
+            cache_dir: Some(config.cache_dir.clone()),
+            ..Default::default()
+        })?;
         let registry = Registry::new(runtime, db.clone());
         std::fs::create_dir_all(&config.plugins_dir)?;
         let skipped =
