@@ -116,8 +116,8 @@ steps:
     );
     env.ok(&["flow", "apply", &flow]);
 
-    // Each round starts a run and SIGKILLs the server during its slow step
-    // (or just before or after it); the restarted server resumes every run.
+    // Each round starts a run and SIGKILLs the server during its slow step;
+    // the restarted server resumes every run.
     let mut weft = env.weft;
     let mut ids = Vec::new();
     for round in 0..3 {
@@ -125,13 +125,19 @@ steps:
         let out = weft.cli(&["flow", "run", "crashy", "--no-wait", "--input", &input]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         ids.push(text(&out.stdout).trim().to_string());
-        // Wait for the first step's request, then kill during the slow step.
-        let seen = app.log().len();
+        // Wait until the slow step is recorded as running, then kill inside it.
+        let id = ids.last().unwrap().clone();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while app.log().len() == seen && Instant::now() < deadline {
+        loop {
+            let shown = weft.ok("GET", &format!("/api/runs/{id}"), None).await;
+            let steps = shown["steps"].as_array().cloned().unwrap_or_default();
+            if steps.iter().any(|s| s["path"] == "slow" && s["status"] == "running") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the slow step never started: {shown}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         weft.kill(); // SIGKILL
         weft.restart(&[]);
     }

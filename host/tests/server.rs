@@ -490,7 +490,7 @@ async fn plugins_connections_and_runs_are_managed_through_the_api() {
         let (url, auth) = (weft.url(path), auth.clone());
         async move { request("POST", &url, &[("authorization", &auth)], bytes).await }
     };
-    assert_eq!(weft.ok("GET", "/api/plugins", None).await, json!([]));
+    assert_eq!(weft.ok("GET", "/api/plugins", None).await, json!({ "plugins": [], "problems": [] }));
     let garbage = upload("/api/plugins?name=junk", b"definitely not wasm".to_vec()).await;
     assert_eq!(garbage.status, 400);
     assert!(garbage.json()["error"].as_str().unwrap().contains("not a WebAssembly file"), "{}", garbage.text());
@@ -502,10 +502,10 @@ async fn plugins_connections_and_runs_are_managed_through_the_api() {
     );
     assert!(plugin_dir.join("identity.wasm").exists());
     let out = weft.cli(&["plugin", "install", plugins::SAAS]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "installed saas (connector)\n",
-        "{}",
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("installed saas 1.0.0+") && said.ends_with(" (connector)\n"),
+        "{said}{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let described = weft.ok("GET", "/api/plugins/saas", None).await;
@@ -533,7 +533,8 @@ async fn plugins_connections_and_runs_are_managed_through_the_api() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("run {id} cancelled\n"));
     assert_eq!(weft.api("POST", &format!("/api/runs/{id}/cancel"), None).await.status, 409);
 
-    // Re-run: a run that failed because its plugin was removed succeeds once it is back.
+    // A flow whose plugin was removed starts no runs, and says why; it validates
+    // and runs again once the plugin is back.
     weft.ok("DELETE", "/api/plugins/identity?force=true", None).await;
     assert!(!plugin_dir.join("identity.wasm").exists());
     let quick = json!({ "name": "quick", "trigger": "manual", "steps": [{ "id": "keep", "transform": "identity", "input": "{{ trigger }}" }] });
@@ -542,14 +543,41 @@ async fn plugins_connections_and_runs_are_managed_through_the_api() {
     upload("/api/plugins?name=identity", std::fs::read(plugins::IDENTITY).unwrap()).await;
     weft.ok("POST", "/api/flows", Some(&quick)).await;
     weft.ok("DELETE", "/api/plugins/identity?force=true", None).await;
-    let failed = weft.ok("POST", "/api/flows/quick/runs?wait=true", Some(&json!({ "x": 1 }))).await;
-    assert_eq!(failed["run"]["status"], "failed");
-    assert!(failed["run"]["error"].as_str().unwrap().contains("unknown transform \"identity\""), "{failed}");
+    let refused = weft.api("POST", "/api/flows/quick/runs?wait=true", Some(&json!({ "x": 1 }))).await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused.json()["error"].as_str().unwrap().contains("plugin \"identity\" is not installed"),
+        "{}",
+        refused.text()
+    );
+    let listed = weft.ok("GET", "/api/flows", None).await;
+    let quick_row = listed.as_array().unwrap().iter().find(|f| f["name"] == "quick").unwrap().clone();
+    assert_eq!(quick_row["plugins_missing"], json!(["identity"]));
+    assert_eq!(weft.ok("GET", "/api/flows/quick", None).await["trigger"]["plugins_missing"], json!(["identity"]));
     upload("/api/plugins?name=identity", std::fs::read(plugins::IDENTITY).unwrap()).await;
+    let ran = weft.ok("POST", "/api/flows/quick/runs?wait=true", Some(&json!({ "x": 1 }))).await;
+    assert_eq!(ran["run"]["status"], "succeeded");
+
+    // Re-run takes the plugins installed now: a transform that failed is
+    // replaced by a fixed version, and the re-run succeeds on it.
+    upload("/api/plugins?name=shape", std::fs::read(plugins::CLEAN_CONTACT).unwrap()).await;
+    let shaped = json!({ "name": "shaped", "trigger": "manual", "steps": [{ "id": "shape", "transform": "shape", "input": "{{ trigger }}" }] });
+    weft.ok("POST", "/api/flows", Some(&shaped)).await;
+    let failed = weft.ok("POST", "/api/flows/shaped/runs?wait=true", Some(&json!({ "x": 1 }))).await;
+    assert_eq!(failed["run"]["status"], "failed");
+    assert!(failed["run"]["error"].as_str().unwrap().contains("no valid `email`"), "{failed}");
+    let fixed = upload("/api/plugins?name=shape", std::fs::read(plugins::IDENTITY).unwrap()).await;
+    assert_eq!(fixed.status, 201, "{}", fixed.text());
+    let versions = fixed.json()["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 2, "both versions are kept: {versions:?}");
+    assert_eq!((versions[0]["current"].as_bool(), versions[1]["current"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(versions[1]["flows"], json!(["shaped"]), "new runs of the flow take the new version");
     let rerun = weft.ok("POST", &format!("/api/runs/{}/rerun", failed["run"]["id"].as_str().unwrap()), None).await;
     let done = weft.finished(rerun["run"]["id"].as_str().unwrap()).await;
     assert_eq!((done["run"]["status"].as_str(), &done["run"]["output"]), (Some("succeeded"), &json!({ "x": 1 })));
     assert_eq!(done["run"]["rerun_of"], failed["run"]["id"]);
+    assert_eq!(done["run"]["plugins"]["shape"], versions[1]["hash"]);
+    assert_eq!(failed["run"]["plugins"]["shape"], versions[0]["hash"]);
 
     // Connections: create, list without secret values, delete.
     weft.ok("PUT", "/api/connections/acct", Some(&json!({ "plugin": "saas", "secrets": { "api_key": "k-1" } }))).await;
@@ -568,13 +596,11 @@ async fn plugins_connections_and_runs_are_managed_through_the_api() {
 
     // Installed plugins survive a restart; removed ones stay removed.
     weft.restart(&[]);
-    let names: Vec<String> = weft
-        .ok("GET", "/api/plugins", None)
-        .await
+    let names: Vec<String> = weft.ok("GET", "/api/plugins", None).await["plugins"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(names, ["identity", "saas"]);
+    assert_eq!(names, ["identity", "saas", "shape"]);
 }

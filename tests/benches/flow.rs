@@ -31,7 +31,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
         let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), ..Default::default() }).unwrap();
-        let registry = Registry::new(runtime.clone(), db.clone());
+        let registry = Registry::new(runtime.clone(), db.clone(), None);
         registry.insert(runtime.load_file(plugins::IDENTITY.as_ref()).await.unwrap());
         let executor =
             Executor::new(Arc::new(db.clone()), Arc::new(registry), Arc::new(SystemClock), ExecutorConfig::default());

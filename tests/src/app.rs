@@ -2,7 +2,7 @@
 //!
 //! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo[/…]` → the request as JSON;
 //! `GET /redirect?to=URL` → 302 to URL; `GET /big?bytes=N` → N bytes;
-//! `GET /slow` → never answers; `GET /status/N` → status N with a JSON body.
+//! `GET /slow` → never answers; `GET /delay?ms=N` → answers after N ms; `GET /status/N` → status N with a JSON body.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -107,6 +107,11 @@ async fn handle(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Ful
         "/slow" => {
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
             json_response(200, json!({}))
+        }
+        "/delay" => {
+            let ms: u64 = query(&req, "ms").and_then(|v| v.parse().ok()).unwrap_or(1000);
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            json_response(200, json!({ "waited_ms": ms }))
         }
         p if p.starts_with("/status/") => {
             let code: u16 = p["/status/".len()..].parse().unwrap_or(500);

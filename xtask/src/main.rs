@@ -13,9 +13,10 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "test" => test(),
         "schema" => schema(),
+        "polyglot" => polyglot().map(|dir| println!("built into {}", dir.display())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|schema>\n  demo    build the plugins and weft, then run them\n  test    run every test\n  schema  regenerate schema/flow.schema.json"
+                "usage: cargo xtask <demo|test|polyglot|schema>\n  demo      build the plugins and weft, then run them\n  test      run every test\n  polyglot  build the JavaScript and Python test components\n  schema    regenerate schema/flow.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -47,9 +48,82 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 /// Every test: unit, integration (real plugins built by tests/build.rs), CLI and doc tests.
 fn test() -> Result<(), String> {
     ensure_wasm_target();
+    let polyglot = polyglot()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
-    run(cargo().arg("test"))
+    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot))
+}
+
+/// The pinned component toolchains for JavaScript and Python.
+const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+
+/// Build the polyglot components in `tests/polyglot/` against `wit/`: a
+/// JavaScript transform with componentize-js (npm) and a Python one with
+/// componentize-py (PyPI), each tool installed under `target/tools` on first
+/// use. A component newer than its source and the WIT is not built again.
+fn polyglot() -> Result<PathBuf, String> {
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let tools = target.join("tools");
+    let out = target.join("polyglot");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let sources = root().join("tests").join("polyglot");
+    let wit = root().join("wit");
+
+    let js_source = sources.join("js").join("contact-card.js");
+    let js_out = out.join("contact_card.wasm");
+    if stale(&js_out, &[&js_source, &wit.join("plugin.wit")]) {
+        let js_tools = tools.join("js");
+        let bin = js_tools.join("node_modules").join(".bin").join("componentize-js");
+        if !bin.exists() {
+            println!("==> installing {COMPONENTIZE_JS} (npm)");
+            std::fs::create_dir_all(&js_tools).map_err(|e| e.to_string())?;
+            run(Command::new("npm")
+                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&js_tools)
+                .arg(COMPONENTIZE_JS))?;
+        }
+        println!("==> componentize-js {}", js_source.display());
+        // Only weft's interfaces: no WASI features beyond what a transform gets.
+        run(Command::new(&bin)
+            .arg(&js_source)
+            .arg("--wit")
+            .arg(&wit)
+            .args(["--world-name", "transform", "-d", "stdio", "random", "clocks", "http", "fetch-event", "-o"])
+            .arg(&js_out))?;
+    }
+
+    let py_dir = sources.join("python");
+    let py_out = out.join("slugify.wasm");
+    if stale(&py_out, &[&py_dir.join("slugify.py"), &wit.join("plugin.wit")]) {
+        let venv = tools.join("py");
+        let bin = venv.join("bin").join("componentize-py");
+        if !bin.exists() {
+            println!("==> installing {COMPONENTIZE_PY} (pip, in {})", venv.display());
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+            run(Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
+        }
+        println!("==> componentize-py {}", py_dir.join("slugify.py").display());
+        // --stub-wasi: the Python runtime's WASI imports become traps, so the
+        // component imports only weft's interfaces (transforms get no files or sockets).
+        run(Command::new(&bin)
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", "transform", "componentize", "--stub-wasi", "-p"])
+            .arg(&py_dir)
+            .args(["slugify", "-o"])
+            .arg(&py_out))?;
+    }
+    Ok(out)
+}
+
+/// Whether `output` is missing or older than any of `inputs`.
+fn stale(output: &Path, inputs: &[&Path]) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    match modified(output) {
+        None => true,
+        Some(built) => inputs.iter().any(|i| modified(i).is_none_or(|m| m > built)),
+    }
 }
 
 /// Regenerate the flow format's JSON Schema from the Rust types.
@@ -227,7 +301,11 @@ fn demo() -> Result<(), String> {
          curl -H 'Authorization: Bearer {token}' {server_url}/api/runs\n  \
          curl -H 'Authorization: Bearer {token}' {server_url}/metrics\n  \
          WEFT_SERVER={server_url} WEFT_TOKEN={token} {} runs show <run id>\n  \
+         hot-load: copy a .wasm into {} (replace it for a new version, delete it to unload), then\n  \
+         WEFT_SERVER={server_url} WEFT_TOKEN={token} {} plugin list\n  \
          the API: {server_url}/api/openapi.json",
+        weft.display(),
+        plugin_dir.display(),
         weft.display()
     );
     let _ = server.wait();

@@ -413,15 +413,30 @@ pub async fn plugins(cmd: super::plugin::ServerPluginCommand, g: &Global) -> Res
     let api = client(g)?;
     match cmd {
         C::List => {
-            for p in api.get("/api/plugins").await?.as_array().into_iter().flatten() {
-                let used: Vec<&str> = p["used_by"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let listed = api.get("/api/plugins").await?;
+            fn names(v: &Value) -> Vec<&str> {
+                v.as_array().into_iter().flatten().filter_map(Value::as_str).collect()
+            }
+            for p in listed["plugins"].as_array().into_iter().flatten() {
                 println!(
-                    "{:<24} {:<9} {:<10} used by: [{}]",
+                    "{:<24} {:<9} {:<24} used by: [{}]",
                     str_of(p, "name"),
                     str_of(p, "world"),
                     str_of(p, "version"),
-                    used.join(",")
+                    names(&p["used_by"]).join(",")
                 );
+                // Every version kept, with the flows whose new runs take it.
+                for v in p["versions"].as_array().into_iter().flatten() {
+                    let mark = match (v["current"] == true, v["installed"] == true) {
+                        (true, _) => "current",
+                        (false, true) => "",
+                        (false, false) => "retired",
+                    };
+                    println!("    {:<28} {:<8} flows: [{}]", str_of(v, "version"), mark, names(&v["flows"]).join(","));
+                }
+            }
+            for problem in listed["problems"].as_array().into_iter().flatten() {
+                eprintln!("not loaded: {}: {}", str_of(problem, "file"), str_of(problem, "error"));
             }
         }
         C::Install { file, name } => {
@@ -432,7 +447,7 @@ pub async fn plugins(cmd: super::plugin::ServerPluginCommand, g: &Global) -> Res
                 None => "/api/plugins".into(),
             };
             let out = api.call("POST", &path, Some(("application/wasm", bytes))).await?;
-            println!("installed {} ({})", str_of(&out, "name"), str_of(&out, "world"));
+            println!("installed {} {} ({})", str_of(&out, "name"), str_of(&out, "version"), str_of(&out, "world"));
         }
         C::Remove { name, force } => {
             api.call("DELETE", &format!("/api/plugins/{}?force={force}", encode(&name)), None).await?;

@@ -21,7 +21,7 @@ use super::run::{
 };
 use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,6 +52,8 @@ pub enum ExecError {
     NotFailed(String),
     #[error("run {0} has already ended ({1})")]
     Ended(String, RunStatus),
+    #[error("flow {flow:?} cannot run: {} not installed (install it, or put its file back in the plugins folder)", missing_list(.plugins))]
+    PluginMissing { flow: String, plugins: Vec<String> },
     #[error(transparent)]
     Invalid(#[from] validate::InvalidFlow),
     #[error(transparent)]
@@ -71,7 +73,8 @@ struct Inner {
     global: Arc<Semaphore>,
     per_flow: Mutex<HashMap<String, Arc<Semaphore>>>,
     running: Mutex<HashSet<String>>,
-    flows: Mutex<HashMap<(String, u64), Arc<Flow>>>,
+    /// Validated flows by name, version and the plugins they were checked against.
+    flows: Mutex<HashMap<(String, u64, u64), Arc<Flow>>>,
     notify: Notify,
     /// Runs asked to stop; checked before every step.
     cancelled: Mutex<HashSet<String>>,
@@ -111,6 +114,8 @@ impl From<StoreFailure> for Stop {
 #[derive(Clone)]
 struct Scope {
     run_id: Arc<str>,
+    /// The plugin versions the run started with (reference → content hash).
+    pins: Arc<BTreeMap<String, String>>,
     trigger: Arc<Value>,
     steps: Map<String, Value>,
     item: Option<(Value, usize)>,
@@ -199,6 +204,7 @@ impl Executor {
     pub fn start(&self, flow: &str, trigger: Value) -> Result<RunRecord, ExecError> {
         let inner = &self.inner;
         let stored = inner.store.flow(flow)?.ok_or_else(|| ExecError::UnknownFlow(flow.to_string()))?;
+        self.runnable(&stored)?;
         let run = self.prepare_runs(&stored, std::iter::once(trigger)).pop().expect("one run");
         inner.store.create_run(&run)?;
         inner.notify.notify_one();
@@ -211,6 +217,7 @@ impl Executor {
     pub fn prepare_runs(&self, flow: &StoredFlow, triggers: impl ExactSizeIterator<Item = Value>) -> Vec<RunRecord> {
         let now = self.inner.clock.now_ms();
         self.inner.stats.created.fetch_add(triggers.len() as u64, Ordering::Relaxed);
+        let pins = self.pins(&flow.name, flow.version);
         new_run_ids(now, triggers.len())
             .into_iter()
             .zip(triggers)
@@ -226,8 +233,34 @@ impl Executor {
                 output: None,
                 wake_ms: None,
                 rerun_of: None,
+                plugins: pins.clone(),
             })
             .collect()
+    }
+
+    /// The exact plugin versions a new run of a flow uses: what each of its
+    /// plugin references (`http`, `http@1.2.0`) resolves to now.
+    fn pins(&self, flow: &str, version: u64) -> BTreeMap<String, String> {
+        let Ok(validated) = self.flow(flow, version) else { return BTreeMap::new() };
+        let mut pins = BTreeMap::new();
+        validate::walk_plugins(&validated.steps, &mut |name, version| {
+            if let Some(hash) = self.inner.plugins.resolve(name, version) {
+                pins.insert(reference(name, version), hash);
+            }
+        });
+        pins
+    }
+
+    /// The plugins `flow` names that are not installed now (empty when it can run).
+    pub fn missing_plugins(&self, flow: &StoredFlow) -> Vec<String> {
+        validate::missing_plugins(&flow.def, self.inner.plugins.as_ref())
+    }
+
+    /// Refuse to start runs of a flow whose plugins are missing: triggers pause
+    /// and say why instead of creating runs that fail at a random step.
+    pub fn runnable(&self, flow: &StoredFlow) -> Result<(), ExecError> {
+        let plugins = self.missing_plugins(flow);
+        if plugins.is_empty() { Ok(()) } else { Err(ExecError::PluginMissing { flow: flow.name.clone(), plugins }) }
     }
 
     /// Tell the workers that runs were queued.
@@ -273,23 +306,36 @@ impl Executor {
     /// finishes and is recorded).
     pub async fn cancel(&self, id: &str) -> Result<RunRecord, ExecError> {
         let inner = &self.inner;
-        let mut run = inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
-        if run.status.is_final() {
-            return Err(ExecError::Ended(id.to_string(), run.status));
-        }
-        {
-            // Holding `running` keeps a dispatcher from starting the run meanwhile.
-            let running = inner.running.lock().expect("running set");
-            if running.contains(id) {
-                inner.cancelled.lock().expect("cancelled set").insert(id.to_string());
-                return Ok(run);
+        let patience = std::time::Instant::now() + Duration::from_secs(5);
+        let run = loop {
+            let mut run = inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
+            if run.status.is_final() {
+                return Err(ExecError::Ended(id.to_string(), run.status));
             }
-            run.status = RunStatus::Cancelled;
-            run.error = Some("cancelled".into());
-            run.wake_ms = None;
-            run.updated_ms = inner.clock.now_ms();
-            inner.store.save_run(&run)?;
-        }
+            let held = {
+                // Holding `running` keeps a dispatcher from starting the run meanwhile.
+                let running = inner.running.lock().expect("running set");
+                let held = running.contains(id);
+                if held && (run.status != RunStatus::Waiting || std::time::Instant::now() >= patience) {
+                    // The dispatcher acts on the flag when the worker lets go, if the run has not ended.
+                    inner.cancelled.lock().expect("cancelled set").insert(id.to_string());
+                    return Ok(run);
+                }
+                if !held {
+                    run.status = RunStatus::Cancelled;
+                    run.error = Some("cancelled".into());
+                    run.wake_ms = None;
+                    run.updated_ms = inner.clock.now_ms();
+                    inner.store.save_run(&run)?;
+                }
+                held
+            };
+            if !held {
+                break run;
+            }
+            // Its worker has saved the wait and is letting go: cancel right after.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
         inner.store.flush().await?;
         self.ended(&run);
         Ok(run)
@@ -324,6 +370,8 @@ impl Executor {
             output: None,
             wake_ms: None,
             rerun_of: Some(old.id.clone()),
+            // A re-run takes the plugins installed now (often the fix for the failure).
+            plugins: self.pins(&old.flow, version),
             ..old.clone()
         };
         for step in inner.store.steps(&old.id)? {
@@ -344,7 +392,7 @@ impl Executor {
         if run.status.is_final() {
             return Ok(run);
         }
-        let flow = match self.flow(&run.flow, run.version) {
+        let flow = match self.flow_for(&run) {
             Ok(flow) => flow,
             Err(e) => {
                 run.status = RunStatus::Failed;
@@ -363,6 +411,7 @@ impl Executor {
 
         let mut scope = Scope {
             run_id: Arc::from(run.id.as_str()),
+            pins: Arc::new(run.plugins.clone()),
             trigger: Arc::new(run.trigger.clone()),
             steps: Map::new(),
             item: None,
@@ -395,14 +444,33 @@ impl Executor {
         }
         inner.store.save_run(&run)?;
         inner.store.flush().await?;
-        inner.cancelled.lock().expect("cancelled set").remove(&run.id);
         self.ended(&run);
         Ok(run)
     }
 
-    /// The validated flow of `name` at `version`, cached.
+    /// The validated flow of `name` at `version` against the plugins installed now, cached.
     fn flow(&self, name: &str, version: u64) -> Result<Arc<Flow>, ExecError> {
-        let key = (name.to_string(), version);
+        self.validated(name, version, &BTreeMap::new())
+    }
+
+    /// The validated flow a run executes: checked against the plugin versions
+    /// the run started with, so a swap meanwhile cannot change what it runs.
+    fn flow_for(&self, run: &RunRecord) -> Result<Arc<Flow>, ExecError> {
+        self.validated(&run.flow, run.version, &run.plugins)
+    }
+
+    fn validated(&self, name: &str, version: u64, pins: &BTreeMap<String, String>) -> Result<Arc<Flow>, ExecError> {
+        // Unpinned validation holds until the installed plugins change.
+        let fingerprint = {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            if pins.is_empty() {
+                self.inner.plugins.generation().hash(&mut hasher);
+            } else {
+                pins.hash(&mut hasher);
+            }
+            hasher.finish()
+        };
+        let key = (name.to_string(), version, fingerprint);
         if let Some(flow) = self.inner.flows.lock().expect("flow cache").get(&key) {
             return Ok(flow.clone());
         }
@@ -411,8 +479,13 @@ impl Executor {
             .store
             .flow_version(name, version)?
             .ok_or_else(|| ExecError::UnknownFlow(format!("{name} v{version}")))?;
-        let flow = Arc::new(validate::validate(stored.def, self.inner.plugins.as_ref())?);
-        self.inner.flows.lock().expect("flow cache").insert(key, flow.clone());
+        let catalog = Pinned { plugins: self.inner.plugins.as_ref(), pins };
+        let flow = Arc::new(validate::validate(stored.def, &catalog)?);
+        let mut cache = self.inner.flows.lock().expect("flow cache");
+        if cache.len() >= FLOW_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, flow.clone());
         Ok(flow)
     }
 
@@ -501,8 +574,13 @@ impl Executor {
                 store
                     .put_step(&run_id, &record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms))?;
                 let idempotency_key = format!("{run_id}/{path}");
+                // The version the run started with, else what the step pins.
+                let pinned = |name: &str, version: &Option<String>| {
+                    scope.pins.get(&reference(name, version.as_deref())).cloned().or_else(|| version.clone())
+                };
                 let call = match &step.kind {
                     StepKind::Action { connector, version, action, connection, .. } => {
+                        let version = pinned(connector, version);
                         inner
                             .plugins
                             .invoke(ActionCall {
@@ -517,6 +595,7 @@ impl Executor {
                             .await
                     }
                     StepKind::Transform { plugin, version, .. } => {
+                        let version = pinned(plugin, version);
                         inner.plugins.transform(plugin, version.as_deref(), &input).await
                     }
                     _ => unreachable!("matched above"),
@@ -740,6 +819,14 @@ impl Executor {
                 }
                 drop((global, flow_permit));
                 this.inner.running.lock().expect("running set").remove(&run_id);
+                // A cancel that came while the worker held the run, and found it not yet waiting.
+                let flagged = this.inner.cancelled.lock().expect("cancelled set").remove(&run_id);
+                if flagged {
+                    match this.cancel(&run_id).await {
+                        Ok(_) | Err(ExecError::Ended(..)) => {}
+                        Err(e) => tracing::error!(run = %run_id, error = %e, "cancelling the run failed"),
+                    }
+                }
                 this.inner.notify.notify_one();
             });
             started += 1;
@@ -748,7 +835,7 @@ impl Executor {
     }
 
     fn flow_limit(&self, run: &RunRecord) -> Option<Arc<Semaphore>> {
-        let flow = self.flow(&run.flow, run.version).ok()?;
+        let flow = self.flow_for(run).ok()?;
         let limit = flow.def.concurrency? as usize;
         let mut per_flow = self.inner.per_flow.lock().expect("per-flow limits");
         Some(per_flow.entry(run.flow.clone()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone())
@@ -786,6 +873,54 @@ impl Executor {
                 _ = self.inner.clock.sleep_until(next) => {}
             }
         }
+    }
+}
+
+fn missing_list(plugins: &[String]) -> String {
+    match plugins {
+        [one] => format!("plugin {one:?} is"),
+        many => format!("plugins {} are", many.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Validated flows kept; past it the cache starts over.
+const FLOW_CACHE_LIMIT: usize = 4096;
+
+/// The catalog as a run sees it: each plugin reference at the version the run
+/// started with, when that version is still known; otherwise as installed now.
+struct Pinned<'a> {
+    plugins: &'a dyn Plugins,
+    pins: &'a BTreeMap<String, String>,
+}
+
+impl Pinned<'_> {
+    fn pin<'v>(&'v self, name: &str, version: Option<&'v str>) -> Option<&'v str> {
+        self.pins.get(&reference(name, version)).map(String::as_str)
+    }
+}
+
+impl validate::Catalog for Pinned<'_> {
+    fn connector(&self, name: &str, version: Option<&str>) -> Option<crate::runtime::Manifest> {
+        self.pin(name, version)
+            .and_then(|hash| self.plugins.connector(name, Some(hash)))
+            .or_else(|| self.plugins.connector(name, version))
+    }
+
+    fn has_transform(&self, name: &str, version: Option<&str>) -> bool {
+        self.pin(name, version).is_some_and(|hash| self.plugins.has_transform(name, Some(hash)))
+            || self.plugins.has_transform(name, version)
+    }
+
+    fn connection_connector(&self, id: &str) -> Option<String> {
+        self.plugins.connection_connector(id)
+    }
+}
+
+/// How a flow names a plugin: `http`, or `http@1.2.0` when pinned.
+fn reference(name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(v) => format!("{name}@{v}"),
+        None => name.to_string(),
     }
 }
 

@@ -71,6 +71,11 @@ pub struct RunRecord {
     /// The run this one re-runs, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,
+    /// The exact plugin versions (content hashes) the run uses, by how the
+    /// flow names them (`http`, `http@1.2.0`): fixed when the run is created,
+    /// so a plugin swapped meanwhile does not change a run in flight.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub plugins: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -174,6 +174,8 @@ pub enum HookReply {
     Busy { retry_after_s: u64 },
     /// The connector refused the request.
     Rejected(TriggerError),
+    /// The flow cannot run now (a plugin it needs is not installed): 503, so the sender retries.
+    Unavailable(String),
     /// The connector's own answer (a handshake or a challenge).
     Direct { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
     /// The events are persisted as these runs (202).
@@ -204,6 +206,9 @@ pub struct TriggerStatus {
     pub poll_state: Option<PollSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Plugins the flow names that are not installed: it starts no runs until they are back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub plugins_missing: Vec<String>,
 }
 
 /// What a flow's poll state says, without the seen-set itself.
@@ -588,6 +593,7 @@ impl Triggers {
             next_ms,
             poll_state: poll_state.map(PollSummary::from),
             error: record.error,
+            plugins_missing: self.inner.executor.missing_plugins(&stored),
         })
     }
 
@@ -603,6 +609,9 @@ impl Triggers {
         }
         let stored = self.current(&flow)?;
         let TriggerDef::Webhook(t) = &stored.def.trigger else { return Ok(HookReply::NotFound) };
+        if let Err(e) = inner.executor.runnable(&stored) {
+            return Ok(HookReply::Unavailable(e.to_string()));
+        }
         if self.runs().backlog()? >= inner.config.max_backlog {
             return Ok(HookReply::Busy { retry_after_s: 1 });
         }
@@ -765,6 +774,8 @@ impl Triggers {
         let previous = previous.unwrap_or_else(|| PollState { key, ..PollState::default() });
         let now = inner.clock.now_ms();
         let selected = async {
+            // A flow missing a plugin pauses here, keeping its cursor.
+            inner.executor.runnable(stored).map_err(|e| e.to_string())?;
             let spec = spec_of(inner.plugins.as_ref(), t)
                 .ok_or_else(|| format!("connector {:?} has no trigger {:?}", t.connector, t.trigger))?;
             let strategy = spec.polling.ok_or_else(|| format!("trigger {:?} is not a polling trigger", t.trigger))?;
@@ -810,7 +821,13 @@ impl Triggers {
         if previous.as_ref().and_then(|s| s.mark.as_deref()?.parse::<u64>().ok()).is_some_and(|m| m >= occurrence) {
             return Ok(Vec::new());
         }
-        let state = PollState { key, mark: Some(occurrence.to_string()), last_ms: now, ..PollState::default() };
+        let mut state = PollState { key, mark: Some(occurrence.to_string()), last_ms: now, ..PollState::default() };
+        if let Err(e) = inner.executor.runnable(stored) {
+            // Skip this occurrence (no burst when the plugin comes back) and say why.
+            state.error = Some(format!("skipped {}: {e}", schedule.format(occurrence)));
+            inner.store.record_events(&stored.name, Some(&state), &[])?;
+            return Err(e.into());
+        }
         let trigger = json!({ "scheduled_at": schedule.format(occurrence), "fired_at": schedule.format(now) });
         let runs = inner.executor.prepare_runs(stored, std::iter::once(trigger));
         inner.store.record_events(&stored.name, Some(&state), &runs)?;

@@ -23,6 +23,18 @@ pub trait Catalog {
     fn has_transform(&self, name: &str, version: Option<&str>) -> bool;
     /// The connector that connection `id` is for, if the connection exists.
     fn connection_connector(&self, id: &str) -> Option<String>;
+    /// The exact version (content hash) that plugin `name` pinned to
+    /// `version` means now; runs record it so they finish on the version they
+    /// started with. `None` when the catalog has no versions (test fakes).
+    fn resolve(&self, name: &str, version: Option<&str>) -> Option<String> {
+        let _ = (name, version);
+        None
+    }
+    /// A number that changes whenever the installed plugins change, so
+    /// validated flows can be checked again.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// One fault in a flow.
@@ -554,17 +566,41 @@ impl Checker<'_> {
     }
 }
 
-/// `name@version` → (`name`, `Some(version)`).
-/// The plugins a flow names (connectors and transforms, without versions).
-pub fn plugins_used(def: &FlowDef) -> Vec<String> {
-    fn walk(steps: &[StepDef], out: &mut Vec<String>) {
+/// Call `f(name, version)` for every action's connector and transform in `steps`, nested ones too.
+pub fn walk_plugins(steps: &[Step], f: &mut impl FnMut(&str, Option<&str>)) {
+    for step in steps {
+        match &step.kind {
+            StepKind::Action { connector, version, .. } => f(connector, version.as_deref()),
+            StepKind::Transform { plugin, version, .. } => f(plugin, version.as_deref()),
+            StepKind::If { then, otherwise, .. } => {
+                walk_plugins(then, f);
+                walk_plugins(otherwise, f);
+            }
+            StepKind::Switch { cases, default, .. } => {
+                for (_, steps) in cases {
+                    walk_plugins(steps, f);
+                }
+                walk_plugins(default, f);
+            }
+            StepKind::ForEach { steps, .. } => walk_plugins(steps, f),
+            StepKind::Delay(_) | StepKind::DelayUntil(_) => {}
+        }
+        if let OnError::Branch(steps) = &step.on_error {
+            walk_plugins(steps, f);
+        }
+    }
+}
+
+/// How a flow names each plugin it uses, as written (`http`, `http@0.2.0`),
+/// with whether it names a connector (rather than a transform); sorted.
+pub fn plugin_references(def: &FlowDef) -> Vec<(String, bool)> {
+    fn walk(steps: &[StepDef], out: &mut Vec<(String, bool)>) {
         for s in steps {
             if let Some(action) = &s.action {
-                let connector = action.rsplit_once('.').map_or(action.as_str(), |(c, _)| c);
-                out.push(split_version(connector).0.to_string());
+                out.push((action.rsplit_once('.').map_or(action.as_str(), |(c, _)| c).to_string(), true));
             }
             if let Some(t) = &s.transform {
-                out.push(split_version(t).0.to_string());
+                out.push((t.clone(), false));
             }
             let nested = [&s.then, &s.else_, &s.default, &s.steps];
             for list in nested.into_iter().flatten() {
@@ -580,7 +616,7 @@ pub fn plugins_used(def: &FlowDef) -> Vec<String> {
     }
     let mut out = Vec::new();
     if let TriggerDef::Webhook(t) | TriggerDef::Polling(t) = &def.trigger {
-        out.push(split_version(&t.connector).0.to_string());
+        out.push((t.connector.clone(), true));
     }
     walk(&def.steps, &mut out);
     out.sort();
@@ -588,6 +624,28 @@ pub fn plugins_used(def: &FlowDef) -> Vec<String> {
     out
 }
 
+/// The plugins a flow names (connectors and transforms, without versions).
+pub fn plugins_used(def: &FlowDef) -> Vec<String> {
+    let mut out: Vec<String> =
+        plugin_references(def).into_iter().map(|(r, _)| split_version(&r).0.to_string()).collect();
+    out.dedup();
+    out
+}
+
+/// The plugin references of `def` that `catalog` cannot serve now: a removed
+/// plugin, or a pinned version that is not installed. Empty when the flow can run.
+pub fn missing_plugins(def: &FlowDef, catalog: &dyn Catalog) -> Vec<String> {
+    plugin_references(def)
+        .into_iter()
+        .filter(|(reference, connector)| {
+            let (name, version) = split_version(reference);
+            if *connector { catalog.connector(name, version).is_none() } else { !catalog.has_transform(name, version) }
+        })
+        .map(|(reference, _)| reference)
+        .collect()
+}
+
+/// `name@version` → (`name`, `Some(version)`).
 pub(crate) fn split_version(s: &str) -> (&str, Option<&str>) {
     match s.split_once('@') {
         Some((name, version)) => (name, Some(version)),

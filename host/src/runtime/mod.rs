@@ -25,6 +25,7 @@ pub mod limits;
 mod load;
 pub mod registry;
 pub mod types;
+pub mod watch;
 
 use crate::caps::{self, CallScope, CallState, Connection, LogLine, World};
 use crate::store::Db;
@@ -243,11 +244,13 @@ fn engine_config(ceilings: &Ceilings) -> Config {
     let n = ceilings.max_concurrent_instances;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)
-        .total_core_instances(n * 8)
+        // componentize-py components hold 38 core instances (CPython and its
+        // WASI stubs); slots are address space, reserved, not resident memory.
+        .total_core_instances(n * 64)
         .total_memories(n)
         .total_tables(n * 4)
         .total_stacks(n)
-        .max_core_instances_per_component(32)
+        .max_core_instances_per_component(64)
         .max_memories_per_component(4)
         .max_tables_per_component(16)
         .max_memory_size(ceilings.max_memory_bytes)

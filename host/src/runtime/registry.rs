@@ -12,24 +12,84 @@ use crate::runtime::{Manifest, PluginError, PollResponse, WebhookOutcome, Webhoo
 use crate::store::Db;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// Plugins by name, and the connections they run for.
+/// How many versions of one plugin stay in memory (the current one always
+/// does); older versions of runs still in flight are loaded again from the
+/// version store, through the compile cache.
+const KEPT_VERSIONS: usize = 8;
+
+/// Plugins by name and version, and the connections they run for.
+///
+/// Every version that was ever current is kept (bytes in the version store,
+/// the last few in memory), so a run that started on a version finishes on
+/// it while new runs take the current one. Swapping the current version is
+/// one write under a lock.
 #[derive(Clone)]
 pub struct Registry {
     runtime: Runtime,
     db: Db,
-    plugins: Arc<RwLock<BTreeMap<String, Plugin>>>,
+    state: Arc<RwLock<State>>,
+    /// Bumped on every change: validated flows are re-checked against it.
+    generation: Arc<AtomicU64>,
+    /// `<hash>.wasm` of every version, when the registry has a data directory.
+    store_dir: Option<PathBuf>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Versions by name, oldest first.
+    history: BTreeMap<String, Vec<Plugin>>,
+    /// The version new runs get, by name; absent when not installed now.
+    current: BTreeMap<String, Plugin>,
+    /// Which file provides which plugin: name and content hash.
+    files: BTreeMap<PathBuf, (String, String)>,
+    /// Files that failed to load, and why (the version before stays current).
+    problems: BTreeMap<PathBuf, String>,
+}
+
+/// One version of a plugin, as `weft plugin list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionInfo {
+    pub version: String,
+    pub hash: String,
+    /// New runs of flows that do not pin a version take it.
+    pub current: bool,
+    /// Current, or provided by a file in the folder: flows can pin it. A
+    /// version that is neither is kept only for the runs still on it.
+    pub installed: bool,
+}
+
+impl State {
+    fn installed(&self, plugin: &Plugin) -> bool {
+        self.current.get(plugin.name()).is_some_and(|c| c.hash() == plugin.hash())
+            || self.files.values().any(|(n, h)| n == plugin.name() && h == plugin.hash())
+    }
 }
 
 impl Registry {
-    pub fn new(runtime: Runtime, db: Db) -> Self {
-        Self { runtime, db, plugins: Arc::default() }
+    /// A registry; with `store_dir`, every version's bytes are kept there.
+    pub fn new(runtime: Runtime, db: Db, store_dir: Option<PathBuf>) -> Self {
+        Self { runtime, db, state: Arc::default(), generation: Arc::default(), store_dir }
     }
 
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// Changes so far (loads, swaps, removals).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().expect("plugin registry")
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().expect("plugin registry")
     }
 
     /// Load every `.wasm` in `dir`. A file that fails to load is reported and
@@ -37,21 +97,135 @@ impl Registry {
     pub async fn load_dir(&self, dir: &Path) -> Vec<(String, super::LoadError)> {
         let mut failures = Vec::new();
         let Ok(entries) = std::fs::read_dir(dir) else { return failures };
-        let mut paths: Vec<_> =
-            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "wasm")).collect();
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).filter(|p| is_plugin_file(p)).collect();
         paths.sort();
         for path in paths {
-            match self.runtime.load_file(&path).await {
-                Ok(plugin) => self.insert(plugin),
-                Err(e) => failures.push((path.display().to_string(), e)),
+            if let Err(e) = self.load_path(&path).await {
+                failures.push((path.display().to_string(), e));
             }
         }
         failures
     }
 
+    /// Load (or reload) the plugin in `path`: a new file is a new plugin, a
+    /// changed one a new version that becomes current. Unchanged content is a
+    /// no-op (`Ok(None)`). A file that fails to load changes nothing: the
+    /// version before keeps serving, and the problem is kept for `problems`.
+    pub async fn load_path(&self, path: &Path) -> Result<Option<Plugin>, super::LoadError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|e| super::LoadError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        self.load_bytes(path, &bytes).await
+    }
+
+    /// [`Registry::load_path`] with the file's bytes already read.
+    pub async fn load_bytes(&self, path: &Path, bytes: &[u8]) -> Result<Option<Plugin>, super::LoadError> {
+        let hash = super::cache::content_hash(bytes);
+        {
+            let state = self.read();
+            // Events also come from reading a file: only new content counts.
+            let unchanged = state.files.get(path).is_some_and(|(_, loaded)| *loaded == hash);
+            if unchanged {
+                return Ok(None);
+            }
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
+        match self.runtime.load(&path.display().to_string(), stem, bytes).await {
+            Ok(plugin) => {
+                self.keep_bytes(&plugin, bytes);
+                self.make_current(Some(path), plugin.clone());
+                Ok(Some(plugin))
+            }
+            Err(e) => {
+                self.write().problems.insert(path.to_path_buf(), e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// The file `path` is gone: its plugin is no longer installed (runs in
+    /// flight keep their version). The plugin's name, if the file provided one.
+    pub fn unload_path(&self, path: &Path) -> Option<String> {
+        let mut state = self.write();
+        state.problems.remove(path);
+        let (name, hash) = state.files.remove(path)?;
+        // Another file may provide the same plugin: its version serves instead.
+        let other = state.files.values().find(|(n, _)| *n == name).map(|(_, h)| h.clone());
+        let fallback = other.and_then(|h| state.history.get(&name)?.iter().find(|p| p.hash() == h).cloned());
+        let serving = state.current.get(&name).is_some_and(|p| p.hash() == hash);
+        match fallback {
+            Some(plugin) if serving => {
+                state.current.insert(name.clone(), plugin);
+            }
+            Some(_) => {}
+            None => {
+                state.current.remove(&name);
+            }
+        }
+        drop(state);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(plugin = %name, file = %path.display(), "plugin file removed");
+        Some(name)
+    }
+
+    fn keep_bytes(&self, plugin: &Plugin, bytes: &[u8]) {
+        let Some(dir) = &self.store_dir else { return };
+        let path = dir.join(format!("{}.wasm", plugin.hash()));
+        if path.exists() {
+            return;
+        }
+        let partial = dir.join(format!(".{}.partial", plugin.hash()));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&partial, bytes))
+            .and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(e) = written {
+            tracing::warn!(plugin = plugin.name(), error = %e, "cannot keep the plugin's bytes in the version store");
+        }
+    }
+
+    /// Swap `plugin` in as the current version of its name, in one step.
+    fn make_current(&self, path: Option<&Path>, plugin: Plugin) {
+        let name = plugin.name().to_string();
+        let mut state = self.write();
+        if let Some(path) = path {
+            state.problems.remove(path);
+            let before = state.files.insert(path.to_path_buf(), (name.clone(), plugin.hash().to_string()));
+            // The file held another plugin before: that one is gone unless another file has it.
+            if let Some((old, _)) = before
+                && old != name
+                && !state.files.values().any(|(n, _)| *n == old)
+            {
+                state.current.remove(&old);
+            }
+        }
+        let previous = state.current.insert(name.clone(), plugin.clone());
+        let provided: std::collections::HashSet<String> =
+            state.files.values().filter(|(n, _)| *n == name).map(|(_, h)| h.clone()).collect();
+        let history = state.history.entry(name.clone()).or_default();
+        history.retain(|p| p.hash() != plugin.hash());
+        history.push(plugin.clone());
+        // Forget the oldest version no file provides (runs still on it reload it from the version store).
+        while history.len() > KEPT_VERSIONS {
+            let Some(oldest) = history.iter().position(|p| !provided.contains(p.hash()) && p.hash() != plugin.hash())
+            else {
+                break;
+            };
+            history.remove(oldest);
+        }
+        drop(state);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        match previous {
+            Some(old) if old.hash() != plugin.hash() => {
+                tracing::info!(plugin = %name, from = %old.version(), to = %plugin.version(), "plugin swapped")
+            }
+            _ => tracing::info!(plugin = %name, version = %plugin.version(), "plugin loaded"),
+        }
+    }
+
     /// Check and load `bytes` as a plugin, then keep them as `dir/<name>.wasm`
-    /// (written to a temporary file and renamed, so a crash leaves no half
-    /// file) and serve the plugin. `fallback_name` names a transform.
+    /// (written to a temporary file and renamed, so a crash or a folder
+    /// watcher never sees half a file) and make it current: the same path as a
+    /// file dropped into the folder. `fallback_name` names a transform.
     pub async fn install(&self, dir: &Path, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, super::LoadError> {
         let plugin = self.runtime.load("the uploaded file", fallback_name, bytes).await?;
         let path = dir.join(format!("{}.wasm", plugin.name()));
@@ -60,31 +234,117 @@ impl Registry {
         if let Err(e) = written {
             return Err(super::LoadError::Read { path: path.display().to_string(), reason: e.to_string() });
         }
-        self.insert(plugin.clone());
+        self.keep_bytes(&plugin, bytes);
+        self.make_current(Some(&path), plugin.clone());
         Ok(plugin)
     }
 
-    /// Stop serving plugin `name` and delete `dir/<name>.wasm`. Whether it was loaded.
-    pub fn remove(&self, dir: &Path, name: &str) -> std::io::Result<bool> {
-        let removed = self.plugins.write().expect("plugin registry").remove(name).is_some();
-        match std::fs::remove_file(dir.join(format!("{name}.wasm"))) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+    /// Stop serving plugin `name` and delete the files that provide it. Whether it was installed.
+    pub fn remove(&self, name: &str) -> std::io::Result<bool> {
+        let files: Vec<PathBuf> =
+            self.read().files.iter().filter(|(_, (n, _))| n.as_str() == name).map(|(p, _)| p.clone()).collect();
+        for file in &files {
+            match std::fs::remove_file(file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            self.unload_path(file);
         }
-        Ok(removed)
+        let removed = self.write().current.remove(name).is_some();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Ok(removed || !files.is_empty())
     }
 
+    /// Insert a loaded plugin as current (tests and tools; no file).
     pub fn insert(&self, plugin: Plugin) {
-        self.plugins.write().expect("plugin registry").insert(plugin.name().to_string(), plugin);
+        self.make_current(None, plugin);
     }
 
+    /// The current version of `name`.
     pub fn get(&self, name: &str) -> Option<Plugin> {
-        self.plugins.read().expect("plugin registry").get(name).cloned()
+        self.read().current.get(name).cloned()
     }
 
-    pub fn list(&self) -> Vec<Plugin> {
-        self.plugins.read().expect("plugin registry").values().cloned().collect()
+    /// The version of `name` that `pin` names: `None` is the current one; a
+    /// pin is a content hash (or a prefix of 8+ hex digits), a full version
+    /// (`1.2.0+3f9a0c1b2d4e`), or a manifest version (`1.2.0`: the latest such).
+    /// Pins match installed versions (the current one, and every version a
+    /// file in the folder provides); a full 64-digit hash, which is how runs
+    /// record the version they started on, also matches a version no longer
+    /// installed while it is still in memory.
+    pub fn get_version(&self, name: &str, pin: Option<&str>) -> Option<Plugin> {
+        let Some(pin) = pin else { return self.get(name) };
+        let state = self.read();
+        let exact = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+        state.history.get(name)?.iter().rev().find(|p| (exact || state.installed(p)) && matches_pin(p, pin)).cloned()
     }
+
+    /// Like [`Registry::get_version`], and for a full content hash no longer in
+    /// memory, loads that version again from the version store.
+    pub async fn find(&self, name: &str, pin: Option<&str>) -> Option<Plugin> {
+        if let Some(found) = self.get_version(name, pin) {
+            return Some(found);
+        }
+        let pin = pin?;
+        let is_hash = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+        let path = self.store_dir.as_ref()?.join(format!("{pin}.wasm"));
+        if !is_hash || !path.exists() {
+            return None;
+        }
+        let bytes = tokio::fs::read(&path).await.ok()?;
+        let plugin = self.runtime.load(&path.display().to_string(), name, &bytes).await.ok()?;
+        (plugin.name() == name).then_some(plugin)
+    }
+
+    /// The current versions.
+    pub fn list(&self) -> Vec<Plugin> {
+        self.read().current.values().cloned().collect()
+    }
+
+    /// The versions of `name` kept in memory, oldest first.
+    pub fn versions(&self, name: &str) -> Vec<VersionInfo> {
+        let state = self.read();
+        let current = state.current.get(name).map(|p| p.hash().to_string());
+        state
+            .history
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|p| VersionInfo {
+                version: p.version(),
+                hash: p.hash().to_string(),
+                current: current.as_deref() == Some(p.hash()),
+                installed: state.installed(p),
+            })
+            .collect()
+    }
+
+    /// Files that failed to load, and why.
+    pub fn problems(&self) -> Vec<(PathBuf, String)> {
+        self.read().problems.iter().map(|(p, e)| (p.clone(), e.clone())).collect()
+    }
+}
+
+/// The message for a plugin (version) that is not installed.
+fn missing(name: &str, version: Option<&str>) -> String {
+    match version {
+        None => format!("plugin {name:?} is not installed"),
+        Some(v) => format!("plugin {name:?} has no version {v:?} installed"),
+    }
+}
+
+/// Whether `path` looks like a plugin: `*.wasm`, not hidden (uploads and
+/// editors write hidden temporary files first).
+pub fn is_plugin_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "wasm")
+        && !path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
+}
+
+fn matches_pin(plugin: &Plugin, pin: &str) -> bool {
+    let hex = pin.len() >= 8 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex && plugin.hash().starts_with(pin))
+        || plugin.version() == pin
+        || plugin.manifest().is_some_and(|m| m.version == pin)
 }
 
 fn failure(error: &CallError) -> StepFailure {
@@ -106,28 +366,36 @@ fn failed(failure: StepFailure) -> PluginCall {
 
 impl Catalog for Registry {
     fn connector(&self, name: &str, version: Option<&str>) -> Option<Manifest> {
-        let plugin = self.get(name)?;
-        let manifest = plugin.manifest()?;
-        if version.is_some_and(|v| v != manifest.version) {
-            return None;
-        }
-        Some(manifest.clone())
+        self.get_version(name, version)?.manifest().cloned()
     }
 
     fn has_transform(&self, name: &str, version: Option<&str>) -> bool {
-        version.is_none() && self.get(name).is_some_and(|p| p.world() == World::Transform)
+        self.get_version(name, version).is_some_and(|p| p.world() == World::Transform)
     }
 
     fn connection_connector(&self, id: &str) -> Option<String> {
         self.db.connection(id).ok().flatten().map(|(plugin, _)| plugin)
     }
+
+    fn resolve(&self, name: &str, version: Option<&str>) -> Option<String> {
+        self.get_version(name, version).map(|p| p.hash().to_string())
+    }
+
+    fn generation(&self) -> u64 {
+        Registry::generation(self)
+    }
 }
 
 impl Registry {
-    /// The connector plugin `name` and the connection `id` it runs for.
-    fn connector_for(&self, name: &str, id: &str) -> Result<(Plugin, Arc<Connection>), StepFailure> {
-        let Some(plugin) = self.get(name).filter(|p| p.world() == World::Connector) else {
-            return Err(StepFailure::fatal(format!("connector {name:?} is not installed")));
+    /// The connector plugin `name` (at `version`) and the connection `id` it runs for.
+    async fn connector_for(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        id: &str,
+    ) -> Result<(Plugin, Arc<Connection>), StepFailure> {
+        let Some(plugin) = self.find(name, version).await.filter(|p| p.world() == World::Connector) else {
+            return Err(StepFailure::fatal(missing(name, version)));
         };
         match self.db.connection(id) {
             Ok(Some((_, connection))) => Ok((plugin, Arc::new(connection))),
@@ -141,8 +409,10 @@ impl Registry {
         call: TriggerCall<'_>,
         run: impl AsyncFnOnce(Plugin, CallOptions<'_>) -> Outcome<T>,
     ) -> Result<T, TriggerError> {
-        let (plugin, connection) =
-            self.connector_for(call.connector, call.connection).map_err(|f| TriggerError::Failed(f.message))?;
+        let (plugin, connection) = self
+            .connector_for(call.connector, call.version, call.connection)
+            .await
+            .map_err(|f| TriggerError::Failed(f.message))?;
         let opts = CallOptions { connection: Some(&connection), limits: None };
         let outcome = run(plugin, opts).await;
         for line in &outcome.logs {
@@ -202,7 +472,7 @@ impl TriggerPlugins for Registry {
 impl Plugins for Registry {
     fn invoke<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, PluginCall> {
         Box::pin(async move {
-            let (plugin, connection) = match self.connector_for(call.connector, call.connection) {
+            let (plugin, connection) = match self.connector_for(call.connector, call.version, call.connection).await {
                 Ok(found) => found,
                 Err(failure) => return failed(failure),
             };
@@ -218,15 +488,10 @@ impl Plugins for Registry {
         })
     }
 
-    fn transform<'a>(
-        &'a self,
-        name: &'a str,
-        _version: Option<&'a str>,
-        input: &'a Value,
-    ) -> BoxFuture<'a, PluginCall> {
+    fn transform<'a>(&'a self, name: &'a str, version: Option<&'a str>, input: &'a Value) -> BoxFuture<'a, PluginCall> {
         Box::pin(async move {
-            let Some(plugin) = self.get(name).filter(|p| p.world() == World::Transform) else {
-                return failed(StepFailure::fatal(format!("transform {name:?} is not installed")));
+            let Some(plugin) = self.find(name, version).await.filter(|p| p.world() == World::Transform) else {
+                return failed(StepFailure::fatal(missing(name, version)));
             };
             to_call(plugin.transform(&CallOptions::default(), input).await)
         })

@@ -7,6 +7,7 @@ use crate::caps::{Connection, HostRule};
 use crate::flow::FlowDef;
 use crate::flow::run::{RunFilter, RunStatus, RunStore};
 use crate::flow::triggers::TriggerStore;
+use crate::flow::validate::Catalog;
 use crate::runtime::Plugin;
 use axum::Router;
 use axum::body::Bytes;
@@ -63,34 +64,64 @@ pub(super) async fn openapi() -> Json {
 
 // ---- plugins --------------------------------------------------------------------------------------
 
-fn plugin_summary(plugin: &Plugin, flows: &[String]) -> Value {
-    let mut summary = json!({ "name": plugin.name(), "world": plugin.world().to_string(), "used_by": flows });
+/// A plugin as the API shows it: the current version, every version kept in
+/// memory with the flows whose runs start on it, and the flows that use it.
+fn plugin_summary(state: &Shared, plugin: &Plugin) -> Result<Value, ApiError> {
+    let name = plugin.name();
+    let usage = flows_using(state, name)?;
+    let versions: Vec<Value> = state
+        .registry
+        .versions(name)
+        .into_iter()
+        .map(|v| {
+            let flows: Vec<&String> = usage.iter().filter(|(_, hash)| hash.as_deref() == Some(&v.hash)).map(|(f, _)| f).collect();
+            json!({ "version": v.version, "hash": v.hash, "current": v.current, "installed": v.installed, "flows": flows })
+        })
+        .collect();
+    let mut summary = json!({
+        "name": name,
+        "world": plugin.world().to_string(),
+        "version": plugin.version(),
+        "hash": plugin.hash(),
+        "versions": versions,
+        "used_by": usage.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+    });
     if let Some(m) = plugin.manifest() {
-        summary["version"] = json!(m.version);
         summary["description"] = json!(m.description);
         summary["triggers"] = json!(m.triggers.iter().map(|t| &t.name).collect::<Vec<_>>());
         summary["actions"] = json!(m.actions.iter().map(|a| &a.name).collect::<Vec<_>>());
     }
-    summary
+    Ok(summary)
 }
 
-/// Flows whose current definition names plugin `name`.
-fn flows_using(state: &Shared, name: &str) -> Result<Vec<String>, ApiError> {
-    Ok(state
-        .db
-        .flows()?
-        .into_iter()
-        .filter(|f| crate::flow::validate::plugins_used(&f.def).iter().any(|p| p == name))
-        .map(|f| f.name)
-        .collect())
+/// Flows whose current definition names plugin `name`, each with the content
+/// hash its new runs take (`None` when the version it pins is not installed).
+fn flows_using(state: &Shared, name: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    let mut out = Vec::new();
+    for flow in state.db.flows()? {
+        for (reference, _) in crate::flow::validate::plugin_references(&flow.def) {
+            let (plugin, version) = crate::flow::validate::split_version(&reference);
+            if plugin == name {
+                out.push((flow.name.clone(), Catalog::resolve(&state.registry, plugin, version)));
+            }
+        }
+    }
+    out.dedup();
+    Ok(out)
 }
 
 async fn list_plugins(State(state): State<Shared>) -> ApiResult {
     let mut out = Vec::new();
     for plugin in state.registry.list() {
-        out.push(plugin_summary(&plugin, &flows_using(&state, plugin.name())?));
+        out.push(plugin_summary(&state, &plugin)?);
     }
-    ok(Value::Array(out))
+    let problems: Vec<Value> = state
+        .registry
+        .problems()
+        .into_iter()
+        .map(|(file, error)| json!({ "file": file.display().to_string(), "error": error }))
+        .collect();
+    ok(json!({ "plugins": out, "problems": problems }))
 }
 
 #[derive(Deserialize)]
@@ -109,12 +140,12 @@ async fn install_plugin(State(state): State<Shared>, Query(q): Query<InstallQuer
         .install(&state.plugins_dir, fallback, &body)
         .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    created(plugin_summary(&plugin, &flows_using(&state, plugin.name())?))
+    created(plugin_summary(&state, &plugin)?)
 }
 
 async fn get_plugin(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
     let plugin = state.registry.get(&name).ok_or_else(|| ApiError::not_found(format!("no plugin {name:?}")))?;
-    let mut out = plugin_summary(&plugin, &flows_using(&state, &name)?);
+    let mut out = plugin_summary(&state, &plugin)?;
     if let Some(m) = plugin.manifest() {
         out["manifest"] = serde_json::to_value(m).unwrap_or_default();
     }
@@ -135,7 +166,8 @@ async fn remove_plugin(
     if state.registry.get(&name).is_none() {
         return Err(ApiError::not_found(format!("no plugin {name:?}")));
     }
-    let users = flows_using(&state, &name)?;
+    let mut users: Vec<String> = flows_using(&state, &name)?.into_iter().map(|(f, _)| f).collect();
+    users.dedup();
     if !users.is_empty() && !q.force {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -144,7 +176,7 @@ async fn remove_plugin(
     }
     state
         .registry
-        .remove(&state.plugins_dir, &name)
+        .remove(&name)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot delete the plugin file: {e}")))?;
     ok(json!({ "removed": name, "flows_affected": users }))
 }
@@ -256,6 +288,7 @@ async fn list_flows(State(state): State<Shared>) -> ApiResult {
             "steps": f.def.steps.len(),
             "active": active,
             "updated_ms": f.updated_ms,
+            "plugins_missing": state.executor.missing_plugins(&f),
         }));
     }
     ok(Value::Array(out))

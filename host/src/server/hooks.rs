@@ -74,6 +74,12 @@ async fn handle(
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
             response
         }
+        HookReply::Unavailable(message) => {
+            state.metrics.hook("unavailable");
+            let mut response = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(60));
+            response
+        }
         HookReply::Rejected(e) => {
             state.metrics.hook("rejected");
             let status = match e {

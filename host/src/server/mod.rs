@@ -74,6 +74,8 @@ pub struct Server {
     pub new_token: Option<String>,
     /// Plugin files that failed to load.
     pub skipped: Vec<(String, String)>,
+    /// Keeps the registry in step with the plugins folder while the server lives.
+    _watch: crate::runtime::watch::FolderWatch,
 }
 
 fn sha256(text: &str) -> [u8; 32] {
@@ -110,8 +112,10 @@ impl Server {
             cache_dir: Some(config.cache_dir.clone()),
             ..Default::default()
         })?;
-        let registry = Registry::new(runtime, db.clone());
+        let registry = Registry::new(runtime, db.clone(), Some(config.data_dir.join("versions")));
         std::fs::create_dir_all(&config.plugins_dir)?;
+        // Watch first, so a file written while the folder loads is not missed.
+        let watch = crate::runtime::watch::watch(registry.clone(), &config.plugins_dir)?;
         let skipped =
             registry.load_dir(&config.plugins_dir).await.into_iter().map(|(file, e)| (file, e.to_string())).collect();
         let clock = Arc::new(SystemClock);
@@ -138,7 +142,7 @@ impl Server {
             token_hash,
             metrics: metrics::Metrics::default(),
         });
-        Ok(Self { state, config, new_token, skipped })
+        Ok(Self { state, config, new_token, skipped, _watch: watch })
     }
 
     /// The whole HTTP surface.
@@ -243,7 +247,7 @@ impl From<crate::flow::ExecError> for ApiError {
         use crate::flow::ExecError as E;
         let status = match &e {
             E::UnknownFlow(_) | E::UnknownRun(_) => StatusCode::NOT_FOUND,
-            E::NotFailed(_) | E::Ended(..) => StatusCode::CONFLICT,
+            E::NotFailed(_) | E::Ended(..) | E::PluginMissing { .. } => StatusCode::CONFLICT,
             E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

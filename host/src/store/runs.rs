@@ -321,6 +321,7 @@ mod tests {
             output: None,
             wake_ms,
             rerun_of: None,
+            plugins: Default::default(),
         }
     }
 

@@ -116,6 +116,7 @@ mod tests {
             output: None,
             wake_ms: None,
             rerun_of: None,
+            plugins: Default::default(),
         };
         let state = PollState { key: "k".into(), mark: Some("7".into()), ..Default::default() };
         db.record_events("f", Some(&state), &[run("a"), run("b")]).unwrap();

@@ -1,4 +1,8 @@
 //! A well-behaved connector that exercises every capability and export, for tests.
+//!
+//! Built twice: `probe` (version 0.1.0) and, from this same file with the
+//! `v2` feature, `probe-v2` (version 0.2.0), so tests can swap one version of
+//! a plugin for another and tell by the output which one ran.
 use weft_sdk::{
     Action, CallContext, Connector, Error, Event, Manifest, PollResponse, PollingStrategy, Result, Trigger, Value,
     WebhookOutcome, WebhookRequest, WebhookResponse, config, http, json, kv, log,
@@ -6,9 +10,11 @@ use weft_sdk::{
 
 struct Probe;
 
+const VERSION: &str = if cfg!(feature = "v2") { "0.2.0" } else { "0.1.0" };
+
 impl Connector for Probe {
     fn describe() -> Manifest {
-        Manifest::new("probe", "0.1.0", "Exercises every capability")
+        Manifest::new("probe", VERSION, "Exercises every capability")
             .setting("greeting", "Any value", false)
             .secret("token", "Any secret", false)
             .host("127.0.0.1")
@@ -46,7 +52,12 @@ impl Connector for Probe {
             "fetch" => {
                 let url = input["url"].as_str().ok_or_else(|| Error::invalid_input("url"))?;
                 let response = http::Request::new(input["method"].as_str().unwrap_or("GET"), url).send()?;
-                Ok(json!({ "status": response.status, "body": response.json_or_text(), "url": response.url }))
+                Ok(json!({
+                    "status": response.status,
+                    "body": response.json_or_text(),
+                    "url": response.url,
+                    "version": VERSION,
+                }))
             }
             "log" => {
                 let n = input["lines"].as_u64().unwrap_or(1);
