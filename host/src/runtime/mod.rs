@@ -140,12 +140,39 @@ impl Runtime {
 
     /// Load a plugin from a file.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| LoadError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        let read_error =
+            |e: std::io::Error| LoadError::Read { path: path.display().to_string(), reason: e.to_string() };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
         let origin = path.display().to_string();
-        self.load(&origin, stem, &bytes).await
+        // A restart: the file's hash finds its compiled code without reading it into memory.
+        let mut rejected = false;
+        if let Some(cache) = self.shared.cache.clone() {
+            let (file, engine) = (path.to_path_buf(), self.shared.engine.clone());
+            let found = tokio::task::spawn_blocking(move || {
+                let hash = cache::content_hash_file(&file)?;
+                Ok::<_, std::io::Error>(cache.lookup(&engine, &hash).map(|c| c.map(|c| (c, hash))))
+            })
+            .await
+            .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: e.to_string() })?
+            .map_err(read_error)?;
+            match found {
+                Ok(Some((component, hash))) => {
+                    return self.prepare(&origin, stem, component, hash, cache::CacheOutcome::Hit).await;
+                }
+                Ok(None) => {}
+                // The entry is deleted; `load` below compiles it again.
+                Err(why) => {
+                    tracing::warn!(plugin = origin, %why, "compile cache entry rejected; rebuilding it");
+                    rejected = true;
+                }
+            }
+        }
+        let bytes = tokio::fs::read(path).await.map_err(read_error)?;
+        let mut plugin = self.load(&origin, stem, &bytes).await?;
+        if rejected && let Some(inner) = Arc::get_mut(&mut plugin.inner) {
+            inner.cached = cache::CacheOutcome::Rebuilt;
+        }
+        Ok(plugin)
     }
 
     /// Validate, compile and pre-instantiate a plugin.
@@ -154,21 +181,64 @@ impl Runtime {
     /// (connectors are named by their manifest). Connectors are described once
     /// here, and their manifest is validated.
     pub async fn load(&self, origin: &str, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
+        self.load_hashed(origin, fallback_name, bytes, cache::content_hash(bytes)).await
+    }
+
+    /// [`Runtime::load`] for bytes whose content hash the caller has computed.
+    pub async fn load_hashed(
+        &self,
+        origin: &str,
+        fallback_name: &str,
+        bytes: &[u8],
+        hash: String,
+    ) -> Result<Plugin, LoadError> {
         load::check_bytes(origin, bytes)?;
         let shared = &self.shared;
-        let hash = cache::content_hash(bytes);
         let (component, cached) = {
-            let (engine, cache, bytes, hash) =
-                (shared.engine.clone(), shared.cache.clone(), bytes.to_vec(), hash.clone());
-            // Compiling is CPU-heavy: keep it off the async workers.
-            let (compiled, outcome) = tokio::task::spawn_blocking(move || match &cache {
-                Some(cache) => cache.component(&engine, &hash, &bytes),
-                None => (Component::new(&engine, &bytes), cache::CacheOutcome::Compiled),
-            })
-            .await
-            .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: e.to_string() })?;
-            (compiled.map_err(|e| LoadError::Invalid { origin: origin.into(), reason: format!("{e:#}") })?, outcome)
+            let (engine, cache, key) = (shared.engine.clone(), shared.cache.clone(), hash.clone());
+            let invalid = |reason: String| LoadError::Invalid { origin: origin.into(), reason };
+            // Disk and CPU work stays off the async workers. A cache hit needs only the hash.
+            let found = match cache.clone() {
+                None => Ok(None),
+                Some(cache) => tokio::task::spawn_blocking(move || cache.lookup(&engine, &key))
+                    .await
+                    .map_err(|e| invalid(e.to_string()))?,
+            };
+            match found {
+                Ok(Some(component)) => (component, cache::CacheOutcome::Hit),
+                missed => {
+                    let outcome = match missed {
+                        Err(why) => {
+                            tracing::warn!(plugin = origin, %why, "compile cache entry rejected; rebuilding it");
+                            cache::CacheOutcome::Rebuilt
+                        }
+                        _ => cache::CacheOutcome::Compiled,
+                    };
+                    let (engine, bytes, key) = (shared.engine.clone(), bytes.to_vec(), hash.clone());
+                    let compiled = tokio::task::spawn_blocking(move || match &cache {
+                        Some(cache) => cache.compile(&engine, &key, &bytes),
+                        None => Component::new(&engine, &bytes),
+                    })
+                    .await
+                    .map_err(|e| invalid(e.to_string()))?;
+                    (compiled.map_err(|e| invalid(format!("{e:#}")))?, outcome)
+                }
+            }
         };
+        self.prepare(origin, fallback_name, component, hash, cached).await
+    }
+
+    /// Check a compiled component's world and imports, pre-instantiate it,
+    /// and describe a connector.
+    async fn prepare(
+        &self,
+        origin: &str,
+        fallback_name: &str,
+        component: Component,
+        hash: String,
+        cached: cache::CacheOutcome,
+    ) -> Result<Plugin, LoadError> {
+        let shared = &self.shared;
         let ty = component.component_type();
         let world = load::world_of(ty.exports(&shared.engine).map(|(name, _)| name)).map_err(|exports| {
             let exports = if exports.is_empty() {

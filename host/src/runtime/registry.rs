@@ -111,11 +111,23 @@ impl Registry {
     /// changed one a new version that becomes current. Unchanged content is a
     /// no-op (`Ok(None)`). A file that fails to load changes nothing: the
     /// version before keeps serving, and the problem is kept for `problems`.
+    /// A restart's loads take this path: through the compile cache, the file
+    /// is hashed but not read into memory.
     pub async fn load_path(&self, path: &Path) -> Result<Option<Plugin>, super::LoadError> {
-        let bytes = tokio::fs::read(path)
-            .await
-            .map_err(|e| super::LoadError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        self.load_bytes(path, &bytes).await
+        match self.runtime.load_file(path).await {
+            Ok(plugin) => {
+                if self.read().files.get(path).is_some_and(|(_, loaded)| loaded == plugin.hash()) {
+                    return Ok(None);
+                }
+                self.keep(&plugin, |to| std::fs::copy(path, to).map(drop));
+                self.make_current(Some(path), plugin.clone());
+                Ok(Some(plugin))
+            }
+            Err(e) => {
+                self.write().problems.insert(path.to_path_buf(), e.to_string());
+                Err(e)
+            }
+        }
     }
 
     /// [`Registry::load_path`] with the file's bytes already read.
@@ -130,7 +142,7 @@ impl Registry {
             }
         }
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
-        match self.runtime.load(&path.display().to_string(), stem, bytes).await {
+        match self.runtime.load_hashed(&path.display().to_string(), stem, bytes, hash).await {
             Ok(plugin) => {
                 self.keep_bytes(&plugin, bytes);
                 self.make_current(Some(path), plugin.clone());
@@ -169,15 +181,19 @@ impl Registry {
     }
 
     fn keep_bytes(&self, plugin: &Plugin, bytes: &[u8]) {
+        self.keep(plugin, |to| std::fs::write(to, bytes));
+    }
+
+    /// Keep a version's bytes in the version store (`write` puts them at the given path).
+    fn keep(&self, plugin: &Plugin, write: impl FnOnce(&Path) -> std::io::Result<()>) {
         let Some(dir) = &self.store_dir else { return };
         let path = dir.join(format!("{}.wasm", plugin.hash()));
         if path.exists() {
             return;
         }
         let partial = dir.join(format!(".{}.partial", plugin.hash()));
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&partial, bytes))
-            .and_then(|()| std::fs::rename(&partial, &path));
+        let written =
+            std::fs::create_dir_all(dir).and_then(|()| write(&partial)).and_then(|()| std::fs::rename(&partial, &path));
         if let Err(e) = written {
             tracing::warn!(plugin = plugin.name(), error = %e, "cannot keep the plugin's bytes in the version store");
         }
@@ -293,7 +309,7 @@ impl Registry {
         }
         let bytes = tokio::fs::read(&path).await.ok()?;
         let plugin = self.runtime.load(&path.display().to_string(), name, &bytes).await.ok()?;
-        (plugin.name() == name).then_some(plugin)
+        (plugin.name() == name && plugin.hash() == pin).then_some(plugin)
     }
 
     /// The current versions.
