@@ -138,41 +138,29 @@ impl Runtime {
         &self.shared.defaults
     }
 
-    /// Load a plugin from a file.
+    /// Load a plugin from a file. With a compile cache, a hit (a restart) hashes
+    /// the file in pieces and never reads it into memory.
     pub async fn load_file(&self, path: &Path) -> Result<Plugin, LoadError> {
         let read_error =
             |e: std::io::Error| LoadError::Read { path: path.display().to_string(), reason: e.to_string() };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
         let origin = path.display().to_string();
-        // A restart: the file's hash finds its compiled code without reading it into memory.
-        let mut rejected = false;
-        if let Some(cache) = self.shared.cache.clone() {
-            let (file, engine) = (path.to_path_buf(), self.shared.engine.clone());
-            let found = tokio::task::spawn_blocking(move || {
-                let hash = cache::content_hash_file(&file)?;
-                Ok::<_, std::io::Error>(cache.lookup(&engine, &hash).map(|c| c.map(|c| (c, hash))))
-            })
+        if self.shared.cache.is_none() {
+            let bytes = tokio::fs::read(path).await.map_err(read_error)?;
+            return self.load(&origin, stem, &bytes).await;
+        }
+        let file = path.to_path_buf();
+        let hash = tokio::task::spawn_blocking(move || cache::content_hash_file(&file))
             .await
             .map_err(|e| LoadError::Invalid { origin: origin.clone(), reason: e.to_string() })?
             .map_err(read_error)?;
-            match found {
-                Ok(Some((component, hash))) => {
-                    return self.prepare(&origin, stem, component, hash, cache::CacheOutcome::Hit).await;
-                }
-                Ok(None) => {}
-                // The entry is deleted; `load` below compiles it again.
-                Err(why) => {
-                    tracing::warn!(plugin = origin, %why, "compile cache entry rejected; rebuilding it");
-                    rejected = true;
-                }
+        match self.cached(&origin, &hash).await? {
+            Ok(component) => self.prepare(&origin, stem, component, hash, cache::CacheOutcome::Hit).await,
+            Err(outcome) => {
+                let bytes = tokio::fs::read(path).await.map_err(read_error)?;
+                self.compile(&origin, stem, &bytes, hash, outcome).await
             }
         }
-        let bytes = tokio::fs::read(path).await.map_err(read_error)?;
-        let mut plugin = self.load(&origin, stem, &bytes).await?;
-        if rejected && let Some(inner) = Arc::get_mut(&mut plugin.inner) {
-            inner.cached = cache::CacheOutcome::Rebuilt;
-        }
-        Ok(plugin)
     }
 
     /// Validate, compile and pre-instantiate a plugin.
@@ -193,39 +181,53 @@ impl Runtime {
         hash: String,
     ) -> Result<Plugin, LoadError> {
         load::check_bytes(origin, bytes)?;
-        let shared = &self.shared;
-        let (component, cached) = {
-            let (engine, cache, key) = (shared.engine.clone(), shared.cache.clone(), hash.clone());
-            let invalid = |reason: String| LoadError::Invalid { origin: origin.into(), reason };
-            // Disk and CPU work stays off the async workers. A cache hit needs only the hash.
-            let found = match cache.clone() {
-                None => Ok(None),
-                Some(cache) => tokio::task::spawn_blocking(move || cache.lookup(&engine, &key))
-                    .await
-                    .map_err(|e| invalid(e.to_string()))?,
-            };
-            match found {
-                Ok(Some(component)) => (component, cache::CacheOutcome::Hit),
-                missed => {
-                    let outcome = match missed {
-                        Err(why) => {
-                            tracing::warn!(plugin = origin, %why, "compile cache entry rejected; rebuilding it");
-                            cache::CacheOutcome::Rebuilt
-                        }
-                        _ => cache::CacheOutcome::Compiled,
-                    };
-                    let (engine, bytes, key) = (shared.engine.clone(), bytes.to_vec(), hash.clone());
-                    let compiled = tokio::task::spawn_blocking(move || match &cache {
-                        Some(cache) => cache.compile(&engine, &key, &bytes),
-                        None => Component::new(&engine, &bytes),
-                    })
-                    .await
-                    .map_err(|e| invalid(e.to_string()))?;
-                    (compiled.map_err(|e| invalid(format!("{e:#}")))?, outcome)
-                }
+        match self.cached(origin, &hash).await? {
+            Ok(component) => self.prepare(origin, fallback_name, component, hash, cache::CacheOutcome::Hit).await,
+            Err(outcome) => self.compile(origin, fallback_name, bytes, hash, outcome).await,
+        }
+    }
+
+    /// The compiled component for content hash `hash` from the compile cache,
+    /// or why there is none: `Compiled` (no cache, no entry) or `Rebuilt` (an
+    /// entry failed its checks and was deleted). Off the async workers.
+    async fn cached(&self, origin: &str, hash: &str) -> Result<Result<Component, cache::CacheOutcome>, LoadError> {
+        let Some(cache) = self.shared.cache.clone() else { return Ok(Err(cache::CacheOutcome::Compiled)) };
+        let (engine, key) = (self.shared.engine.clone(), hash.to_string());
+        let found = tokio::task::spawn_blocking(move || cache.lookup(&engine, &key))
+            .await
+            .map_err(|e| LoadError::Invalid { origin: origin.into(), reason: e.to_string() })?;
+        Ok(match found {
+            Ok(Some(component)) => Ok(component),
+            Ok(None) => Err(cache::CacheOutcome::Compiled),
+            Err(why) => {
+                tracing::warn!(plugin = origin, %why, "compile cache entry rejected; rebuilding it");
+                Err(cache::CacheOutcome::Rebuilt)
             }
-        };
-        self.prepare(origin, fallback_name, component, hash, cached).await
+        })
+    }
+
+    /// Check `bytes`, compile them (storing the result in the compile cache) and prepare the plugin.
+    async fn compile(
+        &self,
+        origin: &str,
+        fallback_name: &str,
+        bytes: &[u8],
+        hash: String,
+        outcome: cache::CacheOutcome,
+    ) -> Result<Plugin, LoadError> {
+        load::check_bytes(origin, bytes)?;
+        let invalid = |reason: String| LoadError::Invalid { origin: origin.into(), reason };
+        let (engine, cache, bytes, key) =
+            (self.shared.engine.clone(), self.shared.cache.clone(), bytes.to_vec(), hash.clone());
+        // Compiling is CPU-heavy: keep it off the async workers.
+        let compiled = tokio::task::spawn_blocking(move || match &cache {
+            Some(cache) => cache.compile(&engine, &key, &bytes),
+            None => Component::new(&engine, &bytes),
+        })
+        .await
+        .map_err(|e| invalid(e.to_string()))?;
+        let component = compiled.map_err(|e| invalid(format!("{e:#}")))?;
+        self.prepare(origin, fallback_name, component, hash, outcome).await
     }
 
     /// Check a compiled component's world and imports, pre-instantiate it,

@@ -291,7 +291,7 @@ impl Registry {
     pub fn get_version(&self, name: &str, pin: Option<&str>) -> Option<Plugin> {
         let Some(pin) = pin else { return self.get(name) };
         let state = self.read();
-        let exact = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
+        let exact = is_full_hash(pin);
         state.history.get(name)?.iter().rev().find(|p| (exact || state.installed(p)) && matches_pin(p, pin)).cloned()
     }
 
@@ -302,9 +302,8 @@ impl Registry {
             return Some(found);
         }
         let pin = pin?;
-        let is_hash = pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit());
         let path = self.store_dir.as_ref()?.join(format!("{pin}.wasm"));
-        if !is_hash || !path.exists() {
+        if !is_full_hash(pin) || !path.exists() {
             return None;
         }
         let bytes = tokio::fs::read(&path).await.ok()?;
@@ -354,6 +353,11 @@ fn missing(name: &str, version: Option<&str>) -> String {
 pub fn is_plugin_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "wasm")
         && !path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'))
+}
+
+/// A whole content hash (how runs record the version they started on).
+fn is_full_hash(pin: &str) -> bool {
+    pin.len() == 64 && pin.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn matches_pin(plugin: &Plugin, pin: &str) -> bool {
