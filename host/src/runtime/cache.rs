@@ -131,16 +131,23 @@ impl CompileCache {
 
     fn store(&self, entry: &Path, sum: &Path, compiled: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let partial = |p: &Path| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-            p.with_file_name(format!(".{name}.partial-{}", std::process::id()))
-        };
-        let (entry_tmp, sum_tmp) = (partial(entry), partial(sum));
+        let (entry_tmp, sum_tmp) = (partial_path(entry), partial_path(sum));
         std::fs::write(&entry_tmp, compiled)?;
         std::fs::write(&sum_tmp, format!("{SUM_TAG} {} {:08x}\n", compiled.len(), crc32fast::hash(compiled)))?;
         std::fs::rename(&sum_tmp, sum)?;
         std::fs::rename(&entry_tmp, entry)
     }
+}
+
+/// A hidden temporary name beside `path`, unique to this process and call:
+/// two loads of the same plugin at once (the start-up scan and the watcher)
+/// each write their own file and rename it into place, instead of one
+/// renaming the other's half-written file away.
+pub(super) fn partial_path(path: &Path) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
+    path.with_file_name(format!(".{name}.partial-{}-{n}", std::process::id()))
 }
 
 /// CRC-32 of `bytes`, in chunks on every core for large images (a cached

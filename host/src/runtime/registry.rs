@@ -191,7 +191,7 @@ impl Registry {
         if path.exists() {
             return;
         }
-        let partial = dir.join(format!(".{}.partial", plugin.hash()));
+        let partial = super::cache::partial_path(&path);
         let written =
             std::fs::create_dir_all(dir).and_then(|()| write(&partial)).and_then(|()| std::fs::rename(&partial, &path));
         if let Err(e) = written {
