@@ -444,13 +444,38 @@ async fn a_full_queue_answers_429_with_retry_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_example_flows_apply_and_the_webhook_example_runs() {
     let crm = weft_tests::app::TestApp::start().await;
-    let (_dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT]);
+    let db =
+        weft_tests::json_server::JsonServer::start(&json!({ "contacts": [], "orders": [], "shipments": [] })).await;
+    let github = weft_tests::github::FakeGithub::start("ghp_examples", &["acme/widgets"]).await;
+    let slack = weft_tests::slack::FakeSlack::start().await;
+    let (_dir, data, plugin_dir) = workspace(&[
+        plugins::HTTP,
+        plugins::CLEAN_CONTACT,
+        plugins::RECORDS,
+        plugins::JQ,
+        plugins::GITHUB,
+        plugins::SLACK,
+        plugins::TEMPLATE,
+    ]);
     let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    let crm_connection =
-        json!({ "plugin": "http", "settings": { "base_url": crm.url("/echo") }, "hosts": [crm.grant()] });
-    weft.ok("PUT", "/api/connections/crm", Some(&crm_connection)).await;
-    let inbox = json!({ "plugin": "http", "secrets": { "signing_secret": SIGNING } });
-    weft.ok("PUT", "/api/connections/inbox", Some(&inbox)).await;
+    let connections = [
+        ("crm", json!({ "plugin": "http", "settings": { "base_url": crm.url("/echo") }, "hosts": [crm.grant()] })),
+        ("inbox", json!({ "plugin": "http", "secrets": { "signing_secret": SIGNING } })),
+        ("crm-records", json!({ "plugin": "records", "settings": { "base_url": db.url() }, "hosts": [db.grant()] })),
+        (
+            "github",
+            json!({ "plugin": "github", "settings": { "base_url": github.url() }, "hosts": [github.addr.to_string()],
+                    "secrets": { "token": "ghp_examples", "webhook_secret": "s" } }),
+        ),
+        (
+            "slack",
+            json!({ "plugin": "slack", "hosts": [slack.addr.to_string()],
+                    "secrets": { "webhook_url": slack.webhook_url(weft_tests::slack::HOOK_PATH) } }),
+        ),
+    ];
+    for (id, connection) in connections {
+        weft.ok("PUT", &format!("/api/connections/{id}"), Some(&connection)).await;
+    }
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
     let mut files: Vec<_> = std::fs::read_dir(&examples).unwrap().flatten().map(|e| e.path()).collect();
     files.sort();
@@ -461,6 +486,10 @@ async fn the_example_flows_apply_and_the_webhook_example_runs() {
     // The manual example cannot be activated; the others can.
     assert!(stdout.contains("flow incoming-contact is active (webhook trigger)"), "{stdout}");
     assert!(stdout.contains("flow crm-heartbeat is active (schedule trigger)"), "{stdout}");
+    assert!(stdout.contains("flow new-contact-to-lead is active (polling trigger)"), "{stdout}");
+    assert!(stdout.contains("flow orders-every-minute is active (polling trigger)"), "{stdout}");
+    assert!(stdout.contains("flow github-issue-to-slack is active (webhook trigger)"), "{stdout}");
+    assert_eq!(github.hooks("acme/widgets").len(), 1, "the GitHub example registered its hook");
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("activating contact-sync: flow \"contact-sync\" has a manual trigger")

@@ -91,6 +91,15 @@ impl Request {
         self
     }
 
+    /// Append `name=value` to the URL's query, both percent-encoded.
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        self.url.push(if self.url.contains('?') { '&' } else { '?' });
+        self.url.push_str(&percent_encode(name));
+        self.url.push('=');
+        self.url.push_str(&percent_encode(value));
+        self
+    }
+
     /// A JSON body, with `content-type: application/json`.
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Result<Self> {
         self.body = serde_json::to_vec(body).map_err(|e| Error::invalid_input(format!("request body: {e}")))?;
@@ -178,6 +187,19 @@ impl Response {
             _ => Err(Error::invalid_input(detail())),
         }
     }
+}
+
+/// Percent-encode `s` for a URL path segment or query component: every byte
+/// but the unreserved ones (`A-Z a-z 0-9 - _ . ~`) becomes `%XX`.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 struct Url<'a> {

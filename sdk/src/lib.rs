@@ -114,6 +114,7 @@ pub mod connector;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod signature;
 pub mod transform;
 
 pub use error::{Error, Result};

@@ -27,25 +27,37 @@ impl Reply {
     }
 }
 
-/// Send one request to an `http://` URL.
+/// Send one request to an `http://` URL; panics when it cannot be sent.
 pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Reply {
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    try_request(method, url, headers, body).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Send one request to an `http://` URL; why it could not be sent, if it could not.
+pub async fn try_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Vec<u8>>,
+) -> Result<Reply, String> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| format!("{url} is not an http:// URL"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let stream = tokio::net::TcpStream::connect(authority).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.expect("handshake");
+    let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("connect {url}: {e}"))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake with {url}: {e}"))?;
     tokio::spawn(connection);
     let mut builder = hyper::Request::builder().method(method).uri(path).header("host", authority);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    let response = sender.send_request(builder.body(Full::new(Bytes::from(body.into()))).unwrap()).await.expect("send");
+    let request = builder.body(Full::new(Bytes::from(body.into()))).map_err(|e| e.to_string())?;
+    let response = sender.send_request(request).await.map_err(|e| format!("send to {url}: {e}"))?;
     let status = response.status().as_u16();
     let headers =
         response.headers().iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string())).collect();
-    let body = response.into_body().collect().await.expect("body").to_bytes().to_vec();
-    Reply { status, headers, body }
+    let body = response.into_body().collect().await.map_err(|e| format!("body from {url}: {e}"))?.to_bytes().to_vec();
+    Ok(Reply { status, headers, body })
 }

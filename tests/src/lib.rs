@@ -1,5 +1,6 @@
 //! Helpers for weft's black-box tests: the built plugins, small HTTP servers
-//! on 127.0.0.1 for plugins to call ([`app`], [`saas`]), a client
+//! on 127.0.0.1 for plugins to call ([`app`], [`saas`], [`github`], [`slack`],
+//! a real json-server in [`json_server`]), a client
 //! ([`http`]) and a real `weft serve` process ([`weft`]).
 
 /// Paths of the plugins built for wasm32-wasip2 by this crate's build script.
@@ -8,8 +9,11 @@ pub mod plugins {
 }
 
 pub mod app;
+pub mod github;
 pub mod http;
+pub mod json_server;
 pub mod saas;
+pub mod slack;
 pub mod weft;
 
 use bytes::Bytes;
@@ -44,6 +48,23 @@ where
         }
     });
     (addr, task)
+}
+
+/// HMAC-SHA256 of the concatenated `parts` under `secret`, in lower-case hex:
+/// how the fake applications sign what they send. Written here, not taken
+/// from weft-sdk, so a bug in the connectors' check is not mirrored.
+pub fn hmac_sha256_hex(secret: &[u8], parts: &[&[u8]]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A free TCP port on 127.0.0.1 (for servers that take a port, not a listener).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1").local_addr().unwrap().port()
 }
 
 /// Every file below `dir`, recursively.

@@ -166,9 +166,5 @@ async fn handle(
 
 /// `sha256=<hex>` of HMAC-SHA256(`secret`, `body`): the app's webhook signature.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-    mac.update(body);
-    let bytes = mac.finalize().into_bytes();
-    format!("sha256={}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!("sha256={}", crate::hmac_sha256_hex(secret.as_bytes(), &[body]))
 }

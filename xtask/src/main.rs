@@ -49,9 +49,32 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 fn test() -> Result<(), String> {
     ensure_wasm_target();
     let polyglot = polyglot()?;
+    let json_server = json_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
-    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot))
+    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot).env("WEFT_JSON_SERVER", &json_server))
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
+}
+
+/// The pinned json-server, the real REST records API the `records` connector's tests and the demo use.
+const JSON_SERVER: &str = "json-server@0.17.4";
+
+/// Install json-server under `target/tools/json-server` (npm) on first use; the path of its executable.
+fn json_server() -> Result<PathBuf, String> {
+    let dir = target_dir().join("tools").join("json-server");
+    let bin = dir.join("node_modules").join(".bin").join("json-server");
+    if !bin.exists() {
+        println!("==> installing {JSON_SERVER} (npm)");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        run(Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(JSON_SERVER))?;
+    }
+    Ok(bin)
 }
 
 /// The pinned component toolchains for JavaScript and Python.
@@ -63,7 +86,7 @@ const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 /// componentize-py (PyPI), each tool installed under `target/tools` on first
 /// use. A component newer than its source and the WIT is not built again.
 fn polyglot() -> Result<PathBuf, String> {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let target = target_dir();
     let tools = target.join("tools");
     let out = target.join("polyglot");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
@@ -159,28 +182,50 @@ fn ensure_wasm_target() {
 fn demo() -> Result<(), String> {
     ensure_wasm_target();
     println!("==> building the plugins (wasm32-wasip2) and weft");
-    run(cargo().args([
-        "build",
-        "--profile",
-        "plugin",
-        "--target",
-        "wasm32-wasip2",
-        "-p",
-        "weft-plugin-http",
-        "-p",
-        "weft-plugin-clean-contact",
-    ]))?;
+    let plugin_names = ["http", "clean-contact", "records", "jq", "template", "github", "slack"];
+    let mut build = cargo();
+    build.args(["build", "--profile", "plugin", "--target", "wasm32-wasip2"]);
+    for name in plugin_names {
+        build.args(["-p", &format!("weft-plugin-{name}")]);
+    }
+    run(&mut build)?;
     run(cargo().args(["build", "-p", "weft"]))?;
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
+    let target = target_dir();
     let weft = target.join("debug").join("weft");
     let plugins = target.join("wasm32-wasip2").join("plugin");
-    let http = plugins.join("http.wasm");
-    let clean = plugins.join("clean_contact.wasm");
+    let wasm = |name: &str| plugins.join(format!("{}.wasm", name.replace('-', "_")));
+    let (http, clean) = (wasm("http"), wasm("clean-contact"));
 
+    // The CRM the example flows talk to: a real json-server on a fresh database.
+    let data = target.join("demo-data");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let db = data.join("crm-db.json");
+    std::fs::write(
+        &db,
+        r#"{"contacts":[{"id":1,"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"}],"leads":[],"orders":[{"id":"A-1","address":"1 Analytical Way"}],"shipments":[]}"#,
+    )
+    .map_err(|e| e.to_string())?;
     let app = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
     let addr = app.local_addr().unwrap();
-    std::thread::spawn(move || serve_contacts(app));
-    let url = format!("http://{addr}/contacts/1");
+    drop(app);
+    println!("==> json-server {} --port {}", db.display(), addr.port());
+    let mut crm = Command::new(json_server()?)
+        .arg(&db)
+        .args(["--host", "127.0.0.1", "--port", &addr.port().to_string(), "--quiet"])
+        .spawn()
+        .map_err(|e| format!("cannot start json-server: {e}"))?;
+    let crm_url = format!("http://{addr}");
+    let mut waited = 0;
+    while std::net::TcpStream::connect(addr).is_err() {
+        if waited > 100 {
+            let _ = crm.kill();
+            return Err("json-server did not start".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let url = format!("{crm_url}/contacts/1");
 
     let show = |title: &str, args: &[&str]| -> Result<(), String> {
         let shown: Vec<String> =
@@ -221,12 +266,11 @@ fn demo() -> Result<(), String> {
     )?;
 
     // The server, on a fresh data directory, with the example plugins and flows.
-    let data = target.join("demo-data");
-    let _ = std::fs::remove_dir_all(&data);
     let plugin_dir = data.join("plugins");
     std::fs::create_dir_all(&plugin_dir).map_err(|e| e.to_string())?;
-    for wasm in [&http, &clean] {
-        std::fs::copy(wasm, plugin_dir.join(wasm.file_name().unwrap())).map_err(|e| e.to_string())?;
+    for name in plugin_names {
+        let file = wasm(name);
+        std::fs::copy(&file, plugin_dir.join(file.file_name().unwrap())).map_err(|e| e.to_string())?;
     }
     let listen = std::env::var("WEFT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let token = "weft-demo-admin-token";
@@ -269,23 +313,75 @@ fn demo() -> Result<(), String> {
         eprint!("{}", String::from_utf8_lossy(&out.stderr));
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let base = format!("base_url=http://{addr}");
+    let base = format!("base_url={crm_url}");
     let grant = addr.to_string();
     cli(
         "the CRM account the flows call, granted its host",
         &["connection", "set", "crm", "--plugin", "http", "--setting", &base, "--grant-host", &grant],
     )?;
+    cli(
+        "the same CRM as a records API (json-server)",
+        &[
+            "connection",
+            "set",
+            "crm-records",
+            "--plugin",
+            "records",
+            "--setting",
+            &base,
+            "--setting",
+            "timestamp_field=updatedAt",
+            "--grant-host",
+            &grant,
+        ],
+    )?;
     cli("the inbox the webhook flow listens on", &["connection", "set", "inbox", "--plugin", "http"])?;
+    cli(
+        "GitHub and Slack accounts (placeholders: put your token, webhook secret and Slack webhook URL here)",
+        &[
+            "connection",
+            "set",
+            "github",
+            "--plugin",
+            "github",
+            "--secret",
+            "token=REPLACE_ME",
+            "--secret",
+            "webhook_secret=REPLACE_ME",
+            "--grant-host",
+            "api.github.com",
+        ],
+    )?;
+    cli(
+        "(placeholder) the Slack incoming webhook",
+        &[
+            "connection",
+            "set",
+            "slack",
+            "--plugin",
+            "slack",
+            "--secret",
+            "webhook_url=https://hooks.slack.com/services/REPLACE/ME",
+            "--grant-host",
+            "hooks.slack.com",
+        ],
+    )?;
     let examples = root().join("examples");
-    let files: Vec<String> = ["contact-sync.yaml", "incoming-contact.yaml", "crm-heartbeat.yaml"]
-        .iter()
-        .map(|f| examples.join(f).display().to_string())
+    let mut files: Vec<String> = std::fs::read_dir(&examples)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.display().to_string())
         .collect();
+    files.sort();
     let mut apply = vec!["flow", "apply"];
     apply.extend(files.iter().map(String::as_str));
     cli("apply the example flows", &apply)?;
     cli("activate the webhook flow (it gets its URL)", &["flow", "activate", "incoming-contact"])?;
     cli("activate the schedule (every minute)", &["flow", "activate", "crm-heartbeat"])?;
+    cli("poll json-server for new contacts (→ jq → POST /leads)", &["flow", "activate", "new-contact-to-lead"])?;
+    cli("every minute: all orders, deduplicated → shipments", &["flow", "activate", "orders-every-minute"])?;
     let hook = cli("the webhook URL", &["hooks", "url", "incoming-contact"])?.trim().to_string();
     let contact = r#"{"name":" Ada Lovelace ","email":" ADA@Example.COM "}"#;
     println!(
@@ -295,6 +391,12 @@ fn demo() -> Result<(), String> {
     std::thread::sleep(std::time::Duration::from_millis(500));
     cli("the runs so far", &["runs", "list"])?;
     cli("a manual run of the first example, waited for", &["flow", "run", "contact-sync", "--input", contact])?;
+    cli(
+        "poll for new contacts now (the webhook and the manual run created two): two leads",
+        &["flow", "poll", "new-contact-to-lead"],
+    )?;
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    println!("\n==> the leads in the CRM\n$ curl {crm_url}/leads\n{}", get(&format!("{crm_url}/leads"))?);
     println!(
         "\nweft is serving on {server_url} (Ctrl-C stops it). Try:\n  \
          curl -X POST {hook} -H 'content-type: application/json' -d '{contact}'\n  \
@@ -303,12 +405,16 @@ fn demo() -> Result<(), String> {
          WEFT_SERVER={server_url} WEFT_TOKEN={token} {} runs show <run id>\n  \
          hot-load: copy a .wasm into {} (replace it for a new version, delete it to unload), then\n  \
          WEFT_SERVER={server_url} WEFT_TOKEN={token} {} plugin list\n  \
-         the API: {server_url}/api/openapi.json",
+         the API: {server_url}/api/openapi.json\n  \
+         the CRM (json-server): {crm_url}/contacts, {crm_url}/leads, {crm_url}/shipments\n  \
+         GitHub → Slack: set real secrets on the `github` and `slack` connections, edit owner/repo in\n  \
+         examples/github-issue-to-slack.yaml, then `weft flow apply` it and `weft flow activate github-issue-to-slack`",
         weft.display(),
         plugin_dir.display(),
         weft.display()
     );
     let _ = server.wait();
+    let _ = crm.kill();
     Ok(())
 }
 
@@ -330,23 +436,13 @@ fn post(url: &str, body: &str) -> Result<String, String> {
     Ok(format!("{status}\n{body}"))
 }
 
-/// A tiny JSON app for the demo: every request gets one contact.
-fn serve_contacts(listener: TcpListener) {
-    for stream in listener.incoming().flatten() {
-        let mut reader = BufReader::new(&stream);
-        let mut line = String::new();
-        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            if line == "\r\n" {
-                break;
-            }
-            line.clear();
-        }
-        let body = r#"{"id":1,"name":"Ada Lovelace","email":"ada@example.com"}"#;
-        let mut stream = &stream;
-        let _ = write!(
-            stream,
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-    }
+/// GET an http:// URL; the body.
+fn get(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("http://").ok_or("not an http URL")?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).map_err(|e| e.to_string())?;
+    Ok(answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
 }

@@ -7,10 +7,9 @@
 //!   must carry `x-weft-signature: sha256=<hex HMAC-SHA256 of the body>`.
 //!   There is no API to register the URL with: paste it where the events come from.
 
-use hmac::{Hmac, Mac};
 use weft_sdk::{
     Action, CallContext, Connector, Error, Event, Manifest, Result, Trigger, Value, WebhookOutcome, WebhookRequest,
-    config, http, json,
+    config, http, json, signature,
 };
 
 struct Http;
@@ -91,37 +90,24 @@ fn verify(secret: &str, request: &WebhookRequest) -> Result<()> {
         .header("x-weft-signature")
         .and_then(|s| s.strip_prefix("sha256="))
         .ok_or_else(|| Error::auth("missing x-weft-signature: sha256=<hex HMAC-SHA256 of the body>"))?;
-    let bytes = (0..given.len() / 2)
-        .map(|i| u8::from_str_radix(given.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
-        .collect::<std::result::Result<Vec<u8>, _>>()
-        .map_err(|_| Error::auth("x-weft-signature is not hex"))?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| Error::fatal(e.to_string()))?;
-    mac.update(&request.body);
-    mac.verify_slice(&bytes).map_err(|_| Error::auth("x-weft-signature does not match the body"))
+    if signature::verify_hmac_sha256_hex(secret.as_bytes(), &[&request.body], given) {
+        Ok(())
+    } else {
+        Err(Error::auth("x-weft-signature does not match the body"))
+    }
 }
 
 fn request(input: Value, ctx: &CallContext) -> Result<Value> {
     let url = input["url"].as_str().ok_or_else(|| Error::invalid_input("`url` must be a string"))?;
     let method = input["method"].as_str().unwrap_or("GET");
-    let mut url = absolute(url)?;
+    let url = absolute(url)?;
+    let mut req = http::Request::new(method, url);
     if let Some(query) = input["query"].as_object() {
-        let pairs: Vec<String> = query
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                format!("{}={}", encode(k), encode(&v))
-            })
-            .collect();
-        if !pairs.is_empty() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&pairs.join("&"));
+        for (k, v) in query {
+            req = req.query(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned).as_str());
         }
     }
-
-    let mut req = http::Request::new(method, url).header("idempotency-key", ctx.idempotency_key.clone());
+    req = req.header("idempotency-key", ctx.idempotency_key.clone());
     if let Some(Value::Object(defaults)) = config::setting("headers") {
         for (k, v) in defaults {
             req = req.header(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned));
@@ -161,18 +147,6 @@ fn absolute(url: &str) -> Result<String> {
         Error::invalid_input(format!("{url:?} is relative and the connection has no base_url setting"))
     })?;
     Ok(format!("{}/{}", base.trim_end_matches('/'), url.trim_start_matches('/')))
-}
-
-/// Percent-encode a query component.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 weft_sdk::export_connector!(Http);

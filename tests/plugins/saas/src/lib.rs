@@ -7,10 +7,9 @@
 //!   checks `x-saas-signature: sha256=<hex HMAC-SHA256 of the body>`;
 //!   `inbox` has no subscription API (the user pastes its URL by hand).
 //!   Both answer `{"challenge": "…"}` handshakes.
-use hmac::{Hmac, Mac};
 use weft_sdk::{
     Action, CallContext, Connector, Error, Event, Manifest, PollResponse, PollingStrategy, Result, Trigger, Value,
-    WebhookOutcome, WebhookRequest, WebhookResponse, config, http, json,
+    WebhookOutcome, WebhookRequest, WebhookResponse, config, http, json, signature,
 };
 
 struct Saas;
@@ -43,11 +42,11 @@ fn verify(request: &WebhookRequest) -> Result<()> {
         .header("x-saas-signature")
         .and_then(|s| s.strip_prefix("sha256="))
         .ok_or_else(|| Error::auth("missing x-saas-signature header"))?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).map_err(|e| Error::fatal(e.to_string()))?;
-    mac.update(&request.body);
-    let bytes: Vec<u8> =
-        (0..given.len() / 2).filter_map(|i| u8::from_str_radix(given.get(2 * i..2 * i + 2)?, 16).ok()).collect();
-    mac.verify_slice(&bytes).map_err(|_| Error::auth("x-saas-signature does not match the body"))
+    if signature::verify_hmac_sha256_hex(secret.as_bytes(), &[&request.body], given) {
+        Ok(())
+    } else {
+        Err(Error::auth("x-saas-signature does not match the body"))
+    }
 }
 
 impl Connector for Saas {
