@@ -298,7 +298,27 @@ async fn github_issue_opened_becomes_a_slack_message() {
     assert_eq!(runs_of(&weft, "issue-to-slack").await.len(), 1);
     assert_eq!(slack.messages().len(), 1);
 
-    // Deactivating deletes the repository hook.
+    // Push events, on a second flow with its own hook.
+    let pushes = json!({
+        "name": "pushes",
+        "trigger": { "webhook": { "connector": "github", "trigger": "repository_event", "connection": "gh",
+                                   "events": ["push"], "config": { "owner": "acme", "repo": "widgets" } } },
+        "steps": [{ "id": "branch", "transform": "template",
+                    "input": { "template": "{% raw %}{{ ref }} by {{ pusher.name }} ({{ commits | length }} commits){% endraw %}", "data": "{{ trigger }}" } }]
+    });
+    weft.ok("POST", "/api/flows", Some(&pushes)).await;
+    weft.ok("POST", "/api/flows/pushes/activate", None).await;
+    assert_eq!(github.hooks("acme/widgets").len(), 2);
+    let push =
+        json!({ "ref": "refs/heads/main", "pusher": { "name": "ada" }, "commits": [{ "id": "a1" }, { "id": "b2" }] });
+    let delivered = github.deliver("acme/widgets", "push", push, None).await;
+    assert_eq!(delivered.len(), 1, "only the hook subscribed to push gets it");
+    let run_id =
+        serde_json::from_str::<Value>(&delivered[0].response).unwrap()["runs"][0].as_str().unwrap().to_string();
+    assert_eq!(weft.finished(&run_id).await["run"]["output"], "refs/heads/main by ada (2 commits)");
+    weft.ok("DELETE", "/api/flows/pushes", None).await;
+
+    // Deactivating (and deleting) removes the repository hooks.
     weft.ok("POST", "/api/flows/issue-to-slack/deactivate", None).await;
     assert!(github.hooks("acme/widgets").is_empty());
 }

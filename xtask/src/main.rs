@@ -64,17 +64,21 @@ const JSON_SERVER: &str = "json-server@0.17.4";
 
 /// Install json-server under `target/tools/json-server` (npm) on first use; the path of its executable.
 fn json_server() -> Result<PathBuf, String> {
-    let dir = target_dir().join("tools").join("json-server");
-    let bin = dir.join("node_modules").join(".bin").join("json-server");
-    if !bin.exists() {
-        println!("==> installing {JSON_SERVER} (npm)");
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    npm_tool(&target_dir().join("tools").join("json-server"), JSON_SERVER, "json-server")
+}
+
+/// Install npm `package` under `dir` on first use; the path of its executable `bin`.
+fn npm_tool(dir: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
+    let path = dir.join("node_modules").join(".bin").join(bin);
+    if !path.exists() {
+        println!("==> installing {package} (npm)");
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         run(Command::new("npm")
             .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg(JSON_SERVER))?;
+            .arg(dir)
+            .arg(package))?;
     }
-    Ok(bin)
+    Ok(path)
 }
 
 /// The pinned component toolchains for JavaScript and Python.
@@ -96,16 +100,7 @@ fn polyglot() -> Result<PathBuf, String> {
     let js_source = sources.join("js").join("contact-card.js");
     let js_out = out.join("contact_card.wasm");
     if stale(&js_out, &[&js_source, &wit.join("plugin.wit")]) {
-        let js_tools = tools.join("js");
-        let bin = js_tools.join("node_modules").join(".bin").join("componentize-js");
-        if !bin.exists() {
-            println!("==> installing {COMPONENTIZE_JS} (npm)");
-            std::fs::create_dir_all(&js_tools).map_err(|e| e.to_string())?;
-            run(Command::new("npm")
-                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&js_tools)
-                .arg(COMPONENTIZE_JS))?;
-        }
+        let bin = npm_tool(&tools.join("js"), COMPONENTIZE_JS, "componentize-js")?;
         println!("==> componentize-js {}", js_source.display());
         // Only weft's interfaces: no WASI features beyond what a transform gets.
         run(Command::new(&bin)

@@ -149,6 +149,13 @@ fn collection_schema(extra: Value) -> Value {
     schema
 }
 
+/// A polling trigger over one collection; `extra` adds config properties.
+fn poller(name: &str, description: &str, strategy: PollingStrategy, extra: Value) -> Trigger {
+    Trigger::polling(name, description, strategy)
+        .config_schema(collection_schema(extra))
+        .output_schema(json!({ "type": "object", "required": ["id"] }))
+}
+
 fn record_input(extra: Value, required: &[&str]) -> Value {
     let mut schema = json!({
         "type": "object",
@@ -176,35 +183,19 @@ impl Connector for Records {
                 false,
             )
             .secret("api_key", "Sent as `Authorization: Bearer <key>` when set", false)
-            .trigger(
-                Trigger::polling(
-                    "new_record",
-                    "Records created since the last poll (increasing id)",
-                    PollingStrategy::IncreasingId,
-                )
-                .config_schema(collection_schema(json!({})))
-                .output_schema(record.clone()),
-            )
-            .trigger(
-                Trigger::polling(
-                    "updated_record",
-                    "Records created or changed since the last poll (a timestamp field)",
-                    PollingStrategy::Timestamp,
-                )
-                .config_schema(collection_schema(json!({
-                    "field": { "type": "string", "description": "The RFC 3339 timestamp field (default updatedAt)" }
-                })))
-                .output_schema(record.clone()),
-            )
-            .trigger(
-                Trigger::polling(
-                    "any_record",
-                    "Every record not seen before, for collections that can filter on nothing (the host dedupes by id)",
-                    PollingStrategy::Dedupe,
-                )
-                .config_schema(collection_schema(json!({})))
-                .output_schema(record.clone()),
-            )
+            .trigger(poller("new_record", "Records created since the last poll (increasing id)", PollingStrategy::IncreasingId, json!({})))
+            .trigger(poller(
+                "updated_record",
+                "Records created or changed since the last poll (a timestamp field)",
+                PollingStrategy::Timestamp,
+                json!({ "field": { "type": "string", "description": "The RFC 3339 timestamp field (default updatedAt)" } }),
+            ))
+            .trigger(poller(
+                "any_record",
+                "Every record not seen before, for collections that can filter on nothing (the host dedupes by id)",
+                PollingStrategy::Dedupe,
+                json!({}),
+            ))
             .action(
                 Action::new("create", "Create a record; returns it with its new id")
                     .input_schema(record_input(json!({ "record": { "type": "object" } }), &["record"]))
