@@ -2,7 +2,7 @@
 //! [`super::Server::router`]). `openapi.yaml` documents every route; a test
 //! checks that each documented operation exists and needs the token.
 
-use super::{ApiError, Shared};
+use super::{ApiError, PathParam, QueryParam, Shared};
 use crate::caps::{Connection, HostRule};
 use crate::flow::FlowDef;
 use crate::flow::run::{RunFilter, RunStatus, RunStore};
@@ -11,7 +11,7 @@ use crate::flow::validate::Catalog;
 use crate::runtime::Plugin;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -130,7 +130,11 @@ struct InstallQuery {
     name: Option<String>,
 }
 
-async fn install_plugin(State(state): State<Shared>, Query(q): Query<InstallQuery>, body: Bytes) -> ApiResult {
+async fn install_plugin(
+    State(state): State<Shared>,
+    QueryParam(q): QueryParam<InstallQuery>,
+    body: Bytes,
+) -> ApiResult {
     if body.is_empty() {
         return Err(ApiError::bad_request("send the plugin's .wasm bytes as the request body"));
     }
@@ -143,7 +147,7 @@ async fn install_plugin(State(state): State<Shared>, Query(q): Query<InstallQuer
     created(plugin_summary(&state, &plugin)?)
 }
 
-async fn get_plugin(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn get_plugin(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     let plugin = state.registry.get(&name).ok_or_else(|| ApiError::not_found(format!("no plugin {name:?}")))?;
     let mut out = plugin_summary(&state, &plugin)?;
     if let Some(m) = plugin.manifest() {
@@ -160,8 +164,8 @@ struct RemoveQuery {
 
 async fn remove_plugin(
     State(state): State<Shared>,
-    Path(name): Path<String>,
-    Query(q): Query<RemoveQuery>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<RemoveQuery>,
 ) -> ApiResult {
     if state.registry.get(&name).is_none() {
         return Err(ApiError::not_found(format!("no plugin {name:?}")));
@@ -197,7 +201,7 @@ async fn list_connections(State(state): State<Shared>) -> ApiResult {
     ok(Value::Array(state.db.connections()?.iter().map(connection_view).collect()))
 }
 
-async fn get_connection(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+async fn get_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
     let record = state
         .db
         .connections()?
@@ -220,7 +224,7 @@ struct ConnectionBody {
     hosts: Option<Vec<String>>,
 }
 
-async fn put_connection(State(state): State<Shared>, Path(id): Path<String>, body: Bytes) -> ApiResult {
+async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<String>, body: Bytes) -> ApiResult {
     crate::runtime::types::check_name("connection id", &id, true).map_err(ApiError::bad_request)?;
     let body: ConnectionBody = parse_json(&body)?;
     let existing = state.db.connection(&id)?;
@@ -246,7 +250,7 @@ async fn put_connection(State(state): State<Shared>, Path(id): Path<String>, bod
     ok(connection_view(&record))
 }
 
-async fn delete_connection(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
     if !state.db.delete_connection(&id)? {
         return Err(ApiError::not_found(format!("no connection {id:?}")));
     }
@@ -321,17 +325,17 @@ async fn create_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
     save_flow(&state, &body, None).await
 }
 
-async fn update_flow(State(state): State<Shared>, Path(name): Path<String>, body: Bytes) -> ApiResult {
+async fn update_flow(State(state): State<Shared>, PathParam(name): PathParam<String>, body: Bytes) -> ApiResult {
     save_flow(&state, &body, Some(&name)).await
 }
 
-async fn get_flow(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn get_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     let flow = state.db.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
     let trigger = state.triggers.status(&name)?;
     ok(json!({ "flow": flow, "trigger": trigger }))
 }
 
-async fn delete_flow(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn delete_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     if state.db.flow(&name)?.is_none() {
         return Err(ApiError::not_found(format!("no flow named {name:?}")));
     }
@@ -341,11 +345,11 @@ async fn delete_flow(State(state): State<Shared>, Path(name): Path<String>) -> A
     ok(json!({ "deleted": name, "warning": warning }))
 }
 
-async fn activate(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn activate(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     ok(serde_json::to_value(state.triggers.activate(&name).await?).unwrap_or_default())
 }
 
-async fn deactivate(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn deactivate(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     if state.db.flow(&name)?.is_none() {
         return Err(ApiError::not_found(format!("no flow named {name:?}")));
     }
@@ -353,7 +357,7 @@ async fn deactivate(State(state): State<Shared>, Path(name): Path<String>) -> Ap
     ok(json!({ "flow": name, "active": false, "warning": warning }))
 }
 
-async fn hook_url(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn hook_url(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     let status = state.triggers.status(&name)?;
     if status.kind != "webhook" {
         return Err(ApiError::new(
@@ -367,7 +371,7 @@ async fn hook_url(State(state): State<Shared>, Path(name): Path<String>) -> ApiR
     ok(json!({ "flow": name, "url": url, "active": status.active, "manual_subscription": status.manual_subscription }))
 }
 
-async fn poll_now(State(state): State<Shared>, Path(name): Path<String>) -> ApiResult {
+async fn poll_now(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     let runs = state.triggers.poll_now(&name).await?;
     ok(json!({ "flow": name, "runs": runs }))
 }
@@ -381,8 +385,8 @@ struct WaitQuery {
 
 async fn start_run(
     State(state): State<Shared>,
-    Path(name): Path<String>,
-    Query(q): Query<WaitQuery>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<WaitQuery>,
     body: Bytes,
 ) -> ApiResult {
     let trigger: Value = if body.is_empty() { json!({}) } else { parse_json(&body)? };
@@ -403,7 +407,7 @@ struct RunsQuery {
     limit: Option<usize>,
 }
 
-async fn list_runs(State(state): State<Shared>, Query(q): Query<RunsQuery>) -> ApiResult {
+async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQuery>) -> ApiResult {
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(serde_json::from_value::<RunStatus>(Value::String(s.to_string())).map_err(|_| {
@@ -416,7 +420,7 @@ async fn list_runs(State(state): State<Shared>, Query(q): Query<RunsQuery>) -> A
     ok(serde_json::to_value(runs).unwrap_or_default())
 }
 
-async fn get_run(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+async fn get_run(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
     let run = state.db.run(&id)?.ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))?;
     ok(json!({ "run": run, "steps": state.db.steps(&id)? }))
 }
@@ -427,12 +431,16 @@ struct RerunQuery {
     current_version: bool,
 }
 
-async fn rerun(State(state): State<Shared>, Path(id): Path<String>, Query(q): Query<RerunQuery>) -> ApiResult {
+async fn rerun(
+    State(state): State<Shared>,
+    PathParam(id): PathParam<String>,
+    QueryParam(q): QueryParam<RerunQuery>,
+) -> ApiResult {
     let run = state.executor.rerun(&id, q.current_version)?;
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
 }
 
-async fn cancel(State(state): State<Shared>, Path(id): Path<String>) -> ApiResult {
+async fn cancel(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
     let run = state.executor.cancel(&id).await?;
     ok(json!({ "run": run }))
 }

@@ -8,11 +8,10 @@ use crate::flow::run::RunStatus;
 use crate::flow::triggers::{HookReply, HookRequest, TriggerError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use std::collections::HashMap;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -20,29 +19,13 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/hooks/{token}/{*rest}", axum::routing::any(hook))
 }
 
-async fn hook(
-    state: State<Shared>,
-    Path(params): Path<HashMap<String, String>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let token = params.get("token").cloned().unwrap_or_default();
-    handle(state, token, method, uri, headers, body).await
-}
-
-async fn handle(
-    State(state): State<Shared>,
-    token: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+/// The token and the rest are cut from the raw path, undecoded: tokens are
+/// hex, so one with `%` in it is simply unknown (404), and the connector sees
+/// the rest of the path exactly as it was sent.
+async fn hook(State(state): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let after = uri.path().strip_prefix("/hooks/").unwrap_or_default();
+    let (token, rest) = after.split_at(after.find('/').unwrap_or(after.len()));
     // Path and query after /hooks/<token>.
-    let prefix_len = "/hooks/".len() + token.len();
-    let rest = uri.path().get(prefix_len..).unwrap_or("");
     let path = match uri.query() {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_string(),
@@ -52,7 +35,7 @@ async fn handle(
         .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), v.to_str().ok()?.to_string())))
         .collect();
     let request = HookRequest { method: method.to_string(), path, headers, body: body.to_vec() };
-    let reply = match state.triggers.webhook(&token, request).await {
+    let reply = match state.triggers.webhook(token, request).await {
         Ok(reply) => reply,
         Err(e) => {
             state.metrics.hook("error");

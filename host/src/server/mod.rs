@@ -160,6 +160,16 @@ impl Server {
             )
             .route("/healthz", axum::routing::get(healthz))
             .merge(hooks::routes())
+            // Unknown paths and methods answer like every other error: `{"error"}`.
+            .fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError::not_found(format!("there is nothing at {method} {}", loggable_path(uri.path())))
+            })
+            .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("{method} is not allowed on {}", loggable_path(uri.path())),
+                )
+            })
             .layer(DefaultBodyLimit::max(self.config.max_body))
             .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
@@ -221,6 +231,33 @@ impl ApiError {
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, message)
+    }
+}
+
+/// `axum::extract::Path`, whose rejections (a segment that is not UTF-8 once
+/// decoded, say) answer like every other error: status + `{"error"}`.
+pub(super) struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Query`, with its rejections answered as `{"error"}` too.
+pub(super) struct QueryParam<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S> for QueryParam<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
     }
 }
 
