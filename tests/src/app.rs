@@ -1,6 +1,7 @@
 //! A small HTTP app on 127.0.0.1 for plugins to call in tests.
 //!
-//! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo[/…]` → the request as JSON;
+//! Routes: `GET /json` → `{"hello":"world"}`; `ANY /echo[/…]` → the request as JSON, with
+//! `serial`, its index in [`TestApp::log`];
 //! `GET /redirect?to=URL` → 302 to URL; `GET /big?bytes=N` → N bytes;
 //! `GET /slow` → never answers; `GET /delay?ms=N` → answers after N ms; `GET /status/N` → status N with a JSON body.
 
@@ -30,8 +31,12 @@ impl TestApp {
         let (addr, task) = crate::serve(move |req, addr| {
             counter.fetch_add(1, Ordering::Relaxed);
             let key = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-            app_log.0.lock().unwrap().push((req.method().to_string(), req.uri().path().to_string(), key));
-            handle(req, addr)
+            let serial = {
+                let mut log = app_log.0.lock().unwrap();
+                log.push((req.method().to_string(), req.uri().path().to_string(), key));
+                log.len() - 1
+            };
+            handle(req, addr, serial)
         })
         .await;
         TestApp { addr, requests, log, task }
@@ -52,7 +57,8 @@ impl TestApp {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// (method, path, idempotency-key header) of every request so far.
+    /// (method, path, idempotency-key header) of every request so far, in the
+    /// order they arrived (the index is the `serial` `/echo` answers with).
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.log.0.lock().unwrap().clone()
     }
@@ -82,7 +88,7 @@ pub(crate) fn json_response(status: u16, value: serde_json::Value) -> Response<F
         .unwrap()
 }
 
-async fn handle(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(req: Request<Incoming>, addr: SocketAddr, serial: usize) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_string();
     Ok(match path.as_str() {
         "/json" => json_response(200, json!({ "hello": "world" })),
@@ -94,7 +100,10 @@ async fn handle(req: Request<Incoming>, addr: SocketAddr) -> Result<Response<Ful
             let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let body: serde_json::Value =
                 serde_json::from_slice(&body).unwrap_or_else(|_| json!(String::from_utf8_lossy(&body).into_owned()));
-            json_response(200, json!({ "method": method, "uri": uri, "headers": headers, "body": body }))
+            json_response(
+                200,
+                json!({ "method": method, "uri": uri, "headers": headers, "body": body, "serial": serial }),
+            )
         }
         "/redirect" => {
             let to = query(&req, "to").map(str::to_string).unwrap_or_else(|| format!("http://{addr}/json"));
