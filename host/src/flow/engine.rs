@@ -526,6 +526,7 @@ impl Executor {
             ended_ms: None,
             wake_ms: None,
             logs: Vec::new(),
+            dropped_logs: 0,
             seq: 0,
         };
 
@@ -600,9 +601,10 @@ impl Executor {
                     }
                     _ => unreachable!("matched above"),
                 };
-                let PluginCall { result, logs } = call;
+                let PluginCall { result, logs, dropped_logs } = call;
                 let mut rec = record(StepStatus::Succeeded, Some(input), None, attempt, started_ms);
                 rec.logs = logs;
+                rec.dropped_logs = dropped_logs;
                 rec.ended_ms = Some(inner.clock.now_ms());
                 match result {
                     Ok(output) => {

@@ -75,11 +75,15 @@ impl Catalog for FakePlugins {
 }
 
 fn ok(value: Value) -> PluginCall {
-    PluginCall { result: Ok(value), logs: vec![] }
+    PluginCall { result: Ok(value), logs: vec![], dropped_logs: 0 }
 }
 
 fn err(message: &str, retryable: bool, retry_after_ms: Option<u64>) -> PluginCall {
-    PluginCall { result: Err(StepFailure { message: message.into(), retryable, retry_after_ms }), logs: vec![] }
+    PluginCall {
+        result: Err(StepFailure { message: message.into(), retryable, retry_after_ms }),
+        logs: vec![],
+        dropped_logs: 0,
+    }
 }
 
 impl Plugins for FakePlugins {

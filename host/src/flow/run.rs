@@ -130,6 +130,9 @@ pub struct StepRecord {
     pub wake_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogLine>,
+    /// Log lines the plugin wrote beyond what a call keeps (counted, not kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_logs: u64,
     /// Assigned by the store when the record is first written: the run's step order.
     #[serde(default)]
     pub seq: u64,
@@ -208,6 +211,12 @@ pub trait RunStore: Send + Sync + 'static {
 pub struct PluginCall {
     pub result: Result<Value, StepFailure>,
     pub logs: Vec<LogLine>,
+    /// Lines beyond the per-call cap, dropped and counted.
+    pub dropped_logs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How the executor reaches plugins. Implemented over the wasm runtime by

@@ -376,12 +376,16 @@ fn failure(error: &CallError) -> StepFailure {
 }
 
 fn to_call(outcome: Outcome<Value>) -> PluginCall {
-    PluginCall { result: outcome.result.map_err(|e| failure(&e)), logs: outcome.logs }
+    PluginCall {
+        result: outcome.result.map_err(|e| failure(&e)),
+        logs: outcome.logs,
+        dropped_logs: outcome.dropped_logs,
+    }
 }
 
 /// A call that failed before reaching the plugin.
 fn failed(failure: StepFailure) -> PluginCall {
-    PluginCall { result: Err(failure), logs: Vec::new() }
+    PluginCall { result: Err(failure), logs: Vec::new(), dropped_logs: 0 }
 }
 
 impl Catalog for Registry {
