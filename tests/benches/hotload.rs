@@ -71,11 +71,7 @@ fn polyglot(file: &str) -> Option<PathBuf> {
 }
 
 async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    let auth = format!("Bearer {TOKEN}");
-    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let reply = request(method, &format!("{base}{path}"), &[("authorization", &auth)], body).await;
-    assert!(reply.status < 300, "{method} {path}: {} {}", reply.status, reply.text());
-    reply.json()
+    weft_tests::http::api(base, TOKEN, method, path, body).await
 }
 
 async fn current_probe(base: &str) -> String {

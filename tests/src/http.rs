@@ -61,3 +61,13 @@ pub async fn try_request(
     let body = response.into_body().collect().await.map_err(|e| format!("body from {url}: {e}"))?.to_bytes().to_vec();
     Ok(Reply { status, headers, body })
 }
+
+/// Call weft's admin API at `base` with bearer `token`; the JSON answer, or a
+/// panic naming the status and body when it is not a success.
+pub async fn api(base: &str, token: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let auth = format!("Bearer {token}");
+    let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let reply = request(method, &format!("{base}{path}"), &[("authorization", &auth)], bytes).await;
+    assert!(reply.status < 300, "{method} {path}: {} {}", reply.status, reply.text());
+    reply.json()
+}

@@ -83,6 +83,39 @@ struct Shared {
     db: Db,
     cache: Option<cache::CompileCache>,
     ticking: Arc<AtomicBool>,
+    /// The lane long calls share (see [`LONG_CALL`]).
+    long_lane: Arc<tokio::sync::Semaphore>,
+}
+
+/// A call that has run this long is a long call: from then on, each of its
+/// time slices (one epoch tick) first takes a permit of the long lane, which
+/// has half the cores' worth of permits (at least one). Short calls, which is
+/// nearly all of them, never wait; a spinning or hoarding plugin can keep at
+/// most half the machine busy, whatever number of them run, so the other half
+/// stays with webhooks, the store and everyone else's flows.
+pub const LONG_CALL: Duration = Duration::from_millis(10);
+
+/// The long-lane permit a call holds while its wasm runs.
+#[derive(Clone, Default)]
+struct LaneSlice(Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+
+/// Runs a call, giving its long-lane permit back whenever the call is
+/// suspended: at its next tick, and also while it waits in a host call (an
+/// HTTP response, a sleep), so a plugin that waits holds no lane.
+struct LaneRelease<F> {
+    inner: F,
+    slice: LaneSlice,
+}
+
+impl<F: Future + Unpin> Future for LaneRelease<F> {
+    type Output = F::Output;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll(cx);
+        if polled.is_pending() {
+            drop(self.slice.0.lock().unwrap().take());
+        }
+        polled
+    }
 }
 
 impl Drop for Shared {
@@ -129,6 +162,9 @@ impl Runtime {
                 db,
                 cache,
                 ticking,
+                long_lane: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+                )),
             }),
         })
     }
@@ -744,8 +780,11 @@ impl Plugin {
         convert: impl FnOnce(R) -> Result<T, String>,
     ) -> Outcome<T> {
         let limits = self.limits(opts);
-        let (mut store, started) = self.begin(opts, &export);
-        let raw = tokio::time::timeout(limits.timeout, run(&mut store)).await;
+        let (mut store, started, slice) = self.begin(opts, &export);
+        let raw = {
+            let running = LaneRelease { inner: std::pin::pin!(run(&mut store)), slice };
+            tokio::time::timeout(limits.timeout, running).await
+        };
         self.finish(store, started, limits, export, raw, convert)
     }
 
@@ -761,7 +800,7 @@ impl Plugin {
     }
 
     /// A fresh store with every limit set.
-    fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant) {
+    fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant, LaneSlice) {
         let shared = &self.inner.shared;
         let limits = self.limits(opts);
         let state = CallState::new(CallScope {
@@ -778,15 +817,30 @@ impl Plugin {
         let started = Instant::now();
         let deadline = started + limits.timeout;
         store.set_epoch_deadline(1);
+        let lane = shared.long_lane.clone();
+        let slice = LaneSlice::default();
+        let held = slice.clone();
         store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline {
-                Err(wasmtime::Error::new(DeadlinePassed))
-            } else {
-                // Let other tasks run, then come back next tick.
-                Ok(UpdateDeadline::Yield(1))
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(wasmtime::Error::new(DeadlinePassed));
             }
+            if now.duration_since(started) < LONG_CALL {
+                // Let other tasks run, then come back next tick.
+                return Ok(UpdateDeadline::Yield(1));
+            }
+            let (lane, held) = (lane.clone(), held.clone());
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    if let Ok(permit) = lane.acquire_owned().await {
+                        *held.0.lock().unwrap() = Some(permit);
+                    }
+                }),
+            ))
         });
-        (store, started)
+        (store, started, slice)
     }
 
     /// Classify what happened and collect the call's observations.
