@@ -12,11 +12,12 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use weft::server::{Server, ServerConfig};
 use weft_tests::http::request;
 use weft_tests::plugins;
 
-const TOKEN: &str = "bench-admin-token-0123456789";
+mod common;
+use common::api;
+
 const CLIENTS: usize = 4;
 const PHASE: Duration = Duration::from_secs(12);
 const ATTACKERS: usize = 2;
@@ -29,10 +30,6 @@ const ATTACKS: &[(&str, &str)] = &[
     ("panic", "{}"),
     ("bad-json", "{}"),
 ];
-
-async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    weft_tests::http::api(base, TOKEN, method, path, body).await
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -91,26 +88,8 @@ fn main() {
             let path = std::path::Path::new(plugin);
             std::fs::copy(path, plugin_dir.join(path.file_name().unwrap())).unwrap();
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = Server::open(ServerConfig {
-            listen: addr,
-            data_dir: data.clone(),
-            plugins_dir: plugin_dir,
-            cache_dir: data.join("cache"),
-            public_url: None,
-            workers: 64,
-            max_backlog: 10_000,
-            max_body: 1 << 20,
-            admin_token: Some(TOKEN.into()),
-        })
-        .await
-        .unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let serving = tokio::spawn(server.serve(listener, async move {
-            let _ = stopped.await;
-        }));
-        let base = format!("http://{addr}");
+        let server = common::InProcess::start(&data, &plugin_dir).await;
+        let base = server.base.clone();
         api(&base, "PUT", "/api/connections/inbox", Some(json!({ "plugin": "http" }))).await;
         api(&base, "PUT", "/api/connections/h", Some(json!({ "plugin": "hostile" }))).await;
         let neighbour = json!({
@@ -151,8 +130,7 @@ fn main() {
         for attacker in attackers {
             attacker.await.unwrap();
         }
-        let _ = stop.send(());
-        serving.await.unwrap().unwrap();
+        server.stop().await;
 
         let p99_calm = report("neighbour alone      ", &calm);
         let p99_attacked = report("neighbour under attack", &attacked);

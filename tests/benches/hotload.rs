@@ -10,18 +10,19 @@
 //!    plugins folder. Every request must succeed and every run must end
 //!    `succeeded` in the store.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use weft::runtime::cache::CacheOutcome;
 use weft::runtime::{Runtime, RuntimeConfig};
-use weft::server::{Server, ServerConfig};
 use weft_tests::http::request;
 use weft_tests::plugins;
 
-const TOKEN: &str = "bench-admin-token-0123456789";
+mod common;
+use common::{TOKEN, api};
+
 const CONCURRENCY: usize = 16;
 const SWAPS: usize = 20;
 
@@ -70,10 +71,6 @@ fn polyglot(file: &str) -> Option<PathBuf> {
     }
 }
 
-async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
-    weft_tests::http::api(base, TOKEN, method, path, body).await
-}
-
 async fn current_probe(base: &str) -> String {
     let listed = api(base, "GET", "/api/plugins", None).await;
     listed["plugins"]
@@ -91,26 +88,8 @@ async fn swap_under_load() {
     let probe = plugin_dir.join("probe.wasm");
     std::fs::copy(plugins::PROBE, &probe).unwrap();
     std::fs::copy(plugins::IDENTITY, plugin_dir.join("identity.wasm")).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::open(ServerConfig {
-        listen: addr,
-        data_dir: data.clone(),
-        plugins_dir: plugin_dir.clone(),
-        cache_dir: data.join("cache"),
-        public_url: None,
-        workers: 64,
-        max_backlog: 10_000,
-        max_body: 1 << 20,
-        admin_token: Some(TOKEN.into()),
-    })
-    .await
-    .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    let base = format!("http://{addr}");
+    let server = common::InProcess::start(&data, &plugin_dir).await;
+    let base = server.base.clone();
     api(&base, "PUT", "/api/connections/p", Some(json!({ "plugin": "probe" }))).await;
     let flow = json!({
         "name": "swapped",
@@ -179,8 +158,7 @@ async fn swap_under_load() {
     let recent = api(&base, "GET", "/api/runs?flow=swapped&limit=1000", None).await;
     let hashes: std::collections::BTreeSet<String> =
         recent.as_array().unwrap().iter().filter_map(|r| r["plugins"]["probe"].as_str().map(str::to_string)).collect();
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
+    server.stop().await;
     swap_times.sort();
     let (sent, failed) = (sent.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     println!(
