@@ -14,7 +14,6 @@ use weft_tests::weft::{Weft, workspace};
 
 const EXE: &str = env!("CARGO_BIN_EXE_weft");
 
-#[allow(dead_code)]
 async fn runs_of(weft: &Weft, flow: &str) -> Vec<Value> {
     let mut runs = weft.ok("GET", &format!("/api/runs?flow={flow}&limit=1000"), None).await.as_array().unwrap().clone();
     runs.reverse(); // oldest first

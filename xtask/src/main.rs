@@ -413,31 +413,33 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
-/// POST `body` to an http:// URL; the response's status line and body.
-fn post(url: &str, body: &str) -> Result<String, String> {
+/// One HTTP/1.1 request to an http:// URL (a JSON `body` when given); the
+/// response's status line and body.
+fn http(method: &str, url: &str, body: Option<&str>) -> Result<(String, String), String> {
     let rest = url.strip_prefix("http://").ok_or("not an http URL")?;
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    let content =
+        body.map_or(String::new(), |b| format!("content-type: application/json\r\ncontent-length: {}\r\n", b.len()));
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nhost: {host}\r\n{content}connection: close\r\n\r\n{}",
+        body.unwrap_or("")
     )
     .map_err(|e| e.to_string())?;
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer).map_err(|e| e.to_string())?;
     let status = answer.lines().next().unwrap_or_default().to_string();
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    Ok((status, answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+}
+
+/// POST `body` to an http:// URL; the response's status line and body.
+fn post(url: &str, body: &str) -> Result<String, String> {
+    let (status, body) = http("POST", url, Some(body))?;
     Ok(format!("{status}\n{body}"))
 }
 
 /// GET an http:// URL; the body.
 fn get(url: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("http://").ok_or("not an http URL")?;
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).map_err(|e| e.to_string())?;
-    Ok(answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
+    Ok(http("GET", url, None)?.1)
 }

@@ -115,20 +115,17 @@ fn poll_config(config: &Value) -> Result<(String, u64)> {
     Ok((collection(config)?, limit))
 }
 
+/// A trigger's config schema: `collection`, `limit`, `filter`, and `extra`.
 fn collection_schema(extra: Value) -> Value {
-    let mut schema = json!({
-        "type": "object",
-        "required": ["collection"],
-        "properties": {
-            "collection": { "type": "string", "description": "The collection, e.g. `contacts` (the URL is base_url/contacts)" },
-            "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "Records fetched per poll (default 100)" },
-            "filter": { "type": "object", "description": "Query filters, field → value (json-server operators such as `name_like` work)" }
-        }
+    let mut properties = json!({
+        "collection": { "type": "string", "description": "The collection, e.g. `contacts` (the URL is base_url/contacts)" },
+        "limit": { "type": "integer", "minimum": 1, "maximum": 1000, "description": "Records fetched per poll (default 100)" },
+        "filter": { "type": "object", "description": "Query filters, field → value (json-server operators such as `name_like` work)" }
     });
-    if let Value::Object(more) = extra {
-        schema["properties"].as_object_mut().unwrap().extend(more);
+    if let (Value::Object(all), Value::Object(more)) = (&mut properties, extra) {
+        all.extend(more);
     }
-    schema
+    record_input(properties, &[])
 }
 
 /// A polling trigger over one collection; `extra` adds config properties.
