@@ -423,7 +423,8 @@ fn webhook_ingress_survives_random_requests_and_runs_every_acknowledged_event() 
         }
         assert_eq!(request("GET", &weft.url("/healthz"), &[], Vec::new()).await.status, 200, "still healthy");
         // Every acknowledged event has a run, and every run ends.
-        for id in acknowledged.borrow().iter() {
+        let acknowledged_ids = acknowledged.borrow().clone();
+        for id in &acknowledged_ids {
             let done = weft.finished(id).await;
             assert!(matches!(done["run"]["status"].as_str(), Some("succeeded" | "failed")), "{done}");
         }

@@ -111,13 +111,21 @@ fn main() {
 
         let running = Arc::new(AtomicBool::new(true));
         let (failed, other) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        // `WEFT_ATTACKS=spin,memory` narrows the attacks to those named.
+        let chosen: Vec<&str> = match std::env::var("WEFT_ATTACKS") {
+            Ok(names) => ATTACKS.iter().map(|(a, _)| *a).filter(|a| names.split(',').any(|n| n == *a)).collect(),
+            Err(_) => ATTACKS.iter().map(|(a, _)| *a).collect(),
+        };
+        assert!(!chosen.is_empty(), "WEFT_ATTACKS names none of {ATTACKS:?}");
+        let chosen = Arc::new(chosen);
         let mut attackers = Vec::new();
         for attacker in 0..ATTACKERS {
+            let chosen = chosen.clone();
             let (running, failed, other, base) = (running.clone(), failed.clone(), other.clone(), base.clone());
             attackers.push(tokio::spawn(async move {
                 let mut i = attacker;
                 while running.load(Ordering::Relaxed) {
-                    let (action, _) = ATTACKS[i % ATTACKS.len()];
+                    let action = chosen[i % chosen.len()];
                     let done = api(&base, "POST", &format!("/api/flows/attack-{action}/runs?wait=true"), Some(json!({}))).await;
                     let counter = if done["run"]["status"] == "failed" { &failed } else { &other };
                     counter.fetch_add(1, Ordering::Relaxed);

@@ -22,6 +22,7 @@
 pub mod bindings;
 pub mod cache;
 pub mod limits;
+mod lane;
 mod load;
 pub mod registry;
 pub mod types;
@@ -30,6 +31,7 @@ pub mod watch;
 use crate::caps::{self, CallScope, CallState, Connection, LogLine, World};
 use crate::store::Db;
 use bindings::api;
+pub use lane::LONG_CALL;
 pub use limits::{Ceilings, KvLimits, Limits};
 pub use load::LoadError;
 use serde_json::Value;
@@ -83,44 +85,17 @@ struct Shared {
     db: Db,
     cache: Option<cache::CompileCache>,
     ticking: Arc<AtomicBool>,
-    /// The lane long calls share (see [`LONG_CALL`]).
-    long_lane: Arc<tokio::sync::Semaphore>,
+    /// Where long calls finish, and when they may run (see [`LONG_CALL`]).
+    lane: lane::Lane,
 }
 
-/// A call that has run this long is a long call: from then on, each of its
-/// time slices (one epoch tick) first takes a permit of the long lane, which
-/// has half the cores' worth of permits (at least one). Short calls, which is
-/// nearly all of them, never wait; a spinning or hoarding plugin can keep at
-/// most half the machine busy, whatever number of them run, so the other half
-/// stays with webhooks, the store and everyone else's flows.
-pub const LONG_CALL: Duration = Duration::from_millis(10);
-
-/// The long-lane permit a call holds while its wasm runs.
-#[derive(Clone, Default)]
-struct LaneSlice(Arc<std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
-
-/// Runs a call, giving its long-lane permit back whenever the call is
-/// suspended: at its next tick, and also while it waits in a host call (an
-/// HTTP response, a sleep), so a plugin that waits holds no lane.
-struct LaneRelease<F> {
-    inner: F,
-    slice: LaneSlice,
-}
-
-impl<F: Future + Unpin> Future for LaneRelease<F> {
-    type Output = F::Output;
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll(cx);
-        if polled.is_pending() {
-            drop(self.slice.0.lock().unwrap().take());
-        }
-        polled
-    }
-}
+/// The guest side of a call, borrowing the call's store.
+type CallFuture<'s, R> = std::pin::Pin<Box<dyn Future<Output = Raw<R>> + Send + 's>>;
 
 impl Drop for Shared {
     fn drop(&mut self) {
         self.ticking.store(false, Ordering::Relaxed);
+        self.lane.shut_down();
     }
 }
 
@@ -162,9 +137,7 @@ impl Runtime {
                 db,
                 cache,
                 ticking,
-                long_lane: Arc::new(tokio::sync::Semaphore::new(
-                    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
-                )),
+                lane: lane::Lane::default(),
             }),
         })
     }
@@ -616,7 +589,7 @@ impl Plugin {
         self.call_connector(
             opts,
             export,
-            async move |c, store| c.weft_plugin_connector_api().call_invoke(store, &request).await,
+            move |c, store| Box::pin(async move { c.weft_plugin_connector_api().call_invoke(store, &request).await }),
             parse_json,
         )
         .await
@@ -638,7 +611,7 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Poll(trigger.to_string()),
-            async move |c, store| c.weft_plugin_connector_api().call_poll(store, &request).await,
+            move |c, store| Box::pin(async move { c.weft_plugin_connector_api().call_poll(store, &request).await }),
             |r: api::PollResponse| {
                 let events = r.events.into_iter().map(types::event_from_wit).collect::<Result<_, _>>()?;
                 Ok(PollResponse { events, next_cursor: r.next_cursor })
@@ -665,7 +638,9 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Subscribe(trigger.to_string()),
-            async move |c, store| c.weft_plugin_connector_api().call_subscribe(store, &request).await,
+            move |c, store| {
+                Box::pin(async move { c.weft_plugin_connector_api().call_subscribe(store, &request).await })
+            },
             parse_json,
         )
         .await
@@ -687,7 +662,9 @@ impl Plugin {
         self.call_connector(
             opts,
             Export::Unsubscribe(trigger.to_string()),
-            async move |c, store| c.weft_plugin_connector_api().call_unsubscribe(store, &request).await,
+            move |c, store| {
+                Box::pin(async move { c.weft_plugin_connector_api().call_unsubscribe(store, &request).await })
+            },
             Ok,
         )
         .await
@@ -707,7 +684,9 @@ impl Plugin {
         self.call_connector(
             opts,
             export,
-            async move |c, store| c.weft_plugin_connector_api().call_handle_webhook(store, &request).await,
+            move |c, store| {
+                Box::pin(async move { c.weft_plugin_connector_api().call_handle_webhook(store, &request).await })
+            },
             |o: api::WebhookOutcome| {
                 Ok(WebhookOutcome {
                     events: o.events.into_iter().map(types::event_from_wit).collect::<Result<_, _>>()?,
@@ -727,19 +706,26 @@ impl Plugin {
         let Pre::Transform(pre) = &self.inner.pre else {
             return self.wrong_world(Export::Transform);
         };
-        let input = input.to_string();
-        let run = async move |store: &mut Store<CallState>| {
-            let instance = pre.instantiate_async(&mut *store).await?;
-            instance.call_transform(store, &input).await
-        };
-        self.call(opts, Export::Transform, run, parse_json).await
+        let (pre, input) = (pre.clone(), input.to_string());
+        self.call(
+            opts,
+            Export::Transform,
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.call_transform(store, &input).await
+                })
+            },
+            parse_json,
+        )
+        .await
     }
 
     async fn describe_raw(&self) -> Outcome<api::Manifest> {
         self.call_connector(
             &CallOptions::default(),
             Export::Describe,
-            async move |c, store| c.weft_plugin_connector_api().call_describe(store).await.map(Ok),
+            move |c, store| Box::pin(async move { c.weft_plugin_connector_api().call_describe(store).await.map(Ok) }),
             Ok,
         )
         .await
@@ -754,37 +740,49 @@ impl Plugin {
         &self,
         opts: &CallOptions<'_>,
         export: Export,
-        f: impl AsyncFnOnce(&bindings::connector::Connector, &mut Store<CallState>) -> Raw<R>,
+        f: impl for<'s> FnOnce(&'s bindings::connector::Connector, &'s mut Store<CallState>) -> CallFuture<'s, R>
+        + Send
+        + 'static,
         convert: impl FnOnce(R) -> Result<T, String>,
     ) -> Outcome<T>
     where
-        R: OutputSize,
+        R: OutputSize + Send + 'static,
     {
         let Pre::Connector(pre) = &self.inner.pre else {
             return self.wrong_world(export);
         };
-        let run = async move |store: &mut Store<CallState>| {
-            let instance = pre.instantiate_async(&mut *store).await?;
-            f(&instance, store).await
-        };
-        self.call(opts, export, run, convert).await
+        let pre = pre.clone();
+        self.call(
+            opts,
+            export,
+            move |store| {
+                Box::pin(async move {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    f(&instance, store).await
+                })
+            },
+            convert,
+        )
+        .await
     }
 
     /// One call: a fresh store with every limit set, `run` under the deadline,
     /// then the outcome classified.
-    async fn call<R: OutputSize, T>(
+    async fn call<R: OutputSize + Send + 'static, T>(
         &self,
         opts: &CallOptions<'_>,
         export: Export,
-        run: impl AsyncFnOnce(&mut Store<CallState>) -> Raw<R>,
+        run: impl for<'s> FnOnce(&'s mut Store<CallState>) -> CallFuture<'s, R> + Send + 'static,
         convert: impl FnOnce(R) -> Result<T, String>,
     ) -> Outcome<T> {
         let limits = self.limits(opts);
-        let (mut store, started, slice) = self.begin(opts, &export);
-        let raw = {
-            let running = LaneRelease { inner: std::pin::pin!(run(&mut store)), slice };
-            tokio::time::timeout(limits.timeout, running).await
+        let (mut store, started, long) = self.begin(opts, &export);
+        let timeout = limits.timeout;
+        let work = async move {
+            let raw = tokio::time::timeout(timeout, run(&mut store)).await;
+            (store, raw)
         };
+        let (store, raw) = self.inner.shared.lane.run(work, long).await;
         self.finish(store, started, limits, export, raw, convert)
     }
 
@@ -800,7 +798,7 @@ impl Plugin {
     }
 
     /// A fresh store with every limit set.
-    fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant, LaneSlice) {
+    fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant, Arc<AtomicBool>) {
         let shared = &self.inner.shared;
         let limits = self.limits(opts);
         let state = CallState::new(CallScope {
@@ -817,9 +815,8 @@ impl Plugin {
         let started = Instant::now();
         let deadline = started + limits.timeout;
         store.set_epoch_deadline(1);
-        let lane = shared.long_lane.clone();
-        let slice = LaneSlice::default();
-        let held = slice.clone();
+        let long = Arc::new(AtomicBool::new(false));
+        let (marked, pace) = (long.clone(), shared.lane.pace());
         store.epoch_deadline_callback(move |_| {
             let now = Instant::now();
             if now >= deadline {
@@ -829,18 +826,15 @@ impl Plugin {
                 // Let other tasks run, then come back next tick.
                 return Ok(UpdateDeadline::Yield(1));
             }
-            let (lane, held) = (lane.clone(), held.clone());
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(async move {
-                    tokio::task::yield_now().await;
-                    if let Ok(permit) = lane.acquire_owned().await {
-                        *held.0.lock().unwrap() = Some(permit);
-                    }
-                }),
-            ))
+            marked.store(true, Ordering::Relaxed);
+            // Move to the long lane, and wait there for a slice while short
+            // calls are about.
+            Ok(match pace.wait_for_slice(now) {
+                None => UpdateDeadline::Yield(1),
+                Some(slot) => UpdateDeadline::YieldCustom(1, Box::pin(tokio::time::sleep_until(slot.into()))),
+            })
         });
-        (store, started, slice)
+        (store, started, long)
     }
 
     /// Classify what happened and collect the call's observations.
