@@ -5,7 +5,8 @@
 //! its recorded output is reused. So a run interrupted anywhere (a crash, a
 //! SIGKILL) resumes from its last completed step when a worker picks it up
 //! again, and each step runs at least once and, once recorded, never again.
-//! Every step record is flushed to disk before the next step starts.
+//! An action's record is flushed to disk before the next step starts; a
+//! transform's (no effects outside its output) goes with the next flush.
 //!
 //! A run that reaches a delay, or a step waiting to retry, is saved as
 //! `waiting` with a wake time and its task ends: waiting runs hold no worker
@@ -610,7 +611,14 @@ impl Executor {
                     Ok(output) => {
                         rec.output = Some(output.clone());
                         store.put_step(&run_id, &rec)?;
-                        store.flush().await?;
+                        // An action's result is durable before anything else
+                        // happens, so a crash never repeats it. A transform
+                        // has no effects outside its output: its record goes
+                        // to disk with the next flush (the next action's, or
+                        // the run's end), and a crash before that re-runs it.
+                        if matches!(step.kind, StepKind::Action { .. }) {
+                            store.flush().await?;
+                        }
                         scope.record(&step.id, &output, None);
                         Ok(output)
                     }

@@ -21,8 +21,8 @@
 
 pub mod bindings;
 pub mod cache;
-pub mod limits;
 mod lane;
+pub mod limits;
 mod load;
 pub mod registry;
 pub mod types;
