@@ -12,6 +12,7 @@ pub mod app;
 pub mod github;
 pub mod http;
 pub mod json_server;
+pub mod load;
 pub mod saas;
 pub mod slack;
 pub mod weft;

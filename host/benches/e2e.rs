@@ -1,0 +1,173 @@
+//! weft end to end: `cargo bench -p weft --bench e2e`.
+//!
+//! Starts a real `weft serve` (the release binary, its own process) on
+//! 127.0.0.1 with a fresh sled store, and a small loopback app (in this
+//! process). Registers the flow
+//!
+//! ```text
+//! webhook (http.incoming) → clean-contact (transform) → http.request POST /echo (to the app) → identity (transform)
+//! ```
+//!
+//! and drives its webhook URL with a closed-loop load generator (this
+//! process): `WEFT_BENCH_CONCURRENCY` clients (16), each on a keep-alive
+//! connection, for `WEFT_BENCH_SECS` (10 s) per mode. Server, app and load
+//! generator share the machine's cores.
+//!
+//! - **async**: the webhook answers 202 once the event is persisted; the run
+//!   goes on after. Reported: acknowledged events/s, their latency, and the
+//!   time until every run has finished (runs/s end to end).
+//! - **sync**: the webhook answers with the flow's result; each answer is
+//!   checked (the cleaned email and the app's serial). Reported: runs/s and
+//!   latency.
+//!
+//! After both, weft is stopped and the store is opened here: every
+//! acknowledged event must be a run recorded as succeeded, and none failed.
+//! `WEFT_BENCH_MODES=sync` runs one mode; `ingress` (not in the default
+//! set) measures webhook ingress alone: a flow whose run only parks on a
+//! one-hour delay, acknowledged 202 after the event is persisted.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use weft::flow::run::{RunFilter, RunStatus, RunStore};
+use weft::store::Db;
+use weft_tests::load::{self, Load};
+use weft_tests::plugins;
+use weft_tests::weft::{Weft, workspace};
+
+const EXE: &str = env!("CARGO_BIN_EXE_weft");
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn flow(name: &str, sync: bool) -> Value {
+    if name == "ingress" {
+        // The run is created, persisted and acknowledged, and then parks.
+        return json!({
+            "name": name,
+            "trigger": { "webhook": { "connector": "http", "trigger": "incoming", "connection": "inbox" } },
+            "steps": [{ "id": "park", "delay": "1h" }],
+        });
+    }
+    json!({
+        "name": name,
+        "trigger": { "webhook": { "connector": "http", "trigger": "incoming", "connection": "inbox", "sync": sync } },
+        "steps": [
+            { "id": "clean", "transform": "clean-contact", "input": "{{ trigger }}" },
+            { "id": "post", "action": "http.request", "connection": "app",
+              "input": { "method": "POST", "url": "/echo", "body": "{{ steps.clean.output }}" } },
+            { "id": "reply", "transform": "identity",
+              "input": { "email": "{{ steps.clean.output.email }}", "serial": "{{ steps.post.output.body.serial }}" } },
+        ],
+    })
+}
+
+fn contact(client: usize, n: u64) -> Vec<u8> {
+    json!({ "name": format!(" Ada Lovelace{client} "), "email": format!(" Ada.{client}.{n}@Example.COM ") })
+        .to_string()
+        .into_bytes()
+}
+
+fn report(mode: &str, load: &Load) {
+    println!("{mode:>5}: {}", load.summary());
+    if let Some(e) = &load.first_wrong {
+        println!("       first wrong answer: {e}");
+    }
+    if let Some(e) = &load.first_error {
+        println!("       first error: {e}");
+    }
+}
+
+/// Wait until no run is queued or executing (the server's own gauge).
+async fn drained(weft: &Weft) -> Duration {
+    let started = Instant::now();
+    loop {
+        let metrics = weft.api("GET", "/metrics", None).await.text();
+        let backlog = metrics.lines().find_map(|l| l.strip_prefix("weft_run_backlog ")).map(str::trim);
+        if backlog == Some("0") {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "runs still pending after 2 minutes: {backlog:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn main() {
+    let concurrency: usize = env_or("WEFT_BENCH_CONCURRENCY", 16);
+    let secs: u64 = env_or("WEFT_BENCH_SECS", 10);
+    let modes: String = env_or("WEFT_BENCH_MODES", "async,sync".to_string());
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let app = weft_tests::app::TestApp::start().await;
+        let (_dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT, plugins::IDENTITY]);
+        let mut weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+        weft.ok("PUT", "/api/connections/inbox", Some(&json!({ "plugin": "http" }))).await;
+        let app_connection =
+            json!({ "plugin": "http", "settings": { "base_url": app.url("") }, "hosts": [app.grant()] });
+        weft.ok("PUT", "/api/connections/app", Some(&app_connection)).await;
+        println!(
+            "weft end to end: webhook → transform → http action (loopback app) → transform; {concurrency} clients, keep-alive, {secs} s per mode, {} cores shared by weft, the app and the load",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+
+        let mut acknowledged = 0u64;
+        for mode in modes.split(',') {
+            let sync = match mode {
+                "async" | "ingress" => false,
+                "sync" => true,
+                other => panic!("WEFT_BENCH_MODES: {other:?} is not async, sync or ingress"),
+            };
+            weft.ok("POST", "/api/flows", Some(&flow(mode, sync))).await;
+            let activated = weft.ok("POST", &format!("/api/flows/{mode}/activate"), None).await;
+            let hook = activated["webhook_url"].as_str().expect("a webhook URL").to_string();
+
+            // Warm up: compile caches, connections, sled's first pages.
+            let ok_status = if sync { 200 } else { 202 };
+            let warm_up = load::drive(&hook, concurrency, Duration::from_secs(1), contact, |_, _, _, _| true).await;
+            acknowledged += warm_up.with_status(ok_status);
+            drained(&weft).await;
+            let warm = app.requests();
+
+            let load = if sync {
+                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, |status, body, client, n| {
+                    let reply: Value = serde_json::from_slice(body).unwrap_or_default();
+                    status == 200
+                        && reply["email"] == format!("ada.{client}.{n}@example.com")
+                        && reply["serial"].is_u64()
+                })
+                .await
+            } else {
+                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, |status, _, _, _| status == 202)
+                    .await
+            };
+            report(mode, &load);
+            let tail = drained(&weft).await;
+            let ok = load.with_status(ok_status);
+            acknowledged += ok;
+            let end_to_end = load.elapsed + tail;
+            println!(
+                "       {ok} runs: every one finished {:.2} s after the load stopped = {:.0} runs/s end to end; the app got {} requests",
+                tail.as_secs_f64(),
+                ok as f64 / end_to_end.as_secs_f64(),
+                app.requests() - warm,
+            );
+        }
+        weft.stop();
+
+        // Count in the store itself.
+        let db = Db::open(&data).expect("open the stopped server's store");
+        let mut succeeded = 0u64;
+        let mut failed = 0u64;
+        for mode in modes.split(',') {
+            let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
+            // Ingress runs park on their delay: waiting is their success.
+            let done = if mode == "ingress" { RunStatus::Waiting } else { RunStatus::Succeeded };
+            succeeded += db.runs(&filter(done)).unwrap().len() as u64;
+            failed += db.runs(&filter(RunStatus::Failed)).unwrap().len() as u64;
+        }
+        println!(
+            "store: {succeeded} runs recorded as succeeded (ingress: waiting), {failed} failed; {acknowledged} events were acknowledged (warm-ups included)"
+        );
+        assert_eq!((succeeded, failed), (acknowledged, 0), "every acknowledged event is a succeeded run");
+    });
+}
