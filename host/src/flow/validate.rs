@@ -19,6 +19,11 @@ use std::time::Duration;
 pub trait Catalog {
     /// The manifest of connector `name` (of `version`, when pinned).
     fn connector(&self, name: &str, version: Option<&str>) -> Option<Manifest>;
+    /// Whether connector `name` (of `version`, when pinned) is installed;
+    /// checked for every run, so catalogs make it cheaper than [`Catalog::connector`].
+    fn has_connector(&self, name: &str, version: Option<&str>) -> bool {
+        self.connector(name, version).is_some()
+    }
     /// Whether transform `name` (of `version`, when pinned) is installed.
     fn has_transform(&self, name: &str, version: Option<&str>) -> bool;
     /// The connector that connection `id` is for, if the connection exists.
@@ -639,7 +644,7 @@ pub fn missing_plugins(def: &FlowDef, catalog: &dyn Catalog) -> Vec<String> {
         .into_iter()
         .filter(|(reference, connector)| {
             let (name, version) = split_version(reference);
-            if *connector { catalog.connector(name, version).is_none() } else { !catalog.has_transform(name, version) }
+            if *connector { !catalog.has_connector(name, version) } else { !catalog.has_transform(name, version) }
         })
         .map(|(reference, _)| reference)
         .collect()

@@ -393,6 +393,10 @@ impl Catalog for Registry {
         self.get_version(name, version)?.manifest().cloned()
     }
 
+    fn has_connector(&self, name: &str, version: Option<&str>) -> bool {
+        self.get_version(name, version).is_some_and(|p| p.world() == World::Connector)
+    }
+
     fn has_transform(&self, name: &str, version: Option<&str>) -> bool {
         self.get_version(name, version).is_some_and(|p| p.world() == World::Transform)
     }
