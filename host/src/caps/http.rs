@@ -340,18 +340,16 @@ impl WasiHttpHooks for OutboundHttp {
             let refused = Refused { list: refusals.clone(), what };
             let request = request
                 .map(|body| CappedBody::new(body, max_request, Direction::Request, refused.clone()).boxed_unsync());
-            if https {
+            let (response, io): (_, Box<dyn Future<Output = _> + Send>) = if https {
                 let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-                let response = response.map(|body| {
-                    CappedBody::new(body.boxed_unsync(), max_response, Direction::Response, refused).boxed_unsync()
-                });
-                return Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>));
-            }
-            let response = pooled_send(request, &options).await?;
-            let response = response.map(|body| {
-                CappedBody::new(body.boxed_unsync(), max_response, Direction::Response, refused).boxed_unsync()
-            });
-            Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+                (response.map(|body| body.boxed_unsync()), Box::new(io))
+            } else {
+                // The pool drives its connections itself: nothing for the caller to await.
+                (pooled_send(request, &options).await?, Box::new(async { Ok(()) }))
+            };
+            let response =
+                response.map(|body| CappedBody::new(body, max_response, Direction::Response, refused).boxed_unsync());
+            Ok((response, io))
         })
     }
 }
