@@ -391,6 +391,8 @@ impl Executor {
         let inner = &self.inner;
         let mut run = inner.store.run(run_id)?.ok_or_else(|| ExecError::UnknownRun(run_id.to_string()))?;
         if run.status.is_final() {
+            // Saving it again drops a queue entry a crash may have left behind.
+            inner.store.save_run(&run)?;
             return Ok(run);
         }
         let flow = match self.flow_for(&run) {
@@ -573,8 +575,16 @@ impl Executor {
                         return self.after_failure(step, path, scope, failure).await;
                     }
                 };
-                store
-                    .put_step(&run_id, &record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms))?;
+                // An action is recorded as running before it is called: after a
+                // crash, the attempt counts and the record shows what was sent.
+                // A transform takes microseconds and has no effects: only its
+                // result is recorded.
+                if matches!(step.kind, StepKind::Action { .. }) {
+                    store.put_step(
+                        &run_id,
+                        &record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms),
+                    )?;
+                }
                 let idempotency_key = format!("{run_id}/{path}");
                 // The version the run started with, else what the step pins.
                 let pinned = |name: &str, version: &Option<String>| {
@@ -813,7 +823,10 @@ impl Executor {
                 continue;
             }
             let Ok(global) = inner.global.clone().try_acquire_owned() else { break };
-            let Some(run) = inner.store.run(&run_id)? else { continue };
+            let Some(run) = inner.store.run(&run_id)? else {
+                inner.store.unqueue(&run_id)?;
+                continue;
+            };
             let flow_permit = match self.flow_limit(&run) {
                 None => None,
                 Some(sem) => match sem.try_acquire_owned() {

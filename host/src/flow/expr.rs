@@ -81,10 +81,12 @@ impl Expr {
     /// The expression's value as JSON. An undefined result is an error: a
     /// mapping must not silently turn a typo into `null`.
     pub fn eval(&self, scope: &Value) -> Result<Value, ExprError> {
-        let value = self
-            .compiled
-            .eval(minijinja::Value::from(minijinja::value::Serde(scope)))
-            .map_err(|e| error(&self.source, e))?;
+        self.eval_in(&context(scope))
+    }
+
+    /// [`Expr::eval`] in a scope already converted with [`context`].
+    fn eval_in(&self, ctx: &minijinja::Value) -> Result<Value, ExprError> {
+        let value = self.compiled.eval(ctx.clone()).map_err(|e| error(&self.source, e))?;
         if value.is_undefined() {
             return Err(ExprError {
                 source: self.source.clone(),
@@ -111,6 +113,11 @@ impl Expr {
     pub fn source(&self) -> &str {
         &self.source
     }
+}
+
+/// The scope as MiniJinja sees it (a deep conversion: done once per mapping).
+fn context(scope: &Value) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(scope))
 }
 
 fn to_json(source: &str, value: &minijinja::Value) -> Result<Value, ExprError> {
@@ -186,17 +193,19 @@ impl Mapping {
 
     /// Evaluate against `scope`.
     pub fn render(&self, scope: &Value) -> Result<Value, MappingError> {
-        self.render_at(scope, String::new())
+        if let Some(literal) = self.as_literal() {
+            return Ok(literal);
+        }
+        self.render_at(&context(scope), String::new())
     }
 
-    fn render_at(&self, scope: &Value, path: String) -> Result<Value, MappingError> {
+    fn render_at(&self, scope: &minijinja::Value, path: String) -> Result<Value, MappingError> {
         let at = |error| MappingError { path: path.clone(), error };
         Ok(match self {
             Mapping::Literal(v) => v.clone(),
-            Mapping::Value(expr) => expr.eval(scope).map_err(at)?,
+            Mapping::Value(expr) => expr.eval_in(scope).map_err(at)?,
             Mapping::Text { source, .. } => {
-                let ctx = minijinja::Value::from(minijinja::value::Serde(scope));
-                Value::String(ENV.render_str(source, ctx).map_err(|e| at(error(source, e)))?)
+                Value::String(ENV.render_str(source, scope.clone()).map_err(|e| at(error(source, e)))?)
             }
             Mapping::Array(items) => Value::Array(
                 items

@@ -197,6 +197,9 @@ pub trait RunStore: Send + Sync + 'static {
 
     /// Runs waiting for a worker, oldest first.
     fn queued(&self, limit: usize) -> StoreResult<Vec<String>>;
+    /// Drop the queue entry of a run that has no record (a crash can leave
+    /// one: the entry is written first).
+    fn unqueue(&self, id: &str) -> StoreResult<()>;
     /// Waiting runs whose wake time is at or before `now_ms`, moved to the queue.
     fn wake_due(&self, now_ms: u64) -> StoreResult<Vec<String>>;
     /// The earliest wake time of any waiting run.

@@ -108,7 +108,8 @@ impl Db {
             sealed: self.sealer.seal(&secrets)?,
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError(e.to_string()))?;
-        self.connections_tree()?.insert(id, bytes)?;
+        let tree = self.connections_tree()?;
+        self.write(|w| w.insert(&tree, id, bytes).map_err(StoreError::from))?;
         Ok(record)
     }
 
@@ -127,7 +128,8 @@ impl Db {
 
     /// Delete a connection; whether it existed.
     pub fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.connections_tree()?.remove(id)?.is_some())
+        let tree = self.connections_tree()?;
+        Ok(self.write(|w| w.remove(&tree, id).map_err(StoreError::from))?.is_some())
     }
 
     /// Every connection, secrets left sealed.

@@ -8,13 +8,11 @@
 //!
 //! A run's record and its place in `queue`/`timers` change in one transaction.
 
-use super::{Db, StoreError};
+use super::{Db, StoreError, Writes};
 use crate::flow::FlowDef;
 use crate::flow::run::{
     BoxFuture, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreFailure, StoreResult, StoredFlow,
 };
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::sync::atomic::Ordering;
 
 #[derive(Clone)]
@@ -71,33 +69,23 @@ fn timer_key(wake_ms: u64, run: &str) -> Vec<u8> {
     key
 }
 
-fn transaction_error<E: std::fmt::Debug>(e: TransactionError<E>) -> StoreFailure {
-    match e {
-        TransactionError::Abort(e) => StoreFailure(format!("{e:?}")),
-        TransactionError::Storage(e) => fail(e),
-    }
-}
-
 impl RunStore for Db {
     fn put_flow(&self, def: &FlowDef, now_ms: u64) -> StoreResult<StoredFlow> {
         let t = &self.trees;
-        let current: Option<StoredFlow> = t.flows.get(&def.name).map_err(fail)?.map(|v| decode(&v)).transpose()?;
-        if let Some(current) = current
-            && &current.def == def
-        {
-            return Ok(current);
-        }
-        let version = current_version(t, &def.name)? + 1;
-        let stored = StoredFlow { name: def.name.clone(), version, def: def.clone(), updated_ms: now_ms };
-        let bytes = encode(&stored)?;
-        (&t.flows, &t.flow_versions)
-            .transaction(|(flows, versions)| {
-                flows.insert(def.name.as_bytes(), bytes.as_slice())?;
-                versions.insert(joined(&def.name, &version.to_be_bytes()), bytes.as_slice())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(transaction_error)?;
-        Ok(stored)
+        self.write(|w| {
+            let current: Option<StoredFlow> = t.flows.get(&def.name)?.map(|v| decode(&v)).transpose()?;
+            if let Some(current) = current
+                && &current.def == def
+            {
+                return Ok(current);
+            }
+            let version = current_version(t, &def.name)? + 1;
+            let stored = StoredFlow { name: def.name.clone(), version, def: def.clone(), updated_ms: now_ms };
+            let bytes = encode(&stored)?;
+            w.insert(&t.flow_versions, joined(&def.name, &version.to_be_bytes()), &bytes)?;
+            w.insert(&t.flows, def.name.as_bytes(), &bytes)?;
+            Ok(stored)
+        })
     }
 
     fn flow(&self, name: &str) -> StoreResult<Option<StoredFlow>> {
@@ -127,43 +115,8 @@ impl RunStore for Db {
 
     fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let bytes = encode(run)?;
-        let t = &self.trees;
-        let delta = std::cell::Cell::new(0i64);
-        (&t.runs, &t.queue, &t.timers)
-            .transaction(|(runs, queue, timers)| {
-                delta.set(0);
-                if let Some(old) = runs.get(run.id.as_bytes())? {
-                    let old: RunRecord =
-                        serde_json::from_slice(&old).map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                    if let Some(wake) = old.wake_ms {
-                        timers.remove(timer_key(wake, &run.id))?;
-                    }
-                }
-                runs.insert(run.id.as_bytes(), bytes.as_slice())?;
-                match run.status {
-                    RunStatus::Queued | RunStatus::Running => {
-                        if queue.insert(run.id.as_bytes(), &[])?.is_none() {
-                            delta.set(1);
-                        }
-                    }
-                    RunStatus::Waiting => {
-                        if queue.remove(run.id.as_bytes())?.is_some() {
-                            delta.set(-1);
-                        }
-                        if let Some(wake) = run.wake_ms {
-                            timers.insert(timer_key(wake, &run.id), &[])?;
-                        }
-                    }
-                    RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled => {
-                        if queue.remove(run.id.as_bytes())?.is_some() {
-                            delta.set(-1);
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .map_err(transaction_error)?;
-        t.backlog.fetch_add(delta.get(), Ordering::SeqCst);
+        let delta = self.write(|w| self.put_run(w, run, &bytes))?;
+        self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         Ok(())
     }
 
@@ -173,7 +126,7 @@ impl RunStore for Db {
 
     fn delete_flow(&self, name: &str) -> StoreResult<bool> {
         // Versions stay: runs keep pointing at the definition they ran.
-        Ok(self.trees.flows.remove(name).map_err(fail)?.is_some())
+        Ok(self.write(|w| w.remove(&self.trees.flows, name).map_err(StoreError::from)).map_err(fail)?.is_some())
     }
 
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
@@ -199,13 +152,20 @@ impl RunStore for Db {
 
     fn put_step(&self, run: &str, step: &StepRecord) -> StoreResult<()> {
         let key = joined(run, step.path.as_bytes());
+        /// All a step's earlier record is read for: its place in the run.
+        #[derive(serde::Deserialize)]
+        struct Seq {
+            #[serde(default)]
+            seq: u64,
+        }
         let seq = match self.trees.steps.get(&key).map_err(fail)? {
-            Some(old) => decode::<StepRecord>(&old)?.seq,
+            Some(old) => decode::<Seq>(&old)?.seq,
             None => self.db.generate_id().map_err(fail)?,
         };
         let mut step = step.clone();
         step.seq = seq;
-        self.trees.steps.insert(key, encode(&step)?).map_err(fail)?;
+        let bytes = encode(&step)?;
+        self.write(|w| w.insert(&self.trees.steps, key, bytes).map_err(StoreError::from)).map_err(fail)?;
         Ok(())
     }
 
@@ -237,14 +197,22 @@ impl RunStore for Db {
         let due: Vec<_> = self.trees.timers.range(..end.as_slice()).keys().collect::<Result<_, _>>().map_err(fail)?;
         for key in due {
             let run_id = String::from_utf8_lossy(&key[8..]).into_owned();
-            let Some(mut run) = self.run(&run_id)? else {
-                self.trees.timers.remove(&key).map_err(fail)?;
-                continue;
-            };
-            run.status = RunStatus::Queued;
-            run.wake_ms = None;
-            self.save_run(&run)?;
-            woken.push(run_id);
+            // Decided under the write lock, so a run that is being moved on is seen whole.
+            let delta = self.write(|w| match self.run(&run_id)? {
+                Some(mut run) if run.status == RunStatus::Waiting => {
+                    run.status = RunStatus::Queued;
+                    run.wake_ms = None;
+                    woken.push(run_id.clone());
+                    self.put_run(w, &run, &encode(&run)?)
+                }
+                // A timer whose run is gone or no longer waits (a crash came
+                // between the writes that moved the run on): drop it.
+                _ => {
+                    w.remove(&self.trees.timers, &key)?;
+                    Ok(0)
+                }
+            })?;
+            self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         }
         Ok(woken)
     }
@@ -258,38 +226,86 @@ impl RunStore for Db {
             .map(|(k, _)| u64::from_be_bytes(k[..8].try_into().expect("timer keys start with 8 bytes"))))
     }
 
+    fn unqueue(&self, id: &str) -> StoreResult<()> {
+        let t = &self.trees;
+        // Checked under the write lock: a run being created has its queue entry a moment before its record.
+        let removed = self.write(|w| match t.runs.get(id)? {
+            None => Ok::<_, StoreFailure>(w.remove(&t.queue, id)?.is_some()),
+            Some(_) => Ok(false),
+        })?;
+        if removed {
+            t.backlog.fetch_sub(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(async move { self.commit.flush(&self.db).await.map_err(fail) })
+        Box::pin(async move { self.sync().await.map_err(fail) })
     }
 }
 
 impl Db {
-    /// Create `runs` (queued) and, in the same transaction, whatever `also`
-    /// writes to the `trigger_state` tree.
+    /// Write `run` (encoded: `bytes`) and move its queue and timer entries to
+    /// match its status; the change of the backlog.
+    fn put_run(&self, w: &mut Writes, run: &RunRecord, bytes: &[u8]) -> StoreResult<i64> {
+        let t = &self.trees;
+        let id = run.id.as_bytes();
+        let queued = matches!(run.status, RunStatus::Queued | RunStatus::Running);
+        let timer = match (run.status, run.wake_ms) {
+            (RunStatus::Waiting, Some(wake)) => Some(timer_key(wake, &run.id)),
+            _ => None,
+        };
+        let old_wake = match t.runs.get(id)? {
+            Some(old) => decode::<RunRecord>(&old)?.wake_ms,
+            None => None,
+        };
+        // Index entries before the record, removals after it (see `Db::write`).
+        let mut delta = 0;
+        if queued && w.insert(&t.queue, id, [])?.is_none() {
+            delta = 1;
+        }
+        if let Some(key) = &timer {
+            w.insert(&t.timers, key, [])?;
+        }
+        w.insert(&t.runs, id, bytes)?;
+        if let Some(wake) = old_wake {
+            let old = timer_key(wake, &run.id);
+            if timer.as_ref() != Some(&old) {
+                w.remove(&t.timers, old)?;
+            }
+        }
+        if !queued && w.remove(&t.queue, id)?.is_some() {
+            delta = -1;
+        }
+        Ok(delta)
+    }
+
+    /// Create `runs` (queued) and, in the same log entry, whatever `also`
+    /// writes (the `trigger_state` of the poll that found them).
     pub(crate) fn create_runs(
         &self,
         runs: &[RunRecord],
-        also: impl Fn(&sled::transaction::TransactionalTree) -> Result<(), ConflictableTransactionError<String>>,
+        also: impl FnOnce(&mut Writes) -> StoreResult<()>,
     ) -> StoreResult<()> {
         let encoded: Vec<(&str, Vec<u8>)> =
             runs.iter().map(|r| Ok((r.id.as_str(), encode(r)?))).collect::<StoreResult<_>>()?;
         let t = &self.trees;
-        let added = std::cell::Cell::new(0i64);
-        (&t.runs, &t.queue, &self.trigger_state)
-            .transaction(|(runs, queue, state)| {
-                added.set(0);
-                for (id, bytes) in &encoded {
-                    runs.insert(id.as_bytes(), bytes.as_slice())?;
-                    if queue.insert(id.as_bytes(), &[])?.is_none() {
-                        added.set(added.get() + 1);
-                    }
+        let added = self.write(|w| {
+            let mut added = 0;
+            for (id, bytes) in &encoded {
+                // The queue entry first (see `Db::write`).
+                if w.insert(&t.queue, id, [])?.is_none() {
+                    added += 1;
                 }
-                also(state)
-            })
-            .map_err(transaction_error)?;
-        t.backlog.fetch_add(added.get(), Ordering::SeqCst);
+                w.insert(&t.runs, id, bytes)?;
+            }
+            also(w)?;
+            Ok::<_, StoreFailure>(added)
+        })?;
+        t.backlog.fetch_add(added, Ordering::SeqCst);
         Ok(())
     }
+
 }
 
 fn current_version(t: &Trees, name: &str) -> StoreResult<u64> {

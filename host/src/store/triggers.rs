@@ -10,8 +10,6 @@ use super::Db;
 use crate::flow::polling::PollState;
 use crate::flow::run::{RunRecord, StoreFailure, StoreResult};
 use crate::flow::triggers::{TriggerRecord, TriggerStore};
-use sled::Transactional;
-use sled::transaction::ConflictableTransactionError;
 
 fn fail(e: impl std::fmt::Display) -> StoreFailure {
     StoreFailure(e.to_string())
@@ -32,36 +30,31 @@ impl TriggerStore for Db {
 
     fn put_trigger(&self, record: &TriggerRecord) -> StoreResult<()> {
         let bytes = serde_json::to_vec(record).map_err(fail)?;
-        (&self.triggers, &self.hooks)
-            .transaction(|(triggers, hooks)| {
-                let old = triggers.insert(record.flow.as_bytes(), bytes.as_slice())?;
-                let old_token =
-                    old.and_then(|o| serde_json::from_slice::<TriggerRecord>(&o).ok()).and_then(|o| o.hook_token);
-                if old_token != record.hook_token
-                    && let Some(token) = old_token
-                {
-                    hooks.remove(token.as_bytes())?;
-                }
-                if let Some(token) = &record.hook_token {
-                    hooks.insert(token.as_bytes(), record.flow.as_bytes())?;
-                }
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| fail(format!("{e:?}")))
+        let flow = record.flow.as_bytes();
+        self.write(|w| {
+            let old_token = self.trigger(&record.flow)?.and_then(|o| o.hook_token);
+            // The new token's index entry before the record, the old one's removal after.
+            if let Some(token) = &record.hook_token {
+                w.insert(&self.hooks, token, flow)?;
+            }
+            w.insert(&self.triggers, flow, &bytes)?;
+            if let Some(token) = old_token.filter(|t| record.hook_token.as_ref() != Some(t)) {
+                w.remove(&self.hooks, token)?;
+            }
+            Ok(())
+        })
     }
 
     fn delete_trigger(&self, flow: &str) -> StoreResult<()> {
-        (&self.triggers, &self.hooks, &self.trigger_state)
-            .transaction(|(triggers, hooks, state)| {
-                if let Some(old) = triggers.remove(flow.as_bytes())?
-                    && let Some(token) = serde_json::from_slice::<TriggerRecord>(&old).ok().and_then(|o| o.hook_token)
-                {
-                    hooks.remove(token.as_bytes())?;
-                }
-                state.remove(flow.as_bytes())?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| fail(format!("{e:?}")))
+        self.write(|w| {
+            if let Some(old) = w.remove(&self.triggers, flow)?
+                && let Some(token) = serde_json::from_slice::<TriggerRecord>(&old).ok().and_then(|o| o.hook_token)
+            {
+                w.remove(&self.hooks, token)?;
+            }
+            w.remove(&self.trigger_state, flow)?;
+            Ok(())
+        })
     }
 
     fn hook(&self, token: &str) -> StoreResult<Option<String>> {
@@ -73,15 +66,15 @@ impl TriggerStore for Db {
     }
 
     fn delete_poll_state(&self, flow: &str) -> StoreResult<()> {
-        self.trigger_state.remove(flow).map_err(fail)?;
+        self.write(|w| w.remove(&self.trigger_state, flow).map_err(fail))?;
         Ok(())
     }
 
     fn record_events(&self, flow: &str, state: Option<&PollState>, runs: &[RunRecord]) -> StoreResult<()> {
         let state = state.map(serde_json::to_vec).transpose().map_err(fail)?;
-        self.create_runs(runs, |tree| {
+        self.create_runs(runs, |w| {
             if let Some(bytes) = &state {
-                tree.insert(flow.as_bytes(), bytes.as_slice())?;
+                w.insert(&self.trigger_state, flow, bytes)?;
             }
             Ok(())
         })
