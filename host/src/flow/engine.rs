@@ -281,6 +281,8 @@ impl Executor {
         let run = self.inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
         if run.status.is_final() {
             self.inner.waiters.lock().expect("waiters").remove(id);
+            // Its worker may not have synced the end yet: nobody is told before that.
+            self.inner.store.flush().await?;
             return Ok(run);
         }
         // A run that waits (a delay) ends later; its waiter stays until then.

@@ -628,9 +628,15 @@ impl Triggers {
             Err(e) => return Ok(HookReply::Rejected(e)),
         };
         let runs = self.inner.executor.prepare_runs(&stored, outcome.events.into_iter().map(|e| e.payload));
+        // A sync answer waits for the runs' ends, and a run's end is synced
+        // before it is reported: that sync covers the events too (as does any
+        // action's, which always comes first). Every other answer syncs here.
+        let answer_waits = t.sync && outcome.response.is_none();
         if !runs.is_empty() {
             inner.store.record_events(&flow, None, &runs)?;
-            self.runs().flush().await?;
+            if !answer_waits {
+                self.runs().flush().await?;
+            }
             inner.executor.wake();
         }
         if let Some(r) = outcome.response {
@@ -644,7 +650,10 @@ impl Triggers {
         for id in &ids {
             match tokio::time::timeout(inner.config.sync_timeout, inner.executor.finished(id)).await {
                 Ok(run) => finished.push(run?),
-                Err(_) => return Ok(HookReply::Accepted { runs: ids }),
+                Err(_) => {
+                    self.runs().flush().await?;
+                    return Ok(HookReply::Accepted { runs: ids });
+                }
             }
         }
         Ok(HookReply::Finished { runs: finished })

@@ -62,9 +62,25 @@ impl Db {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
-        let db = sled::Config::new().path(dir.join("db")).open().map_err(|e| {
-            StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
-        })?;
+        // sled's IO threads let go of a closed database's lock a moment after
+        // the last handle is dropped (a restart in the same process, a weft
+        // that is just exiting): wait up to a second before giving up.
+        let mut patience = 50;
+        let db = loop {
+            match sled::Config::new().path(dir.join("db")).open() {
+                Ok(db) => break db,
+                Err(e) if patience > 0 && e.to_string().contains("could not acquire lock") => {
+                    patience -= 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(StoreError(format!(
+                        "cannot open the data directory {}: {e} (is another weft using it?)",
+                        dir.display()
+                    )));
+                }
+            }
+        };
         let sealer = connections::Sealer::load_or_create(&dir.join("weft.key"))?;
         let wal = wal::Wal::open(&dir.join("wal"), &db)?;
         Self::from_sled(db, sealer, wal, Some(dir.to_path_buf()))

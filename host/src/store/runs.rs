@@ -255,8 +255,14 @@ impl Db {
             (RunStatus::Waiting, Some(wake)) => Some(timer_key(wake, &run.id)),
             _ => None,
         };
+        /// All the earlier record is read for: the timer it may hold.
+        #[derive(serde::Deserialize)]
+        struct Wake {
+            #[serde(default)]
+            wake_ms: Option<u64>,
+        }
         let old_wake = match t.runs.get(id)? {
-            Some(old) => decode::<RunRecord>(&old)?.wake_ms,
+            Some(old) => decode::<Wake>(&old)?.wake_ms,
             None => None,
         };
         // Index entries before the record, removals after it (see `Db::write`).
@@ -369,5 +375,29 @@ mod tests {
         db.save_run(&run("r1", RunStatus::Succeeded, None)).unwrap();
         assert_eq!(db.queued(10).unwrap(), ["r2"]);
         assert_eq!(db.run("r1").unwrap().unwrap().status, RunStatus::Succeeded);
+    }
+
+    /// What a crash between two writes of one unsynced log entry can leave
+    /// behind (index entries are written first and removed last) is dropped.
+    #[test]
+    fn stale_queue_entries_and_timers_are_dropped() {
+        let db = Db::temporary().unwrap();
+        let t = &db.trees;
+        // A queue entry whose record was never written.
+        t.queue.insert("ghost", &[]).unwrap();
+        t.backlog.fetch_add(1, Ordering::SeqCst);
+        db.create_run(&run("live", RunStatus::Queued, None)).unwrap();
+        db.unqueue("live").unwrap();
+        assert_eq!(db.queued(10).unwrap(), ["ghost", "live"], "a run with a record keeps its place");
+        db.unqueue("ghost").unwrap();
+        assert_eq!(db.queued(10).unwrap(), ["live"]);
+        assert_eq!(db.backlog().unwrap(), 1);
+
+        // A timer left behind by a run that has since moved on.
+        db.save_run(&run("moved", RunStatus::Succeeded, None)).unwrap();
+        t.timers.insert(timer_key(100, "moved"), &[]).unwrap();
+        assert!(db.wake_due(100).unwrap().is_empty(), "a run that does not wait is not woken");
+        assert_eq!(db.next_wake().unwrap(), None, "and its stale timer is gone");
+        assert_eq!(db.run("moved").unwrap().unwrap().status, RunStatus::Succeeded);
     }
 }

@@ -122,6 +122,10 @@ impl Wal {
     /// Open the log in `dir` for `db`: replay what sled is missing, make sled
     /// durable, start a fresh segment and the log's thread.
     pub(crate) fn open(dir: &Path, db: &sled::Db) -> Result<Self, StoreError> {
+        Self::open_with(dir, db, SEGMENT_BYTES)
+    }
+
+    fn open_with(dir: &Path, db: &sled::Db, segment_bytes: u64) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
         let meta = db.open_tree("wal")?;
         let applied = meta.get(META_KEY)?.map_or(0, |v| decode_u64(&v));
@@ -139,7 +143,8 @@ impl Wal {
             wake: Condvar::new(),
             synced,
         });
-        let syncer = Syncer { shared: shared.clone(), dir: dir.to_path_buf(), file, path, len: 0, db: db.clone() };
+        let syncer =
+            Syncer { shared: shared.clone(), dir: dir.to_path_buf(), file, path, len: 0, segment_bytes, db: db.clone() };
         let thread = std::thread::Builder::new()
             .name("weft-wal".into())
             .spawn(move || syncer.run())
@@ -158,8 +163,11 @@ impl Wal {
         let mut state = self.state();
         let mut writes = Writes::default();
         let result = f(&mut writes);
+        // Once the log has failed nothing is acknowledged any more (`sync`
+        // reports the failure); the buffer must not grow without its thread.
         if let Some(meta) = &self.meta
             && !writes.ops.is_empty()
+            && self.shared.synced.borrow().is_ok()
         {
             let seq = state.next_seq;
             state.next_seq += 1;
@@ -217,6 +225,7 @@ struct Syncer {
     file: File,
     path: PathBuf,
     len: u64,
+    segment_bytes: u64,
     db: sled::Db,
 }
 
@@ -251,7 +260,7 @@ impl Syncer {
             if shutdown {
                 break;
             }
-            if self.len >= SEGMENT_BYTES {
+            if self.len >= self.segment_bytes {
                 match self.rotate(upto + 1) {
                     Ok(old) => {
                         checkpoints.retain(|c| !c.is_finished());
@@ -480,6 +489,36 @@ mod tests {
         }
         let (db, _wal) = open(dir.path());
         assert_eq!(db.open_tree("t").unwrap().get(b"k").unwrap().as_deref(), Some(&b"new"[..]));
+    }
+
+    #[tokio::test]
+    async fn full_segments_are_checkpointed_away_and_the_rest_replays() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path().join("db")).open().unwrap();
+        let wal = Wal::open_with(&dir.path().join("wal"), &db, 4096).unwrap();
+        let tree = db.open_tree("t").unwrap();
+        for i in 0..2_000u32 {
+            wal.write(|w| w.insert(&tree, i.to_be_bytes(), [7u8; 100]).map_err(StoreError::from)).unwrap();
+            if i % 50 == 0 {
+                wal.sync().await.unwrap();
+            }
+        }
+        wal.sync().await.unwrap();
+        // ~220 KiB of entries in 4 KiB segments: rotated ones are deleted once sled was flushed.
+        let mut left = usize::MAX;
+        for _ in 0..100 {
+            left = segments(&dir.path().join("wal")).unwrap().len();
+            if left <= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(left <= 3, "{left} segments left");
+        drop(wal);
+        drop(tree);
+        drop(db);
+        let (db, _wal) = open(dir.path());
+        assert_eq!(db.open_tree("t").unwrap().len(), 2_000);
     }
 
     #[test]
