@@ -62,25 +62,9 @@ impl Db {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
-        // sled's IO threads let go of a closed database's lock a moment after
-        // the last handle is dropped (a restart in the same process, a weft
-        // that is just exiting): wait up to a second before giving up.
-        let mut patience = 50;
-        let db = loop {
-            match sled::Config::new().path(dir.join("db")).open() {
-                Ok(db) => break db,
-                Err(e) if patience > 0 && e.to_string().contains("could not acquire lock") => {
-                    patience -= 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => {
-                    return Err(StoreError(format!(
-                        "cannot open the data directory {}: {e} (is another weft using it?)",
-                        dir.display()
-                    )));
-                }
-            }
-        };
+        let db = open_sled(&dir.join("db")).map_err(|e| {
+            StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
+        })?;
         let sealer = connections::Sealer::load_or_create(&dir.join("weft.key"))?;
         let wal = wal::Wal::open(&dir.join("wal"), &db)?;
         Self::from_sled(db, sealer, wal, Some(dir.to_path_buf()))
@@ -209,6 +193,22 @@ impl Db {
     /// Bytes (keys plus values) held by `namespace`.
     pub fn kv_usage(&self, namespace: &[u8]) -> Result<u64, StoreError> {
         Ok(self.kv_usage.get(namespace)?.map_or(0, |v| decode_u64(&v)))
+    }
+}
+
+/// Open sled at `path`. sled's IO threads let go of a closed database's lock
+/// a moment after its last handle is dropped (a restart in the same process,
+/// a weft that is just exiting): wait up to a second for it before giving up.
+fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+    let mut patience = 50;
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(e) if patience > 0 && e.to_string().contains("could not acquire lock") => {
+                patience -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
     }
 }
 

@@ -429,18 +429,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> (sled::Db, Wal) {
-        // sled's IO threads let go of a closed database's lock a moment after it is dropped.
-        let mut tries = 0;
-        let db = loop {
-            match sled::Config::new().path(dir.join("db")).open() {
-                Ok(db) => break db,
-                Err(_) if tries < 100 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => panic!("reopen: {e}"),
-            }
-        };
+        let db = super::super::open_sled(&dir.join("db")).unwrap();
         let wal = Wal::open(&dir.join("wal"), &db).unwrap();
         (db, wal)
     }
@@ -494,7 +483,7 @@ mod tests {
     #[tokio::test]
     async fn full_segments_are_checkpointed_away_and_the_rest_replays() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path().join("db")).open().unwrap();
+        let db = super::super::open_sled(&dir.path().join("db")).unwrap();
         let wal = Wal::open_with(&dir.path().join("wal"), &db, 4096).unwrap();
         let tree = db.open_tree("t").unwrap();
         for i in 0..2_000u32 {
