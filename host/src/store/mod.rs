@@ -72,7 +72,12 @@ impl Db {
 
     /// A database that lives in memory and vanishes when dropped.
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_sled(sled::Config::new().temporary(true).open()?, connections::Sealer::ephemeral(), wal::Wal::memory(), None)
+        Self::from_sled(
+            sled::Config::new().temporary(true).open()?,
+            connections::Sealer::ephemeral(),
+            wal::Wal::memory(),
+            None,
+        )
     }
 
     fn from_sled(

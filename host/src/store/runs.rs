@@ -311,7 +311,6 @@ impl Db {
         t.backlog.fetch_add(added, Ordering::SeqCst);
         Ok(())
     }
-
 }
 
 fn current_version(t: &Trees, name: &str) -> StoreResult<u64> {

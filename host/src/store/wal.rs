@@ -143,8 +143,15 @@ impl Wal {
             wake: Condvar::new(),
             synced,
         });
-        let syncer =
-            Syncer { shared: shared.clone(), dir: dir.to_path_buf(), file, path, len: 0, segment_bytes, db: db.clone() };
+        let syncer = Syncer {
+            shared: shared.clone(),
+            dir: dir.to_path_buf(),
+            file,
+            path,
+            len: 0,
+            segment_bytes,
+            db: db.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("weft-wal".into())
             .spawn(move || syncer.run())
