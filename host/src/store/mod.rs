@@ -163,9 +163,16 @@ impl Db {
             if new_used > quota {
                 return Ok(false);
             }
-            // Usage first: a crash in between over-counts, never under-counts.
-            w.insert(&self.kv_usage, namespace, new_used.to_be_bytes())?;
+            // A growing namespace's usage is written first and a shrinking
+            // one's last, so a crash in between over-counts, never under-counts.
+            let grows = new_used >= used;
+            if grows {
+                w.insert(&self.kv_usage, namespace, new_used.to_be_bytes())?;
+            }
             w.insert(&self.kv, &full, value)?;
+            if !grows {
+                w.insert(&self.kv_usage, namespace, new_used.to_be_bytes())?;
+            }
             Ok(true)
         })
     }
