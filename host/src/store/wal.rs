@@ -178,12 +178,15 @@ impl Wal {
         {
             let seq = state.next_seq;
             state.next_seq += 1;
-            let mut body = Vec::with_capacity(8 + writes.ops.len());
-            body.extend_from_slice(&seq.to_le_bytes());
-            body.extend_from_slice(&writes.ops);
-            state.buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            state.buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-            state.buf.extend_from_slice(&body);
+            // The body goes straight into the buffer; its length and CRC are filled in after.
+            let start = state.buf.len();
+            state.buf.extend_from_slice(&[0; 8]);
+            state.buf.extend_from_slice(&seq.to_le_bytes());
+            state.buf.extend_from_slice(&writes.ops);
+            let body = &state.buf[start + 8..];
+            let (len, crc) = ((body.len() as u32).to_le_bytes(), crc32fast::hash(body).to_le_bytes());
+            state.buf[start..start + 4].copy_from_slice(&len);
+            state.buf[start + 4..start + 8].copy_from_slice(&crc);
             meta.insert(META_KEY, &seq.to_be_bytes()).map_err(StoreError::from)?;
         }
         result
