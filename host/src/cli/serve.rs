@@ -15,7 +15,7 @@ pub struct ServeArgs {
     #[arg(long, env = "WEFT_PUBLIC_URL")]
     public_url: Option<String>,
     /// Runs executing at once.
-    #[arg(long, default_value = "64")]
+    #[arg(long, env = "WEFT_WORKERS", default_value = "64")]
     workers: usize,
     /// Runs queued or executing beyond which webhooks answer 429.
     #[arg(long, default_value = "10000")]

@@ -22,7 +22,7 @@ use super::run::{
 };
 use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -74,6 +74,8 @@ struct Inner {
     global: Arc<Semaphore>,
     per_flow: Mutex<HashMap<String, Arc<Semaphore>>>,
     running: Mutex<HashSet<String>>,
+    /// Runs this process queued or woke, oldest first, not yet started.
+    ready: Mutex<VecDeque<String>>,
     /// Validated flows by name, version and the plugins they were checked against.
     flows: Mutex<HashMap<(String, u64, u64), Arc<Flow>>>,
     notify: Notify,
@@ -82,6 +84,15 @@ struct Inner {
     /// Callers waiting for runs to end.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunRecord>>>>,
     stats: Stats,
+}
+
+/// What [`Executor::try_start`] did with a queued run.
+enum Start {
+    Started,
+    /// Running already, ended, or held back by its flow's limit.
+    Skipped,
+    /// The global budget is spent.
+    NoPermit(String),
 }
 
 /// Counters since start, for metrics.
@@ -118,6 +129,10 @@ struct Scope {
     /// The plugin versions the run started with (reference → content hash).
     pins: Arc<BTreeMap<String, String>>,
     trigger: Arc<Value>,
+    /// The step records that existed when this execution began, by path. A
+    /// step runs at most once per execution, so it never needs its own
+    /// record from this execution back.
+    existing: Arc<HashMap<String, StepRecord>>,
     steps: Map<String, Value>,
     item: Option<(Value, usize)>,
 }
@@ -184,6 +199,7 @@ impl Executor {
                 global: Arc::new(Semaphore::new(config.workers.max(1))),
                 per_flow: Mutex::default(),
                 running: Mutex::default(),
+                ready: Mutex::default(),
                 flows: Mutex::default(),
                 notify: Notify::new(),
                 cancelled: Mutex::default(),
@@ -208,7 +224,7 @@ impl Executor {
         self.runnable(&stored)?;
         let run = self.prepare_runs(&stored, std::iter::once(trigger)).pop().expect("one run");
         inner.store.create_run(&run)?;
-        inner.notify.notify_one();
+        self.submit(std::slice::from_ref(&run));
         Ok(run)
     }
 
@@ -264,8 +280,9 @@ impl Executor {
         if plugins.is_empty() { Ok(()) } else { Err(ExecError::PluginMissing { flow: flow.name.clone(), plugins }) }
     }
 
-    /// Tell the workers that runs were queued.
-    pub fn wake(&self) {
+    /// Tell the workers that these runs were queued (their records are stored).
+    pub fn submit(&self, runs: &[RunRecord]) {
+        self.inner.ready.lock().expect("ready runs").extend(runs.iter().map(|r| r.id.clone()));
         self.inner.notify.notify_one();
     }
 
@@ -377,21 +394,26 @@ impl Executor {
             plugins: self.pins(&old.flow, version),
             ..old.clone()
         };
-        for step in inner.store.steps(&old.id)? {
+        for mut step in inner.store.steps(&old.id)? {
             if step.status == StepStatus::Succeeded {
-                inner.store.put_step(&run.id, &step)?;
+                inner.store.put_step(&run.id, &mut step)?;
             }
         }
         inner.store.create_run(&run)?;
         inner.stats.created.fetch_add(1, Ordering::Relaxed);
-        inner.notify.notify_one();
+        self.submit(std::slice::from_ref(&run));
         Ok(run)
     }
 
     /// Execute one run in this task until it ends or waits, and return its record.
     pub async fn execute(&self, run_id: &str) -> Result<RunRecord, ExecError> {
+        let run = self.inner.store.run(run_id)?.ok_or_else(|| ExecError::UnknownRun(run_id.to_string()))?;
+        self.execute_record(run).await
+    }
+
+    /// [`Executor::execute`] with the run's record already read.
+    async fn execute_record(&self, mut run: RunRecord) -> Result<RunRecord, ExecError> {
         let inner = &self.inner;
-        let mut run = inner.store.run(run_id)?.ok_or_else(|| ExecError::UnknownRun(run_id.to_string()))?;
         if run.status.is_final() {
             // Saving it again drops a queue entry a crash may have left behind.
             inner.store.save_run(&run)?;
@@ -414,10 +436,13 @@ impl Executor {
         run.updated_ms = inner.clock.now_ms();
         inner.store.save_run(&run)?;
 
+        // What earlier executions recorded (nothing, for a new run), read once.
+        let existing = inner.store.steps(&run.id)?.into_iter().map(|r| (r.path.clone(), r)).collect();
         let mut scope = Scope {
             run_id: Arc::from(run.id.as_str()),
             pins: Arc::new(run.plugins.clone()),
             trigger: Arc::new(run.trigger.clone()),
+            existing: Arc::new(existing),
             steps: Map::new(),
             item: None,
         };
@@ -517,7 +542,8 @@ impl Executor {
         let inner = &self.inner;
         let store = &inner.store;
         let run_id = scope.run_id.clone();
-        let existing = store.step(&run_id, path)?;
+        let existing = scope.existing.get(path).cloned();
+        let seq = existing.as_ref().map_or(0, |r| r.seq);
         let now = inner.clock.now_ms();
         let record = |status, input: Option<Value>, output: Option<Value>, attempts, started_ms| StepRecord {
             path: path.to_string(),
@@ -532,7 +558,7 @@ impl Executor {
             wake_ms: None,
             logs: Vec::new(),
             dropped_logs: 0,
-            seq: 0,
+            seq,
         };
 
         match &step.kind {
@@ -572,7 +598,7 @@ impl Executor {
                         let mut rec = record(StepStatus::Failed, None, None, attempt, started_ms);
                         rec.error = Some(failure.clone());
                         rec.ended_ms = Some(inner.clock.now_ms());
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         store.flush().await?;
                         return self.after_failure(step, path, scope, failure).await;
                     }
@@ -581,11 +607,11 @@ impl Executor {
                 // crash, the attempt counts and the record shows what was sent.
                 // A transform takes microseconds and has no effects: only its
                 // result is recorded.
+                let mut seq = seq;
                 if matches!(step.kind, StepKind::Action { .. }) {
-                    store.put_step(
-                        &run_id,
-                        &record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms),
-                    )?;
+                    let mut running = record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms);
+                    store.put_step(&run_id, &mut running)?;
+                    seq = running.seq;
                 }
                 let idempotency_key = format!("{run_id}/{path}");
                 // The version the run started with, else what the step pins.
@@ -616,13 +642,14 @@ impl Executor {
                 };
                 let PluginCall { result, logs, dropped_logs } = call;
                 let mut rec = record(StepStatus::Succeeded, Some(input), None, attempt, started_ms);
+                rec.seq = seq;
                 rec.logs = logs;
                 rec.dropped_logs = dropped_logs;
                 rec.ended_ms = Some(inner.clock.now_ms());
                 match result {
                     Ok(output) => {
                         rec.output = Some(output.clone());
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         // An action's result is durable before anything else
                         // happens, so a crash never repeats it. A transform
                         // has no effects outside its output: its record goes
@@ -641,14 +668,14 @@ impl Executor {
                         rec.status = StepStatus::Waiting;
                         rec.error = Some(failure);
                         rec.wake_ms = Some(wake);
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         store.flush().await?;
                         Err(Stop::Wait(wake))
                     }
                     Err(failure) => {
                         rec.status = StepStatus::Failed;
                         rec.error = Some(failure.clone());
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         store.flush().await?;
                         self.after_failure(step, path, scope, failure).await
                     }
@@ -663,7 +690,7 @@ impl Executor {
                             condition.is_true(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
                         rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         taken
                     }
                 };
@@ -684,7 +711,7 @@ impl Executor {
                         };
                         let mut rec = record(StepStatus::Succeeded, Some(json!(text)), None, 1, now);
                         rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         text
                     }
                 };
@@ -698,17 +725,17 @@ impl Executor {
             }
 
             StepKind::ForEach { list, steps, concurrency } => {
-                let items = match existing.as_ref().and_then(|r| r.input.clone()) {
-                    Some(Value::Array(items)) => items,
+                let (items, seq) = match existing.as_ref().and_then(|r| r.input.clone()) {
+                    Some(Value::Array(items)) => (items, seq),
                     _ => {
                         let items = match list.eval(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))? {
                             Value::Array(items) => items,
                             Value::Null => Vec::new(),
                             other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
                         };
-                        let rec = record(StepStatus::Running, Some(Value::Array(items.clone())), None, 1, now);
-                        store.put_step(&run_id, &rec)?;
-                        items
+                        let mut rec = record(StepStatus::Running, Some(Value::Array(items.clone())), None, 1, now);
+                        store.put_step(&run_id, &mut rec)?;
+                        (items, rec.seq)
                     }
                 };
                 // Items run `concurrency` at a time, each with its own scope.
@@ -736,9 +763,10 @@ impl Executor {
                 }
                 let output = Value::Array(outputs);
                 let mut rec = record(StepStatus::Succeeded, Some(Value::Array(items)), Some(output.clone()), 1, now);
+                rec.seq = seq;
                 rec.started_ms = existing.as_ref().map_or(now, |r| r.started_ms);
                 rec.ended_ms = Some(inner.clock.now_ms());
-                store.put_step(&run_id, &rec)?;
+                store.put_step(&run_id, &mut rec)?;
                 scope.record(&step.id, &output, None);
                 Ok(output)
             }
@@ -759,7 +787,7 @@ impl Executor {
                         rec.status = StepStatus::Succeeded;
                         rec.output = Some(output.clone());
                         rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &rec)?;
+                        store.put_step(&run_id, &mut rec)?;
                         store.flush().await?;
                         scope.record(&step.id, &output, None);
                         return Ok(output);
@@ -774,11 +802,18 @@ impl Executor {
                 };
                 let mut rec = record(StepStatus::Waiting, None, None, 1, now);
                 rec.wake_ms = Some(wake);
-                store.put_step(&run_id, &rec)?;
                 if wake <= now {
                     // Already due (a time in the past): go on at once.
-                    return Box::pin(self.step(step, path, scope)).await;
+                    let output = json!({ "waited_until_ms": wake });
+                    rec.status = StepStatus::Succeeded;
+                    rec.output = Some(output.clone());
+                    rec.ended_ms = Some(now);
+                    store.put_step(&run_id, &mut rec)?;
+                    store.flush().await?;
+                    scope.record(&step.id, &output, None);
+                    return Ok(output);
                 }
+                store.put_step(&run_id, &mut rec)?;
                 Err(Stop::Wait(wake))
             }
         }
@@ -810,53 +845,109 @@ impl Executor {
 
     /// Wake due runs and start as many queued runs as the budgets allow.
     /// Returns how many runs were started.
+    ///
+    /// Runs this process queued (or woke) are taken from `ready`, in order,
+    /// without looking at the store's queue. The queue is scanned only when
+    /// it holds more runs than are executing: runs left by a restart, or held
+    /// back by a flow's limit.
     pub fn dispatch(&self) -> Result<usize, ExecError> {
         let inner = &self.inner;
-        inner.store.wake_due(inner.clock.now_ms())?;
+        let woken = inner.store.wake_due(inner.clock.now_ms())?;
         let mut started = 0;
-        // Runs already executing are at the head of the queue: look a little past them.
-        let free = inner.global.available_permits();
-        if free == 0 {
-            return Ok(0);
+        {
+            let mut ready = inner.ready.lock().expect("ready runs");
+            ready.extend(woken);
         }
-        let look = self.running() + free * 4 + 16;
-        for run_id in inner.store.queued(look)? {
-            if inner.running.lock().expect("running set").contains(&run_id) {
-                continue;
+        loop {
+            if inner.global.available_permits() == 0 {
+                return Ok(started);
             }
-            let Ok(global) = inner.global.clone().try_acquire_owned() else { break };
-            let Some(run) = inner.store.run(&run_id)? else {
-                inner.store.unqueue(&run_id)?;
-                continue;
-            };
-            let flow_permit = match self.flow_limit(&run) {
-                None => None,
-                Some(sem) => match sem.try_acquire_owned() {
-                    Ok(p) => Some(p),
-                    Err(_) => continue,
-                },
-            };
-            inner.running.lock().expect("running set").insert(run_id.clone());
-            let this = self.clone();
-            tokio::spawn(async move {
-                if let Err(e) = this.execute(&run_id).await {
-                    tracing::error!(run = %run_id, error = %e, "run execution failed");
+            let Some(run_id) = inner.ready.lock().expect("ready runs").pop_front() else { break };
+            match self.try_start(run_id, false)? {
+                Start::Started => started += 1,
+                Start::Skipped => {}
+                Start::NoPermit(run_id) => {
+                    inner.ready.lock().expect("ready runs").push_front(run_id);
+                    return Ok(started);
                 }
-                drop((global, flow_permit));
-                this.inner.running.lock().expect("running set").remove(&run_id);
-                // A cancel that came while the worker held the run, and found it not yet waiting.
-                let flagged = this.inner.cancelled.lock().expect("cancelled set").remove(&run_id);
-                if flagged {
-                    match this.cancel(&run_id).await {
-                        Ok(_) | Err(ExecError::Ended(..)) => {}
-                        Err(e) => tracing::error!(run = %run_id, error = %e, "cancelling the run failed"),
-                    }
-                }
-                this.inner.notify.notify_one();
-            });
-            started += 1;
+            }
+        }
+        if inner.store.backlog()? <= self.running() {
+            return Ok(started);
+        }
+        // Runs already executing are at the head of the queue: look a little past them.
+        let look = self.running() + inner.global.available_permits() * 4 + 16;
+        for run_id in inner.store.queued(look)? {
+            match self.try_start(run_id, true)? {
+                Start::Started => started += 1,
+                Start::Skipped => {}
+                Start::NoPermit(_) => break,
+            }
         }
         Ok(started)
+    }
+
+    /// Start executing queued run `run_id` in a task of its own, if the
+    /// budgets allow. `scanned`: found in the store's queue (which a crash
+    /// can leave holding entries of ended runs, or of no run).
+    fn try_start(&self, run_id: String, scanned: bool) -> Result<Start, ExecError> {
+        let inner = &self.inner;
+        if inner.running.lock().expect("running set").contains(&run_id) {
+            return Ok(Start::Skipped);
+        }
+        let Ok(global) = inner.global.clone().try_acquire_owned() else { return Ok(Start::NoPermit(run_id)) };
+        // Held before the record is read: a cancel either finds the run
+        // held (and flags it) or has saved it cancelled before this read.
+        if !inner.running.lock().expect("running set").insert(run_id.clone()) {
+            return Ok(Start::Skipped);
+        }
+        let let_go = || inner.running.lock().expect("running set").remove(&run_id);
+        let run = match inner.store.run(&run_id) {
+            // Ended meanwhile (a cancel): only a stale queue entry needs the run saved again.
+            Ok(Some(run)) if scanned || !run.status.is_final() => run,
+            Ok(Some(_)) => {
+                let_go();
+                return Ok(Start::Skipped);
+            }
+            Ok(None) => {
+                let_go();
+                inner.store.unqueue(&run_id)?;
+                return Ok(Start::Skipped);
+            }
+            Err(e) => {
+                let_go();
+                return Err(e.into());
+            }
+        };
+        let flow_permit = match self.flow_limit(&run) {
+            None => None,
+            Some(sem) => match sem.try_acquire_owned() {
+                Ok(p) => Some(p),
+                // It stays queued in the store; a later scan starts it.
+                Err(_) => {
+                    let_go();
+                    return Ok(Start::Skipped);
+                }
+            },
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.execute_record(run).await {
+                tracing::error!(run = %run_id, error = %e, "run execution failed");
+            }
+            drop((global, flow_permit));
+            this.inner.running.lock().expect("running set").remove(&run_id);
+            // A cancel that came while the worker held the run, and found it not yet waiting.
+            let flagged = this.inner.cancelled.lock().expect("cancelled set").remove(&run_id);
+            if flagged {
+                match this.cancel(&run_id).await {
+                    Ok(_) | Err(ExecError::Ended(..)) => {}
+                    Err(e) => tracing::error!(run = %run_id, error = %e, "cancelling the run failed"),
+                }
+            }
+            this.inner.notify.notify_one();
+        });
+        Ok(Start::Started)
     }
 
     fn flow_limit(&self, run: &RunRecord) -> Option<Arc<Semaphore>> {

@@ -321,6 +321,31 @@ steps:
     assert_eq!(h.db.steps(&run.id).unwrap().iter().filter(|s| s.path == "before").count(), 1);
 }
 
+/// A `delay_until` already past goes on at once, in the same execution, and
+/// the run's step records keep the order the steps started in.
+#[tokio::test]
+async fn a_past_delay_until_goes_on_at_once() {
+    let h = harness(8);
+    h.apply(
+        r#"
+name: late
+trigger: manual
+steps:
+  - { id: first, transform: echo, input: 1 }
+  - { id: call, action: app.ok, connection: c, input: { n: 1 } }
+  - { id: until, delay_until: "{{ trigger.at }}" }
+  - { id: last, transform: echo, input: "{{ steps.until.output.waited_until_ms }}" }
+"#,
+    );
+    let run = h.run("late", json!({ "at": "2020-01-01T00:00:00Z" })).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(run.output, Some(json!(1_577_836_800_000u64)));
+    let steps = h.db.steps(&run.id).unwrap();
+    let order: Vec<&str> = steps.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(order, ["first", "call", "until", "last"]);
+    assert!(steps.iter().all(|s| s.status == StepStatus::Succeeded));
+}
+
 #[tokio::test]
 async fn a_failed_run_is_rerun_from_its_failed_step() {
     let h = harness(8);

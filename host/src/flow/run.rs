@@ -133,7 +133,7 @@ pub struct StepRecord {
     /// Log lines the plugin wrote beyond what a call keeps (counted, not kept).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped_logs: u64,
-    /// Assigned by the store when the record is first written: the run's step order.
+    /// Assigned by the store when the record is first written (`seq` 0): the run's step order.
     #[serde(default)]
     pub seq: u64,
 }
@@ -191,7 +191,10 @@ pub trait RunStore: Send + Sync + 'static {
     fn backlog(&self) -> StoreResult<usize>;
 
     fn step(&self, run: &str, path: &str) -> StoreResult<Option<StepRecord>>;
-    fn put_step(&self, run: &str, step: &StepRecord) -> StoreResult<()>;
+    /// Write a step record. A record with `seq` 0 is the step's first: the
+    /// store gives it the next place in the run's order (into `step.seq`,
+    /// so the caller's later writes of the same step keep it).
+    fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()>;
     /// The run's step records in the order they were first written.
     fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
 

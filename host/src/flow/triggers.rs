@@ -637,7 +637,7 @@ impl Triggers {
             if !answer_waits {
                 self.runs().flush().await?;
             }
-            inner.executor.wake();
+            inner.executor.submit(&runs);
         }
         if let Some(r) = outcome.response {
             return Ok(HookReply::Direct { status: r.status, headers: r.headers, body: r.body });
@@ -811,7 +811,7 @@ impl Triggers {
         inner.store.record_events(flow, Some(&state), &runs)?;
         self.runs().flush().await?;
         if !runs.is_empty() {
-            inner.executor.wake();
+            inner.executor.submit(&runs);
         }
         Ok(runs.into_iter().map(|r| r.id).collect())
     }
@@ -841,7 +841,7 @@ impl Triggers {
         let runs = inner.executor.prepare_runs(stored, std::iter::once(trigger));
         inner.store.record_events(&stored.name, Some(&state), &runs)?;
         self.runs().flush().await?;
-        inner.executor.wake();
+        inner.executor.submit(&runs);
         Ok(runs.into_iter().map(|r| r.id).collect())
     }
 }

@@ -150,21 +150,12 @@ impl RunStore for Db {
         self.trees.steps.get(joined(run, path.as_bytes())).map_err(fail)?.map(|v| decode(&v)).transpose()
     }
 
-    fn put_step(&self, run: &str, step: &StepRecord) -> StoreResult<()> {
-        let key = joined(run, step.path.as_bytes());
-        /// All a step's earlier record is read for: its place in the run.
-        #[derive(serde::Deserialize)]
-        struct Seq {
-            #[serde(default)]
-            seq: u64,
+    fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()> {
+        if step.seq == 0 {
+            step.seq = self.db.generate_id().map_err(fail)? + 1;
         }
-        let seq = match self.trees.steps.get(&key).map_err(fail)? {
-            Some(old) => decode::<Seq>(&old)?.seq,
-            None => self.db.generate_id().map_err(fail)?,
-        };
-        let mut step = step.clone();
-        step.seq = seq;
-        let bytes = encode(&step)?;
+        let bytes = encode(step)?;
+        let key = joined(run, step.path.as_bytes());
         self.write(|w| w.insert(&self.trees.steps, key, bytes).map_err(StoreError::from)).map_err(fail)?;
         Ok(())
     }
@@ -267,7 +258,8 @@ impl Db {
         };
         // Index entries before the record, removals after it (see `Db::write`).
         let mut delta = 0;
-        if queued && w.insert(&t.queue, id, [])?.is_none() {
+        // A run saved as running already has its entry (from when it was queued).
+        if queued && !t.queue.contains_key(id)? && w.insert(&t.queue, id, [])?.is_none() {
             delta = 1;
         }
         if let Some(key) = &timer {
