@@ -25,6 +25,8 @@
 //! `WEFT_BENCH_MODES=sync` runs one mode; `ingress` (not in the default
 //! set) measures webhook ingress alone: a flow whose run only parks on a
 //! one-hour delay, acknowledged 202 after the event is persisted.
+//! `WEFT_BENCH_EXE=<path>` measures another build of weft with the same
+//! load and app (an A/B comparison within one session).
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -100,7 +102,9 @@ fn main() {
     rt.block_on(async {
         let app = weft_tests::app::TestApp::start().await;
         let (_dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT, plugins::IDENTITY]);
-        let mut weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+        // `WEFT_BENCH_EXE`: another build of weft to measure (an A/B comparison).
+        let exe = std::env::var("WEFT_BENCH_EXE").unwrap_or_else(|_| EXE.to_string());
+        let mut weft = Weft::start(&exe, &data, &plugin_dir, &[]);
         weft.ok("PUT", "/api/connections/inbox", Some(&json!({ "plugin": "http" }))).await;
         let app_connection =
             json!({ "plugin": "http", "settings": { "base_url": app.url("") }, "hosts": [app.grant()] });
