@@ -778,43 +778,38 @@ impl Executor {
                         scope.record(&step.id, &output, None);
                         return Ok(output);
                     }
-                    if let Some(wake) = r.wake_ms {
-                        if wake > now {
-                            return Err(Stop::Wait(wake));
-                        }
-                        let output = json!({ "waited_until_ms": wake });
-                        let mut rec = r.clone();
-                        rec.status = StepStatus::Succeeded;
-                        rec.output = Some(output.clone());
-                        rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &mut rec)?;
-                        store.flush().await?;
-                        scope.record(&step.id, &output, None);
-                        return Ok(output);
-                    }
                 }
-                let wake = match &step.kind {
-                    StepKind::Delay(d) => now + d.as_millis() as u64,
-                    StepKind::DelayUntil(mapping) => {
-                        until_ms(mapping, &scope.value()).map_err(|m| fail_step(&step.id, &m))?
+                // The wait this step recorded before, or a new one.
+                let (mut rec, wake, new) = match existing.as_ref().and_then(|r| Some((r.clone(), r.wake_ms?))) {
+                    Some((rec, wake)) => (rec, wake, false),
+                    None => {
+                        let wake = match &step.kind {
+                            StepKind::Delay(d) => now + d.as_millis() as u64,
+                            StepKind::DelayUntil(mapping) => {
+                                until_ms(mapping, &scope.value()).map_err(|m| fail_step(&step.id, &m))?
+                            }
+                            _ => unreachable!("matched above"),
+                        };
+                        let mut rec = record(StepStatus::Waiting, None, None, 1, now);
+                        rec.wake_ms = Some(wake);
+                        (rec, wake, true)
                     }
-                    _ => unreachable!("matched above"),
                 };
-                let mut rec = record(StepStatus::Waiting, None, None, 1, now);
-                rec.wake_ms = Some(wake);
-                if wake <= now {
-                    // Already due (a time in the past): go on at once.
-                    let output = json!({ "waited_until_ms": wake });
-                    rec.status = StepStatus::Succeeded;
-                    rec.output = Some(output.clone());
-                    rec.ended_ms = Some(now);
-                    store.put_step(&run_id, &mut rec)?;
-                    store.flush().await?;
-                    scope.record(&step.id, &output, None);
-                    return Ok(output);
+                if wake > now {
+                    if new {
+                        store.put_step(&run_id, &mut rec)?;
+                    }
+                    return Err(Stop::Wait(wake));
                 }
+                // Due (or a time already past when the step began): go on at once.
+                let output = json!({ "waited_until_ms": wake });
+                rec.status = StepStatus::Succeeded;
+                rec.output = Some(output.clone());
+                rec.ended_ms = Some(now);
                 store.put_step(&run_id, &mut rec)?;
-                Err(Stop::Wait(wake))
+                store.flush().await?;
+                scope.record(&step.id, &output, None);
+                Ok(output)
             }
         }
     }
