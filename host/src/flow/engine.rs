@@ -849,10 +849,7 @@ impl Executor {
         let inner = &self.inner;
         let woken = inner.store.wake_due(inner.clock.now_ms())?;
         let mut started = 0;
-        {
-            let mut ready = inner.ready.lock().expect("ready runs");
-            ready.extend(woken);
-        }
+        inner.ready.lock().expect("ready runs").extend(woken);
         loop {
             if inner.global.available_permits() == 0 {
                 return Ok(started);

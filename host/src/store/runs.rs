@@ -6,7 +6,8 @@
 //! - `queue`: run id → () for runs waiting for a worker (queued or interrupted while running);
 //! - `timers`: wake time (big-endian ms) ++ run id → () for waiting runs.
 //!
-//! A run's record and its place in `queue`/`timers` change in one transaction.
+//! A run's record and its place in `queue`/`timers` change in one log entry
+//! (index entries written before the record, removed after it).
 
 use super::{Db, StoreError, Writes};
 use crate::flow::FlowDef;
