@@ -40,7 +40,7 @@ fn main() {
 
         let started = Instant::now();
         for i in 0..n {
-            db.put_step(&format!("run-a-{i:08}"), &record(i)).unwrap();
+            db.put_step(&format!("run-a-{i:08}"), &mut record(i)).unwrap();
         }
         let write = started.elapsed().as_secs_f64() * 1e6 / n as f64;
         println!("step record write (no flush): {write:.2} µs per record ({n} records)");
@@ -48,7 +48,7 @@ fn main() {
         let durable = n / 10;
         let started = Instant::now();
         for i in 0..durable {
-            db.put_step(&format!("run-b-{i:08}"), &record(i)).unwrap();
+            db.put_step(&format!("run-b-{i:08}"), &mut record(i)).unwrap();
             RunStore::flush(&*db).await.unwrap();
         }
         let one = started.elapsed().as_secs_f64() * 1e6 / durable as f64;
@@ -62,7 +62,7 @@ fn main() {
                 let db = db.clone();
                 tokio::spawn(async move {
                     for i in 0..per {
-                        db.put_step(&format!("run-c-{w:02}-{i:08}"), &record(i)).unwrap();
+                        db.put_step(&format!("run-c-{w:02}-{i:08}"), &mut record(i)).unwrap();
                         RunStore::flush(&*db).await.unwrap();
                     }
                 })

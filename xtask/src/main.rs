@@ -45,14 +45,18 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed with {status}")) }
 }
 
-/// Every test: unit, integration (real plugins built by tests/build.rs), CLI and doc tests.
+/// Every test: unit, integration (real plugins built by tests/build.rs), CLI and doc tests; and
+/// every benchmark built.
 fn test() -> Result<(), String> {
     ensure_wasm_target();
     let polyglot = polyglot()?;
     let json_server = json_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
-    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot).env("WEFT_JSON_SERVER", &json_server))
+    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot).env("WEFT_JSON_SERVER", &json_server))?;
+    // The benchmarks are not run here (they take minutes and want a quiet
+    // machine), but they must keep compiling: built with the tests' profile.
+    run(cargo().args(["build", "--benches"]))
 }
 
 fn target_dir() -> PathBuf {
