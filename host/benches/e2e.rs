@@ -27,6 +27,14 @@
 //! one-hour delay, acknowledged 202 after the event is persisted.
 //! `WEFT_BENCH_EXE=<path>` measures another build of weft with the same
 //! load and app (an A/B comparison within one session).
+//!
+//! `floor` (not in the default set) measures no weft at all: the same load
+//! and checks against a minimal hyper server in its own process that does
+//! the flow's work in plain Rust (parse the contact, clean it, POST it to the
+//! app on a pooled keep-alive connection, answer with the email and serial),
+//! with no sandbox, no store and no durability. It is what this machine's
+//! cores can do for the HTTP plumbing alone: the ceiling for any server
+//! running this flow here.
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -70,6 +78,52 @@ fn contact(client: usize, n: u64) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A sync answer is right: 200, the cleaned email of this client's `n`th
+/// contact, and the app's serial number of the request.
+fn answered(status: u16, body: &[u8], client: usize, n: u64) -> bool {
+    let reply: Value = serde_json::from_slice(body).unwrap_or_default();
+    status == 200 && reply["email"] == format!("ada.{client}.{n}@example.com") && reply["serial"].is_u64()
+}
+
+/// CPU time (user + system) a process has used so far, from
+/// `/proc/<pid>/stat`; `None` where there is no procfs.
+fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at `state`;
+    // utime and stime are fields 14 and 15, in USER_HZ ticks (100 per second
+    // on Linux, whatever the kernel's own tick).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU per run of the server (`server` pid) and of this process (the load
+/// generator and the app), between two [`cpu_time`] readings.
+struct Cpu {
+    server: String,
+    start: (Option<Duration>, Option<Duration>),
+}
+
+impl Cpu {
+    fn start(server: u32) -> Cpu {
+        let server = server.to_string();
+        let start = (cpu_time(&server), cpu_time("self"));
+        Cpu { server, start }
+    }
+
+    fn per_run(&self, runs: u64) -> String {
+        let per = |before: Option<Duration>, now: Option<Duration>| match (before, now) {
+            (Some(b), Some(n)) if runs > 0 => format!("{:.0} µs", (n - b).as_secs_f64() * 1e6 / runs as f64),
+            _ => "?".to_string(),
+        };
+        format!(
+            "CPU per run: server {}, load generator + app {}",
+            per(self.start.0, cpu_time(&self.server)),
+            per(self.start.1, cpu_time("self"))
+        )
+    }
+}
+
 fn report(mode: &str, load: &Load) {
     println!("{mode:>5}: {}", load.summary());
     if let Some(e) = &load.first_wrong {
@@ -94,7 +148,67 @@ async fn drained(weft: &Weft) -> Duration {
     }
 }
 
+/// The `floor` server (run as this bench's own child process): prints
+/// `listening ADDR`, then serves until killed.
+fn floor_server(echo_url: String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let echo: hyper::Uri = echo_url.parse().expect("the app's URL");
+        let (addr, task) = weft_tests::serve(move |req, _| {
+            let (client, echo) = (client.clone(), echo.clone());
+            async move {
+                let answer = async {
+                    let body = req.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                    let contact: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                    let text = |key: &str| contact[key].as_str().unwrap_or_default().trim().to_string();
+                    let clean = json!({ "name": text("name"), "email": text("email").to_lowercase() });
+                    let request = hyper::Request::post(echo)
+                        .header("content-type", "application/json")
+                        .body(Full::new(bytes::Bytes::from(clean.to_string())))
+                        .map_err(|e| e.to_string())?;
+                    let response = client.request(request).await.map_err(|e| e.to_string())?;
+                    let reply = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                    let reply: Value = serde_json::from_slice(&reply).map_err(|e| e.to_string())?;
+                    Ok::<_, String>(json!({ "email": clean["email"], "serial": reply["serial"] }))
+                };
+                let (status, body) = match answer.await {
+                    Ok(value) => (200, value.to_string()),
+                    Err(e) => (500, e),
+                };
+                let response = hyper::Response::builder().status(status).body(Full::new(bytes::Bytes::from(body)));
+                Ok(response.expect("a valid response"))
+            }
+        })
+        .await;
+        println!("listening {addr}");
+        task.await.unwrap();
+    });
+}
+
+/// Start the `floor` server as a child process; its address.
+fn start_floor(echo_url: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this bench's path"))
+        .env(FLOOR_ENV, echo_url)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the floor server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("its address");
+    let addr = line.trim().strip_prefix("listening ").expect("`listening ADDR`").to_string();
+    (child, addr)
+}
+
+const FLOOR_ENV: &str = "WEFT_BENCH_FLOOR_APP";
+
 fn main() {
+    if let Ok(echo_url) = std::env::var(FLOOR_ENV) {
+        return floor_server(echo_url);
+    }
     let concurrency: usize = env_or("WEFT_BENCH_CONCURRENCY", 16);
     let secs: u64 = env_or("WEFT_BENCH_SECS", 10);
     let modes: String = env_or("WEFT_BENCH_MODES", "async,sync".to_string());
@@ -116,10 +230,22 @@ fn main() {
 
         let mut acknowledged = 0u64;
         for mode in modes.split(',') {
+            if mode == "floor" {
+                let (mut child, addr) = start_floor(&app.url("/echo"));
+                let hook = format!("http://{addr}/hook");
+                load::drive(&hook, concurrency, Duration::from_secs(1), contact, answered).await;
+                let cpu = Cpu::start(child.id());
+                let load = load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await;
+                report(mode, &load);
+                println!("       {}", cpu.per_run(load.with_status(200)));
+                let _ = child.kill();
+                let _ = child.wait();
+                continue;
+            }
             let sync = match mode {
                 "async" | "ingress" => false,
                 "sync" => true,
-                other => panic!("WEFT_BENCH_MODES: {other:?} is not async, sync or ingress"),
+                other => panic!("WEFT_BENCH_MODES: {other:?} is not async, sync, ingress or floor"),
             };
             weft.ok("POST", "/api/flows", Some(&flow(mode, sync))).await;
             let activated = weft.ok("POST", &format!("/api/flows/{mode}/activate"), None).await;
@@ -132,14 +258,9 @@ fn main() {
             drained(&weft).await;
             let warm = app.requests();
 
+            let cpu = Cpu::start(weft.pid().expect("weft runs"));
             let load = if sync {
-                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, |status, body, client, n| {
-                    let reply: Value = serde_json::from_slice(body).unwrap_or_default();
-                    status == 200
-                        && reply["email"] == format!("ada.{client}.{n}@example.com")
-                        && reply["serial"].is_u64()
-                })
-                .await
+                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await
             } else {
                 // 429 is weft shedding load once its backlog is full (documented
                 // back-pressure): not acknowledged, not wrong.
@@ -166,6 +287,7 @@ fn main() {
                 ok as f64 / end_to_end.as_secs_f64(),
                 app.requests() - warm,
             );
+            println!("       {} (the load and the tail)", cpu.per_run(ok));
         }
         weft.stop();
 
@@ -173,7 +295,7 @@ fn main() {
         let db = Db::open(&data).expect("open the stopped server's store");
         let mut succeeded = 0u64;
         let mut failed = 0u64;
-        for mode in modes.split(',') {
+        for mode in modes.split(',').filter(|m| *m != "floor") {
             let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
             // Ingress runs park on their delay: waiting is their success.
             let done = if mode == "ingress" { RunStatus::Waiting } else { RunStatus::Succeeded };

@@ -95,6 +95,11 @@ impl Weft {
         self.child = Some(child);
     }
 
+    /// The running server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Everything weft wrote to standard error so far (across restarts).
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
