@@ -134,6 +134,24 @@ fn report(mode: &str, load: &Load) {
     }
 }
 
+/// The store's counters from `/metrics`: writes, fdatasyncs, log bytes.
+async fn store_counters(weft: &Weft) -> [u64; 3] {
+    let metrics = weft.api("GET", "/metrics", None).await.text();
+    let read = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("/metrics has no {name}"))
+    };
+    [read("weft_store_writes_total"), read("weft_store_syncs_total"), read("weft_store_log_bytes_total")]
+}
+
+/// The store's work per run between two [`store_counters`] readings.
+fn store_per_run(before: [u64; 3], after: [u64; 3], runs: u64) -> String {
+    let per = |i: usize| (after[i] - before[i]) as f64 / runs.max(1) as f64;
+    format!("store per run: {:.2} writes, {:.2} fdatasyncs, {:.0} log bytes", per(0), per(1), per(2))
+}
+
 /// Wait until no run is queued or executing (the server's own gauge).
 async fn drained(weft: &Weft) -> Duration {
     let started = Instant::now();
@@ -259,6 +277,7 @@ fn main() {
             let warm = app.requests();
 
             let cpu = Cpu::start(weft.pid().expect("weft runs"));
+            let counters = store_counters(&weft).await;
             let load = if sync {
                 load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await
             } else {
@@ -288,6 +307,7 @@ fn main() {
                 app.requests() - warm,
             );
             println!("       {} (the load and the tail)", cpu.per_run(ok));
+            println!("       {} (shed requests write nothing)", store_per_run(counters, store_counters(&weft).await, ok));
         }
         weft.stop();
 

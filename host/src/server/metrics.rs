@@ -47,6 +47,15 @@ pub(super) async fn render(State(state): State<Shared>) -> Response {
     let _ = writeln!(out, "weft_run_backlog {}", state.db.backlog().unwrap_or_default());
     family(&mut out, "weft_runs_executing", "gauge", "Runs executing now.");
     let _ = writeln!(out, "weft_runs_executing {}", state.executor.running());
+    let log = state.db.log_stats();
+    for (name, help, counter) in [
+        ("weft_store_writes_total", "Store writes (one write-ahead log entry each).", &log.entries),
+        ("weft_store_syncs_total", "fdatasyncs of the write-ahead log (group commit: one for all waiting).", &log.syncs),
+        ("weft_store_log_bytes_total", "Bytes appended to the write-ahead log.", &log.bytes),
+    ] {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+    }
     family(&mut out, "weft_plugins_loaded", "gauge", "Plugins loaded.");
     let _ = writeln!(out, "weft_plugins_loaded {}", state.registry.list().len());
     family(&mut out, "weft_flows_active", "gauge", "Flows whose trigger is active.");

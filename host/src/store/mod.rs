@@ -15,6 +15,7 @@ mod wal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use thiserror::Error;
+pub use wal::LogStats;
 pub(crate) use wal::Writes;
 
 /// An error from the embedded database.
@@ -138,6 +139,11 @@ impl Db {
     /// after, and readers drop index entries whose record disagrees.
     pub(crate) fn write<R, E: From<StoreError>>(&self, f: impl FnOnce(&mut Writes) -> Result<R, E>) -> Result<R, E> {
         self.wal.write(f)
+    }
+
+    /// What the write-ahead log has done since the store was opened.
+    pub fn log_stats(&self) -> &LogStats {
+        self.wal.stats()
     }
 
     /// Wait until everything written so far is durable (group commit: one

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -96,6 +97,18 @@ struct Shared {
     state: Mutex<State>,
     wake: Condvar,
     synced: tokio::sync::watch::Sender<Synced>,
+    stats: LogStats,
+}
+
+/// What the log has done since the process started (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct LogStats {
+    /// Writes that changed something: one log entry each.
+    pub entries: AtomicU64,
+    /// `fdatasync`s of the log (each makes every entry before it durable).
+    pub syncs: AtomicU64,
+    /// Bytes appended to the log.
+    pub bytes: AtomicU64,
 }
 
 /// The log of one data directory.
@@ -113,7 +126,7 @@ impl Wal {
         let (synced, _) = tokio::sync::watch::channel(Ok(0));
         let state = State { buf: Vec::new(), next_seq: 1, wanted: 0, shutdown: false };
         Self {
-            shared: Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new(), synced }),
+            shared: Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new(), synced, stats: LogStats::default() }),
             meta: None,
             thread: Mutex::new(None),
         }
@@ -142,6 +155,7 @@ impl Wal {
             state: Mutex::new(State { buf: Vec::with_capacity(1 << 16), next_seq, wanted: 0, shutdown: false }),
             wake: Condvar::new(),
             synced,
+            stats: LogStats::default(),
         });
         let syncer = Syncer {
             shared: shared.clone(),
@@ -170,6 +184,9 @@ impl Wal {
         let mut state = self.state();
         let mut writes = Writes::default();
         let result = f(&mut writes);
+        if !writes.ops.is_empty() {
+            self.shared.stats.entries.fetch_add(1, Ordering::Relaxed);
+        }
         // Once the log has failed nothing is acknowledged any more (`sync`
         // reports the failure); the buffer must not grow without its thread.
         if let Some(meta) = &self.meta
@@ -190,6 +207,10 @@ impl Wal {
             meta.insert(META_KEY, &seq.to_be_bytes()).map_err(StoreError::from)?;
         }
         result
+    }
+
+    pub(crate) fn stats(&self) -> &LogStats {
+        &self.shared.stats
     }
 
     /// Wait until every entry logged so far is on disk.
@@ -293,6 +314,8 @@ impl Syncer {
         self.file.write_all(bytes).map_err(|e| io_error("write", &self.path, e))?;
         self.file.sync_data().map_err(|e| io_error("sync", &self.path, e))?;
         self.len += bytes.len() as u64;
+        self.shared.stats.syncs.fetch_add(1, Ordering::Relaxed);
+        self.shared.stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
@@ -457,7 +480,12 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .unwrap();
+            wal.write(|_| Ok::<_, StoreError>(())).unwrap();
             wal.sync().await.unwrap();
+            let stats = wal.stats();
+            assert_eq!(stats.entries.load(Ordering::Relaxed), 2, "a write that changes nothing logs nothing");
+            assert!(stats.syncs.load(Ordering::Relaxed) >= 1);
+            assert!(stats.bytes.load(Ordering::Relaxed) > 2 * 16);
             // The log is durable; sled is not flushed. Simulate sled losing its
             // recent writes: undo them behind the log's back and roll back `applied`.
             tree.insert(b"a", b"stale").unwrap();
