@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A boxed, sendable future.
@@ -174,7 +175,8 @@ pub type StoreResult<T> = Result<T, StoreFailure>;
 pub trait RunStore: Send + Sync + 'static {
     /// Store `def` as the flow's next version unless it equals the current one.
     fn put_flow(&self, def: &super::FlowDef, now_ms: u64) -> StoreResult<StoredFlow>;
-    fn flow(&self, name: &str) -> StoreResult<Option<StoredFlow>>;
+    /// The flow's current version (shared: the store may keep it decoded).
+    fn flow(&self, name: &str) -> StoreResult<Option<Arc<StoredFlow>>>;
     fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>>;
     fn flows(&self) -> StoreResult<Vec<StoredFlow>>;
     /// Remove the flow's current definition (its versions stay for its runs).

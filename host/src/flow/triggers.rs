@@ -358,7 +358,7 @@ impl Triggers {
         self.inner.executor.store()
     }
 
-    fn current(&self, flow: &str) -> Result<StoredFlow, ActivationError> {
+    fn current(&self, flow: &str) -> Result<Arc<StoredFlow>, ActivationError> {
         self.runs().flow(flow)?.ok_or_else(|| ActivationError::UnknownFlow(flow.to_string()))
     }
 

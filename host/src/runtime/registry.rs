@@ -426,7 +426,7 @@ impl Registry {
             return Err(StepFailure::fatal(missing(name, version)));
         };
         match self.db.connection(id) {
-            Ok(Some((_, connection))) => Ok((plugin, Arc::new(connection))),
+            Ok(Some((_, connection))) => Ok((plugin, connection)),
             Ok(None) => Err(StepFailure::fatal(format!("connection {id:?} does not exist"))),
             Err(e) => Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
         }

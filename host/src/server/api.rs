@@ -229,7 +229,7 @@ async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<St
     let body: ConnectionBody = parse_json(&body)?;
     let existing = state.db.connection(&id)?;
     let mut connection = match existing {
-        Some((plugin, c)) if plugin == body.plugin => c,
+        Some((plugin, c)) if plugin == body.plugin => Arc::unwrap_or_clone(c),
         _ => Connection { id: id.clone(), ..Default::default() },
     };
     if let Some(settings) = body.settings {

@@ -52,6 +52,8 @@ pub struct Db {
     hooks: sled::Tree,
     pub(crate) trigger_state: sled::Tree,
     admin: sled::Tree,
+    connections: sled::Tree,
+    opened: connections::Opened,
     pub(crate) sealer: connections::Sealer,
     /// Every write goes through the log (a temporary database's keeps no file).
     wal: Arc<wal::Wal>,
@@ -95,6 +97,8 @@ impl Db {
             hooks: db.open_tree("hooks")?,
             trigger_state: db.open_tree("trigger_state")?,
             admin: db.open_tree("admin")?,
+            connections: db.open_tree("connections")?,
+            opened: connections::Opened::default(),
             sealer,
             wal: Arc::new(wal),
             db,

@@ -14,6 +14,7 @@ use crate::flow::FlowDef;
 use crate::flow::run::{
     BoxFuture, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreFailure, StoreResult, StoredFlow,
 };
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 #[derive(Clone)]
@@ -27,6 +28,10 @@ pub(crate) struct Trees {
     steps: sled::Tree,
     queue: sled::Tree,
     timers: sled::Tree,
+    /// Each flow's current version, decoded, as webhooks and starts read it
+    /// on every event. Filled on a miss under its lock, emptied of a name
+    /// after every write of it.
+    current: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<StoredFlow>>>>,
 }
 
 impl Trees {
@@ -40,6 +45,7 @@ impl Trees {
             steps: db.open_tree("steps")?,
             queue,
             timers: db.open_tree("timers")?,
+            current: Default::default(),
         })
     }
 }
@@ -73,6 +79,7 @@ fn timer_key(wake_ms: u64, run: &str) -> Vec<u8> {
 impl RunStore for Db {
     fn put_flow(&self, def: &FlowDef, now_ms: u64) -> StoreResult<StoredFlow> {
         let t = &self.trees;
+        let _forget = Forget(t, &def.name);
         self.write(|w| {
             let current: Option<StoredFlow> = t.flows.get(&def.name)?.map(|v| decode(&v)).transpose()?;
             if let Some(current) = current
@@ -89,8 +96,15 @@ impl RunStore for Db {
         })
     }
 
-    fn flow(&self, name: &str) -> StoreResult<Option<StoredFlow>> {
-        self.trees.flows.get(name).map_err(fail)?.map(|v| decode(&v)).transpose()
+    fn flow(&self, name: &str) -> StoreResult<Option<Arc<StoredFlow>>> {
+        let mut current = self.trees.current.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(flow) = current.get(name) {
+            return Ok(Some(flow.clone()));
+        }
+        let Some(bytes) = self.trees.flows.get(name).map_err(fail)? else { return Ok(None) };
+        let flow: Arc<StoredFlow> = Arc::new(decode(&bytes)?);
+        current.insert(name.to_string(), flow.clone());
+        Ok(Some(flow))
     }
 
     fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>> {
@@ -127,6 +141,7 @@ impl RunStore for Db {
 
     fn delete_flow(&self, name: &str) -> StoreResult<bool> {
         // Versions stay: runs keep pointing at the definition they ran.
+        let _forget = Forget(&self.trees, name);
         Ok(self.write(|w| w.remove(&self.trees.flows, name).map_err(StoreError::from)).map_err(fail)?.is_some())
     }
 
@@ -233,6 +248,16 @@ impl RunStore for Db {
 
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move { self.sync().await.map_err(fail) })
+    }
+}
+
+/// Drops a flow's cached current version when the write that changes it is
+/// over (whether or not it succeeded).
+struct Forget<'a>(&'a Trees, &'a str);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.current.lock().unwrap_or_else(|p| p.into_inner()).remove(self.1);
     }
 }
 
@@ -345,10 +370,13 @@ mod tests {
         let def = FlowDef::parse("name: f\ntrigger: manual\nsteps: [ { id: a, delay: 1s } ]").unwrap();
         assert_eq!(db.put_flow(&def, 1).unwrap().version, 1);
         assert_eq!(db.put_flow(&def, 2).unwrap().version, 1);
+        assert_eq!(db.flow("f").unwrap().unwrap().version, 1, "read (and kept decoded) before the change");
         let changed = FlowDef::parse("name: f\ntrigger: manual\nsteps: [ { id: a, delay: 2s } ]").unwrap();
         assert_eq!(db.put_flow(&changed, 3).unwrap().version, 2);
         assert_eq!(db.flow_version("f", 1).unwrap().unwrap().def, def);
-        assert_eq!(db.flow("f").unwrap().unwrap().def, changed);
+        assert_eq!(db.flow("f").unwrap().unwrap().def, changed, "a change is seen at once");
+        assert!(db.delete_flow("f").unwrap());
+        assert_eq!(db.flow("f").unwrap(), None, "so is a deletion");
     }
 
     #[test]
