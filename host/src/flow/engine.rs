@@ -8,6 +8,13 @@
 //! An action's record is flushed to disk before the next step starts; a
 //! transform's (no effects outside its output) goes with the next flush.
 //!
+//! Records nothing waits on — a transform's result, a branch's choice, the
+//! run's `running` status — are held back and written together with the
+//! run's next write (an action's record, a wait, the run's end) as one
+//! entry: a run of the webhook → transform → action → transform flow
+//! makes 3 writes instead of 6. They were never flushed on their own, so a
+//! crash finds the same state as before; the store shows them a little later.
+//!
 //! A run that reaches a delay, or a step waiting to retry, is saved as
 //! `waiting` with a wake time and its task ends: waiting runs hold no worker
 //! and no task, only a timer entry in the store.
@@ -135,7 +142,21 @@ struct Scope {
     existing: Arc<HashMap<String, StepRecord>>,
     steps: Map<String, Value>,
     item: Option<(Value, usize)>,
+    /// Held-back writes, shared by the run's loop items.
+    pending: Arc<Mutex<Pending>>,
 }
+
+/// What a run has not written yet: its `running` record and step records
+/// nothing waits on. They go out with the run's next write.
+#[derive(Default)]
+struct Pending {
+    run: Option<RunRecord>,
+    steps: Vec<StepRecord>,
+}
+
+/// Held-back step records written at once, so a long loop of transforms
+/// keeps neither its records in memory nor the store behind.
+const MAX_PENDING: usize = 32;
 
 impl Scope {
     fn value(&self) -> Value {
@@ -434,7 +455,7 @@ impl Executor {
         run.status = RunStatus::Running;
         run.wake_ms = None;
         run.updated_ms = inner.clock.now_ms();
-        inner.store.save_run(&run)?;
+        let pending = Arc::new(Mutex::new(Pending { run: Some(run.clone()), steps: Vec::new() }));
 
         // What earlier executions recorded (nothing, for a new run), read once.
         let existing = inner.store.steps(&run.id)?.into_iter().map(|r| (r.path.clone(), r)).collect();
@@ -445,8 +466,10 @@ impl Executor {
             existing: Arc::new(existing),
             steps: Map::new(),
             item: None,
+            pending,
         };
         let outcome = self.steps(&flow.steps, "", &mut scope).await;
+        let mut held = std::mem::take(&mut *scope.pending.lock().expect("pending writes"));
         run.updated_ms = inner.clock.now_ms();
         match outcome {
             Ok(output) => {
@@ -472,10 +495,36 @@ impl Executor {
             run.error = Some("cancelled".into());
             run.wake_ms = None;
         }
-        inner.store.save_run(&run)?;
+        let mut steps: Vec<&mut StepRecord> = held.steps.iter_mut().collect();
+        inner.store.put_together(&run.id, &mut steps, Some(&run))?;
         inner.store.flush().await?;
         self.ended(&run);
         Ok(run)
+    }
+
+    /// Write `rec`, after the run's held-back writes, as one write.
+    fn put(&self, scope: &Scope, rec: &mut StepRecord) -> Result<(), StoreFailure> {
+        let mut pending = scope.pending.lock().expect("pending writes");
+        let run = pending.run.take();
+        let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().collect();
+        steps.push(rec);
+        let written = self.inner.store.put_together(&scope.run_id, &mut steps, run.as_ref());
+        pending.steps.clear();
+        written
+    }
+
+    /// Hold `rec` back until the run's next write (see the module's notes).
+    fn defer(&self, scope: &Scope, rec: StepRecord) -> Result<(), StoreFailure> {
+        let mut pending = scope.pending.lock().expect("pending writes");
+        pending.steps.push(rec);
+        if pending.steps.len() < MAX_PENDING {
+            return Ok(());
+        }
+        let run = pending.run.take();
+        let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().collect();
+        let written = self.inner.store.put_together(&scope.run_id, &mut steps, run.as_ref());
+        pending.steps.clear();
+        written
     }
 
     /// The validated flow of `name` at `version` against the plugins installed now, cached.
@@ -598,7 +647,7 @@ impl Executor {
                         let mut rec = record(StepStatus::Failed, None, None, attempt, started_ms);
                         rec.error = Some(failure.clone());
                         rec.ended_ms = Some(inner.clock.now_ms());
-                        store.put_step(&run_id, &mut rec)?;
+                        self.put(scope, &mut rec)?;
                         store.flush().await?;
                         return self.after_failure(step, path, scope, failure).await;
                     }
@@ -610,7 +659,7 @@ impl Executor {
                 let mut seq = seq;
                 if matches!(step.kind, StepKind::Action { .. }) {
                     let mut running = record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms);
-                    store.put_step(&run_id, &mut running)?;
+                    self.put(scope, &mut running)?;
                     seq = running.seq;
                 }
                 let idempotency_key = format!("{run_id}/{path}");
@@ -649,14 +698,17 @@ impl Executor {
                 match result {
                     Ok(output) => {
                         rec.output = Some(output.clone());
-                        store.put_step(&run_id, &mut rec)?;
                         // An action's result is durable before anything else
                         // happens, so a crash never repeats it. A transform
-                        // has no effects outside its output: its record goes
-                        // to disk with the next flush (the next action's, or
-                        // the run's end), and a crash before that re-runs it.
+                        // has no effects outside its output: its record is
+                        // held back for the run's next write and goes to disk
+                        // with the next flush (the next action's, or the
+                        // run's end); a crash before that re-runs it.
                         if matches!(step.kind, StepKind::Action { .. }) {
+                            self.put(scope, &mut rec)?;
                             store.flush().await?;
+                        } else {
+                            self.defer(scope, rec)?;
                         }
                         scope.record(&step.id, &output, None);
                         Ok(output)
@@ -668,14 +720,14 @@ impl Executor {
                         rec.status = StepStatus::Waiting;
                         rec.error = Some(failure);
                         rec.wake_ms = Some(wake);
-                        store.put_step(&run_id, &mut rec)?;
+                        self.put(scope, &mut rec)?;
                         store.flush().await?;
                         Err(Stop::Wait(wake))
                     }
                     Err(failure) => {
                         rec.status = StepStatus::Failed;
                         rec.error = Some(failure.clone());
-                        store.put_step(&run_id, &mut rec)?;
+                        self.put(scope, &mut rec)?;
                         store.flush().await?;
                         self.after_failure(step, path, scope, failure).await
                     }
@@ -690,7 +742,7 @@ impl Executor {
                             condition.is_true(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
                         rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &mut rec)?;
+                        self.defer(scope, rec)?;
                         taken
                     }
                 };
@@ -711,7 +763,7 @@ impl Executor {
                         };
                         let mut rec = record(StepStatus::Succeeded, Some(json!(text)), None, 1, now);
                         rec.ended_ms = Some(now);
-                        store.put_step(&run_id, &mut rec)?;
+                        self.defer(scope, rec)?;
                         text
                     }
                 };
@@ -734,7 +786,7 @@ impl Executor {
                             other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
                         };
                         let mut rec = record(StepStatus::Running, Some(Value::Array(items.clone())), None, 1, now);
-                        store.put_step(&run_id, &mut rec)?;
+                        self.put(scope, &mut rec)?;
                         (items, rec.seq)
                     }
                 };
@@ -766,7 +818,7 @@ impl Executor {
                 rec.seq = seq;
                 rec.started_ms = existing.as_ref().map_or(now, |r| r.started_ms);
                 rec.ended_ms = Some(inner.clock.now_ms());
-                store.put_step(&run_id, &mut rec)?;
+                self.put(scope, &mut rec)?;
                 scope.record(&step.id, &output, None);
                 Ok(output)
             }
@@ -796,8 +848,9 @@ impl Executor {
                     }
                 };
                 if wake > now {
+                    // Written with the run's `waiting` record, which comes next.
                     if new {
-                        store.put_step(&run_id, &mut rec)?;
+                        self.defer(scope, rec)?;
                     }
                     return Err(Stop::Wait(wake));
                 }
@@ -806,7 +859,7 @@ impl Executor {
                 rec.status = StepStatus::Succeeded;
                 rec.output = Some(output.clone());
                 rec.ended_ms = Some(now);
-                store.put_step(&run_id, &mut rec)?;
+                self.put(scope, &mut rec)?;
                 store.flush().await?;
                 scope.record(&step.id, &output, None);
                 Ok(output)

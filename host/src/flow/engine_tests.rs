@@ -558,3 +558,31 @@ async fn cancel_stops_queued_waiting_and_executing_runs() {
     assert_eq!(ended.status, RunStatus::Cancelled);
     assert!(h.db.step(&run.id, "b").unwrap().is_none(), "the next step never started");
 }
+
+#[tokio::test]
+async fn held_back_records_go_out_with_the_next_write_in_order() {
+    let h = harness(4);
+    h.apply(
+        "name: held\ntrigger: manual\nsteps:\n  - { id: up, transform: upper, input: { text: a } }\n  - { id: call, action: app.slow, connection: c }\n  - { id: last, transform: echo, input: b }\n",
+    );
+    let run = h.executor.start("held", json!({})).unwrap();
+    h.executor.dispatch().unwrap();
+    // While the action is in flight, its running record is in the store, and
+    // with it the transform before it and the run's `running` status.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while h.db.step(&run.id, "call").unwrap().is_none() {
+        assert!(std::time::Instant::now() < deadline, "the action's record never appeared");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(h.step(&run.id, "call").status, StepStatus::Running);
+    assert_eq!(h.step(&run.id, "up").output.unwrap(), json!("A"));
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap().status, RunStatus::Running);
+    assert!(h.db.step(&run.id, "last").unwrap().is_none());
+
+    let ended = h.executor.finished(&run.id).await.unwrap();
+    assert_eq!(ended.status, RunStatus::Succeeded);
+    let steps = h.db.steps(&run.id).unwrap();
+    let paths: Vec<(&str, StepStatus)> = steps.iter().map(|s| (s.path.as_str(), s.status)).collect();
+    assert_eq!(paths, [("up", StepStatus::Succeeded), ("call", StepStatus::Succeeded), ("last", StepStatus::Succeeded)]);
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap(), ended, "the end is written with the last transform");
+}

@@ -197,6 +197,9 @@ pub trait RunStore: Send + Sync + 'static {
     /// store gives it the next place in the run's order (into `step.seq`,
     /// so the caller's later writes of the same step keep it).
     fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()>;
+    /// Write `steps` (in order, each as [`RunStore::put_step`]) and then, if
+    /// given, the run (as [`RunStore::save_run`]), all as one write.
+    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()>;
     /// The run's step records in the order they were first written.
     fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
 

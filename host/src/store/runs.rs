@@ -167,12 +167,28 @@ impl RunStore for Db {
     }
 
     fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()> {
-        if step.seq == 0 {
-            step.seq = self.db.generate_id().map_err(fail)? + 1;
+        self.put_together(run, &mut [step], None)
+    }
+
+    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()> {
+        let mut encoded = Vec::with_capacity(steps.len());
+        for step in steps.iter_mut() {
+            if step.seq == 0 {
+                step.seq = self.db.generate_id().map_err(fail)? + 1;
+            }
+            encoded.push((joined(run, step.path.as_bytes()), encode(&**step)?));
         }
-        let bytes = encode(step)?;
-        let key = joined(run, step.path.as_bytes());
-        self.write(|w| w.insert(&self.trees.steps, key, bytes).map_err(StoreError::from)).map_err(fail)?;
+        let then = then.map(|r| Ok::<_, StoreFailure>((r, encode(r)?))).transpose()?;
+        let delta = self.write(|w| {
+            for (key, bytes) in &encoded {
+                w.insert(&self.trees.steps, key, bytes)?;
+            }
+            match &then {
+                Some((run, bytes)) => self.put_run(w, run, bytes),
+                None => Ok(0),
+            }
+        })?;
+        self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         Ok(())
     }
 
