@@ -134,20 +134,19 @@ fn report(mode: &str, load: &Load) {
     }
 }
 
-/// The store's counters from `/metrics`: writes, fdatasyncs, log bytes.
-async fn store_counters(weft: &Weft) -> [u64; 3] {
+/// The store's counters from `/metrics`: writes, fdatasyncs, log bytes
+/// (`None` from a build that does not report them: an A/B against an old one).
+async fn store_counters(weft: &Weft) -> Option<[u64; 3]> {
     let metrics = weft.api("GET", "/metrics", None).await.text();
-    let read = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("/metrics has no {name}"))
-    };
-    [read("weft_store_writes_total"), read("weft_store_syncs_total"), read("weft_store_log_bytes_total")]
+    let read = |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok());
+    Some([read("weft_store_writes_total")?, read("weft_store_syncs_total")?, read("weft_store_log_bytes_total")?])
 }
 
 /// The store's work per run between two [`store_counters`] readings.
-fn store_per_run(before: [u64; 3], after: [u64; 3], runs: u64) -> String {
+fn store_per_run(before: Option<[u64; 3]>, after: Option<[u64; 3]>, runs: u64) -> String {
+    let (Some(before), Some(after)) = (before, after) else {
+        return "store per run: this build does not report its store counters".to_string();
+    };
     let per = |i: usize| (after[i] - before[i]) as f64 / runs.max(1) as f64;
     format!("store per run: {:.2} writes, {:.2} fdatasyncs, {:.0} log bytes", per(0), per(1), per(2))
 }
