@@ -505,12 +505,7 @@ impl Executor {
     /// Write `rec`, after the run's held-back writes, as one write.
     fn put(&self, scope: &Scope, rec: &mut StepRecord) -> Result<(), StoreFailure> {
         let mut pending = scope.pending.lock().expect("pending writes");
-        let run = pending.run.take();
-        let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().collect();
-        steps.push(rec);
-        let written = self.inner.store.put_together(&scope.run_id, &mut steps, run.as_ref());
-        pending.steps.clear();
-        written
+        self.write_pending(&scope.run_id, &mut pending, Some(rec))
     }
 
     /// Hold `rec` back until the run's next write (see the module's notes).
@@ -520,9 +515,19 @@ impl Executor {
         if pending.steps.len() < MAX_PENDING {
             return Ok(());
         }
+        self.write_pending(&scope.run_id, &mut pending, None)
+    }
+
+    /// Write what `pending` holds, then `rec`, as one write; `pending` is empty after.
+    fn write_pending(
+        &self,
+        run_id: &str,
+        pending: &mut Pending,
+        rec: Option<&mut StepRecord>,
+    ) -> Result<(), StoreFailure> {
         let run = pending.run.take();
-        let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().collect();
-        let written = self.inner.store.put_together(&scope.run_id, &mut steps, run.as_ref());
+        let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().chain(rec).collect();
+        let written = self.inner.store.put_together(run_id, &mut steps, run.as_ref());
         pending.steps.clear();
         written
     }
@@ -949,7 +954,9 @@ impl Executor {
         let let_go = || inner.running.lock().expect("running set").remove(&run_id);
         let run = match inner.store.run(&run_id) {
             // Ended meanwhile (a cancel): only a stale queue entry needs the run saved again.
-            Ok(Some(run)) if scanned || !run.status.is_final() => run,
+            // Waiting: a scan started it before this process's ready list came to it, and it
+            // has already reached its delay. It runs again when its timer wakes it.
+            Ok(Some(run)) if scanned || !(run.status.is_final() || run.status == RunStatus::Waiting) => run,
             Ok(Some(_)) => {
                 let_go();
                 return Ok(Start::Skipped);

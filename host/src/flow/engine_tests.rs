@@ -583,6 +583,26 @@ async fn held_back_records_go_out_with_the_next_write_in_order() {
     assert_eq!(ended.status, RunStatus::Succeeded);
     let steps = h.db.steps(&run.id).unwrap();
     let paths: Vec<(&str, StepStatus)> = steps.iter().map(|s| (s.path.as_str(), s.status)).collect();
-    assert_eq!(paths, [("up", StepStatus::Succeeded), ("call", StepStatus::Succeeded), ("last", StepStatus::Succeeded)]);
+    assert_eq!(
+        paths,
+        [("up", StepStatus::Succeeded), ("call", StepStatus::Succeeded), ("last", StepStatus::Succeeded)]
+    );
     assert_eq!(h.db.run(&run.id).unwrap().unwrap(), ended, "the end is written with the last transform");
+}
+
+#[tokio::test]
+async fn a_run_that_already_waits_is_not_executed_again_from_the_ready_list() {
+    let h = harness(4);
+    h.apply("name: parks\ntrigger: manual\nsteps:\n  - { id: nap, delay: 1h }\n");
+    let run = h.run("parks", json!({})).await;
+    assert_eq!(run.status, RunStatus::Waiting);
+    // A scan of the queue can start a run before the ready list reaches it;
+    // by then the run may be parked on its delay. Nothing more happens to it.
+    let writes = h.db.log_stats().entries.load(Ordering::SeqCst);
+    h.executor.submit(std::slice::from_ref(&run));
+    h.executor.run_until_idle().await.unwrap();
+    assert_eq!(h.db.log_stats().entries.load(Ordering::SeqCst), writes, "not executed (nor saved) again");
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap(), run);
+    h.clock.advance(Duration::from_secs(3601));
+    assert_eq!(h.resume(&run.id).await.status, RunStatus::Succeeded, "its timer still wakes it");
 }

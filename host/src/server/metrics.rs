@@ -50,7 +50,11 @@ pub(super) async fn render(State(state): State<Shared>) -> Response {
     let log = state.db.log_stats();
     for (name, help, counter) in [
         ("weft_store_writes_total", "Store writes (one write-ahead log entry each).", &log.entries),
-        ("weft_store_syncs_total", "fdatasyncs of the write-ahead log (group commit: one for all waiting).", &log.syncs),
+        (
+            "weft_store_syncs_total",
+            "fdatasyncs of the write-ahead log (group commit: one for all waiting).",
+            &log.syncs,
+        ),
         ("weft_store_log_bytes_total", "Bytes appended to the write-ahead log.", &log.bytes),
     ] {
         family(&mut out, name, "counter", help);

@@ -93,10 +93,13 @@ pub struct ConnectionRecord {
 /// lock is held, emptied of an id after every write of it, so it never
 /// outlives a change.
 #[derive(Clone, Default)]
-pub(crate) struct Opened(Arc<Mutex<HashMap<String, (String, Arc<Connection>)>>>);
+pub(crate) struct Opened(Arc<Mutex<ById>>);
+
+/// Opened connections by id, each with the plugin it is for.
+type ById = HashMap<String, (String, Arc<Connection>)>;
 
 impl Opened {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Arc<Connection>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ById> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

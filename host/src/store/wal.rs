@@ -126,7 +126,12 @@ impl Wal {
         let (synced, _) = tokio::sync::watch::channel(Ok(0));
         let state = State { buf: Vec::new(), next_seq: 1, wanted: 0, shutdown: false };
         Self {
-            shared: Arc::new(Shared { state: Mutex::new(state), wake: Condvar::new(), synced, stats: LogStats::default() }),
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                wake: Condvar::new(),
+                synced,
+                stats: LogStats::default(),
+            }),
             meta: None,
             thread: Mutex::new(None),
         }
