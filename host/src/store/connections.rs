@@ -8,9 +8,8 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Seals and opens secrets.
 #[derive(Clone)]
@@ -87,28 +86,10 @@ pub struct ConnectionRecord {
     sealed: Vec<u8>,
 }
 
-/// Connections with their secrets opened, by id: an action or a webhook
-/// needs its connection on every call, and opening it (a read, JSON, a
-/// decryption) cost ~2% of a webhook run's CPU. Filled on a miss while the
-/// lock is held, emptied of an id after every write of it, so it never
-/// outlives a change.
-#[derive(Clone, Default)]
-pub(crate) struct Opened(Arc<Mutex<ById>>);
-
-/// Opened connections by id, each with the plugin it is for.
-type ById = HashMap<String, (String, Arc<Connection>)>;
-
-impl Opened {
-    fn lock(&self) -> std::sync::MutexGuard<'_, ById> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
+// An action or a webhook needs its connection on every call, and opening it
+// (a read, JSON, a decryption) cost ~2% of a webhook run's CPU: opened
+// connections are kept in `Db::opened`.
 impl Db {
-    fn connections_tree(&self) -> &sled::Tree {
-        &self.connections
-    }
-
     /// Create or replace a connection.
     pub fn put_connection(
         &self,
@@ -126,41 +107,37 @@ impl Db {
             sealed: self.sealer.seal(&secrets)?,
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError(e.to_string()))?;
-        let written = self.write(|w| w.insert(self.connections_tree(), id, bytes).map_err(StoreError::from));
-        self.opened.lock().remove(id);
+        let written = self.write(|w| w.insert(&self.connections, id, bytes).map_err(StoreError::from));
+        self.opened.forget(id);
         written?;
         Ok(record)
     }
 
     /// A connection with its secrets opened, and the plugin it is for.
     pub fn connection(&self, id: &str) -> Result<Option<(String, Arc<Connection>)>, StoreError> {
-        let mut opened = self.opened.lock();
-        if let Some((plugin, connection)) = opened.get(id) {
-            return Ok(Some((plugin.clone(), connection.clone())));
-        }
-        let Some(bytes) = self.connections_tree().get(id)? else { return Ok(None) };
-        let record: ConnectionRecord = serde_json::from_slice(&bytes).map_err(|e| StoreError(e.to_string()))?;
-        let secrets: BTreeMap<String, String> = if record.sealed.is_empty() {
-            BTreeMap::new()
-        } else {
-            serde_json::from_slice(&self.sealer.open(&record.sealed)?).map_err(|e| StoreError(e.to_string()))?
-        };
-        let connection =
-            Arc::new(Connection { id: record.id, settings: record.settings, secrets, hosts: record.hosts });
-        opened.insert(id.to_string(), (record.plugin.clone(), connection.clone()));
-        Ok(Some((record.plugin, connection)))
+        self.opened.get_or_load(id, || {
+            let Some(bytes) = self.connections.get(id)? else { return Ok(None) };
+            let record: ConnectionRecord = serde_json::from_slice(&bytes).map_err(|e| StoreError(e.to_string()))?;
+            let secrets: BTreeMap<String, String> = if record.sealed.is_empty() {
+                BTreeMap::new()
+            } else {
+                serde_json::from_slice(&self.sealer.open(&record.sealed)?).map_err(|e| StoreError(e.to_string()))?
+            };
+            let connection = Connection { id: record.id, settings: record.settings, secrets, hosts: record.hosts };
+            Ok(Some((record.plugin, Arc::new(connection))))
+        })
     }
 
     /// Delete a connection; whether it existed.
     pub fn delete_connection(&self, id: &str) -> Result<bool, StoreError> {
-        let removed = self.write(|w| w.remove(self.connections_tree(), id).map_err(StoreError::from));
-        self.opened.lock().remove(id);
+        let removed = self.write(|w| w.remove(&self.connections, id).map_err(StoreError::from));
+        self.opened.forget(id);
         Ok(removed?.is_some())
     }
 
     /// Every connection, secrets left sealed.
     pub fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
-        self.connections_tree()
+        self.connections
             .iter()
             .values()
             .map(|v| serde_json::from_slice(&v?).map_err(|e| StoreError(e.to_string())))

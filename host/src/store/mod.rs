@@ -18,6 +18,47 @@ use thiserror::Error;
 pub use wal::LogStats;
 pub(crate) use wal::Writes;
 
+/// Values decoded from sled, kept in memory by key for the hot path. A miss
+/// is loaded while the lock is held, and a key is forgotten after every write
+/// of it, so no reader keeps a value past a change.
+pub(crate) struct Decoded<V>(Arc<std::sync::Mutex<std::collections::HashMap<String, V>>>);
+
+impl<V> Clone for Decoded<V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<V> Default for Decoded<V> {
+    fn default() -> Self {
+        Self(Default::default())
+    }
+}
+
+impl<V: Clone> Decoded<V> {
+    /// The value under `key`, from memory or else from `load`.
+    pub(crate) fn get_or_load<E>(
+        &self,
+        key: &str,
+        load: impl FnOnce() -> Result<Option<V>, E>,
+    ) -> Result<Option<V>, E> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(value) = map.get(key) {
+            return Ok(Some(value.clone()));
+        }
+        let loaded = load()?;
+        if let Some(value) = &loaded {
+            map.insert(key.to_string(), value.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Drop `key`: call after every write of it (whether or not it succeeded).
+    pub(crate) fn forget(&self, key: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+}
+
 /// An error from the embedded database.
 #[derive(Debug, Error)]
 #[error("store: {0}")]
@@ -53,7 +94,8 @@ pub struct Db {
     pub(crate) trigger_state: sled::Tree,
     admin: sled::Tree,
     connections: sled::Tree,
-    opened: connections::Opened,
+    /// Connections with their secrets opened, and the plugin each is for.
+    opened: Decoded<(String, Arc<crate::caps::Connection>)>,
     pub(crate) sealer: connections::Sealer,
     /// Every write goes through the log (a temporary database's keeps no file).
     wal: Arc<wal::Wal>,
@@ -98,7 +140,7 @@ impl Db {
             trigger_state: db.open_tree("trigger_state")?,
             admin: db.open_tree("admin")?,
             connections: db.open_tree("connections")?,
-            opened: connections::Opened::default(),
+            opened: Decoded::default(),
             sealer,
             wal: Arc::new(wal),
             db,

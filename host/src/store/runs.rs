@@ -28,10 +28,9 @@ pub(crate) struct Trees {
     steps: sled::Tree,
     queue: sled::Tree,
     timers: sled::Tree,
-    /// Each flow's current version, decoded, as webhooks and starts read it
-    /// on every event. Filled on a miss under its lock, emptied of a name
-    /// after every write of it.
-    current: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<StoredFlow>>>>,
+    /// Each flow's current version, decoded: webhooks and starts read it on
+    /// every event.
+    current: super::Decoded<Arc<StoredFlow>>,
 }
 
 impl Trees {
@@ -79,8 +78,7 @@ fn timer_key(wake_ms: u64, run: &str) -> Vec<u8> {
 impl RunStore for Db {
     fn put_flow(&self, def: &FlowDef, now_ms: u64) -> StoreResult<StoredFlow> {
         let t = &self.trees;
-        let _forget = Forget(t, &def.name);
-        self.write(|w| {
+        let stored = self.write(|w| {
             let current: Option<StoredFlow> = t.flows.get(&def.name)?.map(|v| decode(&v)).transpose()?;
             if let Some(current) = current
                 && &current.def == def
@@ -93,18 +91,15 @@ impl RunStore for Db {
             w.insert(&t.flow_versions, joined(&def.name, &version.to_be_bytes()), &bytes)?;
             w.insert(&t.flows, def.name.as_bytes(), &bytes)?;
             Ok(stored)
-        })
+        });
+        t.current.forget(&def.name);
+        stored
     }
 
     fn flow(&self, name: &str) -> StoreResult<Option<Arc<StoredFlow>>> {
-        let mut current = self.trees.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(flow) = current.get(name) {
-            return Ok(Some(flow.clone()));
-        }
-        let Some(bytes) = self.trees.flows.get(name).map_err(fail)? else { return Ok(None) };
-        let flow: Arc<StoredFlow> = Arc::new(decode(&bytes)?);
-        current.insert(name.to_string(), flow.clone());
-        Ok(Some(flow))
+        self.trees.current.get_or_load(name, || {
+            self.trees.flows.get(name).map_err(fail)?.map(|v| decode(&v).map(Arc::new)).transpose()
+        })
     }
 
     fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>> {
@@ -141,8 +136,9 @@ impl RunStore for Db {
 
     fn delete_flow(&self, name: &str) -> StoreResult<bool> {
         // Versions stay: runs keep pointing at the definition they ran.
-        let _forget = Forget(&self.trees, name);
-        Ok(self.write(|w| w.remove(&self.trees.flows, name).map_err(StoreError::from)).map_err(fail)?.is_some())
+        let removed = self.write(|w| w.remove(&self.trees.flows, name).map_err(StoreError::from));
+        self.trees.current.forget(name);
+        Ok(removed.map_err(fail)?.is_some())
     }
 
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
@@ -264,16 +260,6 @@ impl RunStore for Db {
 
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move { self.sync().await.map_err(fail) })
-    }
-}
-
-/// Drops a flow's cached current version when the write that changes it is
-/// over (whether or not it succeeded).
-struct Forget<'a>(&'a Trees, &'a str);
-
-impl Drop for Forget<'_> {
-    fn drop(&mut self) {
-        self.0.current.lock().unwrap_or_else(|p| p.into_inner()).remove(self.1);
     }
 }
 
