@@ -3,6 +3,10 @@
 //! 1. Steps per second of a 3-step flow of trivial wasm transforms, every
 //!    step record durable (flushed, with group commit) before the next starts.
 //! 2. Memory (RSS) of 10,000 runs waiting on a one-hour delay.
+//! 3. A large event: 500 contacts (~100 KiB of JSON) read by a 5-step flow,
+//!    and looped over by a `for_each` with one transform per contact. What
+//!    this measures is how each step's cost grows with the size of the data
+//!    the run has already gathered.
 
 use serde_json::json;
 use std::sync::Arc;
@@ -22,6 +26,57 @@ fn rss_mib() -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     kib / 1024.0
+}
+
+/// Runs of `flow` on `event` until idle; all must succeed. Returns seconds.
+async fn timed_runs(executor: &Executor, db: &Db, flow: &str, event: &serde_json::Value, runs: usize) -> f64 {
+    let started = Instant::now();
+    for _ in 0..runs {
+        executor.start(flow, event.clone()).unwrap();
+    }
+    executor.run_until_idle().await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let ok = db.runs(&RunFilter { flow: Some(flow.into()), status: Some(RunStatus::Succeeded), limit: 0 }).unwrap();
+    assert_eq!(ok.len(), runs, "every run of {flow} succeeded");
+    secs
+}
+
+async fn large_event(executor: &Executor, db: &Db) {
+    let contacts: Vec<_> = (0..500)
+        .map(|i| {
+            json!({
+                "id": i, "name": format!("Contact {i}"), "email": format!("contact{i}@example.org"),
+                "tags": ["lead", "newsletter", "2026"], "note": "n".repeat(120),
+            })
+        })
+        .collect();
+    let event = json!({ "contacts": contacts });
+    let kib = event.to_string().len() as f64 / 1024.0;
+
+    let mut wide = String::from("name: wide\ntrigger: manual\nsteps:\n");
+    for i in 0..5 {
+        wide.push_str(&format!(
+            "  - {{ id: s{i}, transform: identity, input: {{ n: \"{{{{ trigger.contacts | length }}}}\", last: \"{{{{ trigger.contacts[499].email }}}}\" }} }}\n"
+        ));
+    }
+    db.put_flow(&FlowDef::parse(&wide).unwrap(), 0).unwrap();
+    let runs = 200;
+    let secs = timed_runs(executor, db, "wide", &event, runs).await;
+    println!(
+        "5-step flow on a {kib:.0} KiB event (each step reads two fields): {:.0} runs/s, {:.0} µs per step",
+        runs as f64 / secs,
+        secs * 1e6 / (5 * runs) as f64
+    );
+
+    let each = "name: each\ntrigger: manual\nsteps:\n  - id: each\n    for_each: trigger.contacts\n    steps: [ { id: one, transform: identity, input: { email: \"{{ item.email }}\", i: \"{{ index }}\" } } ]\n";
+    db.put_flow(&FlowDef::parse(each).unwrap(), 0).unwrap();
+    let runs = 10;
+    let secs = timed_runs(executor, db, "each", &event, runs).await;
+    println!(
+        "for_each over the same event's 500 contacts, one transform each: {:.0} items/s, {:.0} µs per item",
+        (500 * runs) as f64 / secs,
+        secs * 1e6 / (500 * runs) as f64
+    );
 }
 
 fn main() {
@@ -77,5 +132,7 @@ fn main() {
             executor.running(),
             tokio::runtime::Handle::current().metrics().num_alive_tasks(),
         );
+
+        large_event(&executor, &db).await;
     });
 }

@@ -22,13 +22,13 @@
 //! Concurrency: a global budget of runs executing at once, and each flow's
 //! optional `concurrency` limit; runs beyond them wait in the queue.
 
-use super::expr::Mapping;
+use super::expr::{ExprValue, Mapping};
 use super::run::{
     ActionCall, BoxFuture, Clock, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure, StepRecord,
     StepStatus, StoreFailure, StoredFlow,
 };
 use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -135,13 +135,18 @@ struct Scope {
     run_id: Arc<str>,
     /// The plugin versions the run started with (reference → content hash).
     pins: Arc<BTreeMap<String, String>>,
-    trigger: Arc<Value>,
+    /// The scope's pieces, each converted for expressions once (see
+    /// [`ExprValue`]): a step's cost must not grow with what earlier steps
+    /// gathered, nor a loop item's with the size of the event.
+    trigger: ExprValue,
+    run: ExprValue,
     /// The step records that existed when this execution began, by path. A
     /// step runs at most once per execution, so it never needs its own
     /// record from this execution back.
     existing: Arc<HashMap<String, StepRecord>>,
-    steps: Map<String, Value>,
-    item: Option<(Value, usize)>,
+    /// `steps.<id>`: `{ output, error? }` of every step that ran.
+    steps: BTreeMap<String, ExprValue>,
+    item: Option<(ExprValue, usize)>,
     /// Held-back writes, shared by the run's loop items.
     pending: Arc<Mutex<Pending>>,
 }
@@ -159,25 +164,24 @@ struct Pending {
 const MAX_PENDING: usize = 32;
 
 impl Scope {
-    fn value(&self) -> Value {
-        let mut root = Map::new();
-        root.insert("trigger".into(), (*self.trigger).clone());
-        root.insert("steps".into(), Value::Object(self.steps.clone()));
-        root.insert("run".into(), json!({ "id": &*self.run_id }));
+    /// What expressions see: `trigger`, `steps`, `run`, and in a loop `item` and `index`.
+    fn context(&self) -> ExprValue {
+        let steps = ExprValue::map(self.steps.iter().map(|(id, entry)| (id.as_str(), entry.clone())));
+        let mut vars = vec![("trigger", self.trigger.clone()), ("steps", steps), ("run", self.run.clone())];
         if let Some((item, index)) = &self.item {
-            root.insert("item".into(), item.clone());
-            root.insert("index".into(), json!(index));
+            vars.push(("item", item.clone()));
+            vars.push(("index", ExprValue::from_json(&json!(index))));
         }
-        Value::Object(root)
+        ExprValue::map(vars)
     }
 
     fn record(&mut self, id: &str, output: &Value, error: Option<&StepFailure>) {
-        let mut entry = Map::new();
-        entry.insert("output".into(), output.clone());
+        let mut entry = vec![("output", ExprValue::from_json(output))];
         if let Some(error) = error {
-            entry.insert("error".into(), json!({ "message": error.message, "retryable": error.retryable }));
+            let error = json!({ "message": error.message, "retryable": error.retryable });
+            entry.push(("error", ExprValue::from_json(&error)));
         }
-        self.steps.insert(id.to_string(), Value::Object(entry));
+        self.steps.insert(id.to_string(), ExprValue::map(entry));
     }
 }
 
@@ -264,7 +268,7 @@ impl Executor {
                 flow: flow.name.clone(),
                 version: flow.version,
                 status: RunStatus::Queued,
-                trigger,
+                trigger: Arc::new(trigger),
                 created_ms: now,
                 updated_ms: now,
                 error: None,
@@ -462,9 +466,10 @@ impl Executor {
         let mut scope = Scope {
             run_id: Arc::from(run.id.as_str()),
             pins: Arc::new(run.plugins.clone()),
-            trigger: Arc::new(run.trigger.clone()),
+            trigger: ExprValue::from_json(&run.trigger),
+            run: ExprValue::from_json(&json!({ "id": &run.id })),
             existing: Arc::new(existing),
-            steps: Map::new(),
+            steps: BTreeMap::new(),
             item: None,
             pending,
         };
@@ -644,7 +649,7 @@ impl Executor {
                     StepKind::Action { input, .. } | StepKind::Transform { input, .. } => input,
                     _ => unreachable!("matched above"),
                 };
-                let input = match input_mapping.render(&scope.value()) {
+                let input = match input_mapping.render_in(&scope.context()) {
                     Ok(input) => input,
                     Err(e) => {
                         let failure =
@@ -744,7 +749,7 @@ impl Executor {
                     Some(taken) => taken,
                     None => {
                         let taken =
-                            condition.is_true(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                            condition.is_true_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
                         rec.ended_ms = Some(now);
                         self.defer(scope, rec)?;
@@ -761,7 +766,7 @@ impl Executor {
                 let chosen = match existing.as_ref().and_then(|r| r.input.clone()) {
                     Some(Value::String(chosen)) => chosen,
                     _ => {
-                        let v = value.eval(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let v = value.eval_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let text = match v {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -785,7 +790,7 @@ impl Executor {
                 let (items, seq) = match existing.as_ref().and_then(|r| r.input.clone()) {
                     Some(Value::Array(items)) => (items, seq),
                     _ => {
-                        let items = match list.eval(&scope.value()).map_err(|e| fail_step(&step.id, &e.to_string()))? {
+                        let items = match list.eval_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))? {
                             Value::Array(items) => items,
                             Value::Null => Vec::new(),
                             other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
@@ -803,7 +808,7 @@ impl Executor {
                     let mut batch: Vec<BoxFuture<'_, Result<Value, Stop>>> = Vec::with_capacity(chunk.len());
                     for &index in chunk {
                         let mut item_scope = scope.clone();
-                        item_scope.item = Some((items[index].clone(), index));
+                        item_scope.item = Some((ExprValue::from_json(&items[index]), index));
                         let item_path = format!("{path}[{index}]");
                         batch.push(Box::pin(async move { self.steps(steps, &item_path, &mut item_scope).await }));
                     }
@@ -843,7 +848,7 @@ impl Executor {
                         let wake = match &step.kind {
                             StepKind::Delay(d) => now + d.as_millis() as u64,
                             StepKind::DelayUntil(mapping) => {
-                                until_ms(mapping, &scope.value()).map_err(|m| fail_step(&step.id, &m))?
+                                until_ms(mapping, &scope.context()).map_err(|m| fail_step(&step.id, &m))?
                             }
                             _ => unreachable!("matched above"),
                         };
@@ -1100,8 +1105,8 @@ fn display_path(path: &str) -> &str {
     if path.is_empty() { "the input" } else { path }
 }
 
-fn until_ms(mapping: &Mapping, scope: &Value) -> Result<u64, String> {
-    let value = mapping.render(scope).map_err(|e| e.error.to_string())?;
+fn until_ms(mapping: &Mapping, scope: &ExprValue) -> Result<u64, String> {
+    let value = mapping.render_in(scope).map_err(|e| e.error.to_string())?;
     let text = value.as_str().ok_or_else(|| format!("delay_until needs an RFC 3339 time, got {value}"))?;
     let time = humantime::parse_rfc3339_weak(text).map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))?;
     Ok(time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))

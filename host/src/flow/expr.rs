@@ -81,12 +81,12 @@ impl Expr {
     /// The expression's value as JSON. An undefined result is an error: a
     /// mapping must not silently turn a typo into `null`.
     pub fn eval(&self, scope: &Value) -> Result<Value, ExprError> {
-        self.eval_in(&context(scope))
+        self.eval_in(&ExprValue::from_json(scope))
     }
 
-    /// [`Expr::eval`] in a scope already converted with [`context`].
-    fn eval_in(&self, ctx: &minijinja::Value) -> Result<Value, ExprError> {
-        let value = self.compiled.eval(ctx.clone()).map_err(|e| error(&self.source, e))?;
+    /// [`Expr::eval`] in a scope already converted.
+    pub fn eval_in(&self, scope: &ExprValue) -> Result<Value, ExprError> {
+        let value = self.compiled.eval(scope.0.clone()).map_err(|e| error(&self.source, e))?;
         if value.is_undefined() {
             return Err(ExprError {
                 source: self.source.clone(),
@@ -98,10 +98,12 @@ impl Expr {
 
     /// Whether the expression is true (Jinja truthiness: empty lists, `0`, `""` and `none` are false).
     pub fn is_true(&self, scope: &Value) -> Result<bool, ExprError> {
-        let value = self
-            .compiled
-            .eval(minijinja::Value::from(minijinja::value::Serde(scope)))
-            .map_err(|e| error(&self.source, e))?;
+        self.is_true_in(&ExprValue::from_json(scope))
+    }
+
+    /// [`Expr::is_true`] in a scope already converted.
+    pub fn is_true_in(&self, scope: &ExprValue) -> Result<bool, ExprError> {
+        let value = self.compiled.eval(scope.0.clone()).map_err(|e| error(&self.source, e))?;
         Ok(value.is_true())
     }
 
@@ -115,9 +117,23 @@ impl Expr {
     }
 }
 
-/// The scope as MiniJinja sees it (a deep conversion: done once per mapping).
-fn context(scope: &Value) -> minijinja::Value {
-    minijinja::Value::from(minijinja::value::Serde(scope))
+/// A JSON value as expressions see it. Converting is a deep copy, so a run
+/// converts each piece of its scope once (the event, each step's output, each
+/// loop item) and assembles scopes from the converted pieces, which are
+/// reference-counted: cloning one is cheap whatever its size.
+#[derive(Clone, Debug)]
+pub struct ExprValue(minijinja::Value);
+
+impl ExprValue {
+    pub fn from_json(value: &Value) -> Self {
+        Self(minijinja::Value::from(minijinja::value::Serde(value)))
+    }
+
+    /// A map of converted values: the same value [`ExprValue::from_json`]
+    /// gives for the JSON object of their JSON forms.
+    pub fn map<'a>(entries: impl IntoIterator<Item = (&'a str, ExprValue)>) -> Self {
+        Self(minijinja::Value::from_pairs(entries.into_iter().map(|(k, v)| (k, v.0))))
+    }
 }
 
 fn to_json(source: &str, value: &minijinja::Value) -> Result<Value, ExprError> {
@@ -196,16 +212,21 @@ impl Mapping {
         if let Some(literal) = self.as_literal() {
             return Ok(literal);
         }
-        self.render_at(&context(scope), String::new())
+        self.render_at(&ExprValue::from_json(scope), String::new())
     }
 
-    fn render_at(&self, scope: &minijinja::Value, path: String) -> Result<Value, MappingError> {
+    /// [`Mapping::render`] in a scope already converted.
+    pub fn render_in(&self, scope: &ExprValue) -> Result<Value, MappingError> {
+        self.render_at(scope, String::new())
+    }
+
+    fn render_at(&self, scope: &ExprValue, path: String) -> Result<Value, MappingError> {
         let at = |error| MappingError { path: path.clone(), error };
         Ok(match self {
             Mapping::Literal(v) => v.clone(),
             Mapping::Value(expr) => expr.eval_in(scope).map_err(at)?,
             Mapping::Text { source, .. } => {
-                Value::String(ENV.render_str(source, scope.clone()).map_err(|e| at(error(source, e)))?)
+                Value::String(ENV.render_str(source, scope.0.clone()).map_err(|e| at(error(source, e)))?)
             }
             Mapping::Array(items) => Value::Array(
                 items
@@ -299,6 +320,30 @@ mod tests {
                 "greeting": "Hello Ada!", "fixed": [1, "two", { "three": true }], "missing": null,
             })
         );
+    }
+
+    #[test]
+    fn a_scope_assembled_from_converted_pieces_is_the_scope_converted_whole() {
+        let whole = scope();
+        let steps = ExprValue::map([("fetch", ExprValue::from_json(&whole["steps"]["fetch"]))]);
+        let pieces = ExprValue::map([("trigger", ExprValue::from_json(&whole["trigger"])), ("steps", steps)]);
+        let whole = ExprValue::from_json(&whole);
+        for source in [
+            "{{ steps }}",
+            "{{ trigger }}",
+            "{{ steps | length }}",
+            "{{ steps | items | list }}",
+            "{{ 'fetch' in steps }}",
+            "{{ steps.fetch.output == {'status': 200, 'body': {'id': 7}} }}",
+            "{{ steps | tojson }}",
+            "{{ trigger.items[-1] }}",
+            "{{ steps is mapping }}",
+        ] {
+            let m = Mapping::compile(&json!({ "v": source, "t": format!("as text: {source}") })).unwrap();
+            assert_eq!(m.render_in(&pieces).unwrap(), m.render_in(&whole).unwrap(), "{source}");
+        }
+        let condition = Expr::compile("steps.fetch.output.status == 200 and trigger.n > 4").unwrap();
+        assert!(condition.is_true_in(&pieces).unwrap());
     }
 
     #[test]
