@@ -56,8 +56,9 @@ pub struct RunRecord {
     /// The flow version this run executes.
     pub version: u64,
     pub status: RunStatus,
-    /// The trigger's event (`trigger` in expressions).
-    pub trigger: Value,
+    /// The trigger's event (`trigger` in expressions). Shared: an event may
+    /// be large, and a run's record is copied while it executes.
+    pub trigger: Arc<Value>,
     pub created_ms: u64,
     pub updated_ms: u64,
     /// Why the run failed.

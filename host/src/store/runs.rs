@@ -355,7 +355,7 @@ mod tests {
             flow: "f".into(),
             version: 1,
             status,
-            trigger: json!({}),
+            trigger: json!({}).into(),
             created_ms: 0,
             updated_ms: 0,
             error: None,

@@ -102,7 +102,7 @@ mod tests {
             flow: "f".into(),
             version: 1,
             status: RunStatus::Queued,
-            trigger: serde_json::json!({}),
+            trigger: serde_json::json!({}).into(),
             created_ms: 1,
             updated_ms: 1,
             error: None,
