@@ -790,7 +790,10 @@ impl Executor {
                 let (items, seq) = match existing.as_ref().and_then(|r| r.input.clone()) {
                     Some(Value::Array(items)) => (items, seq),
                     _ => {
-                        let items = match list.eval_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))? {
+                        let items = match list
+                            .eval_in(&scope.context())
+                            .map_err(|e| fail_step(&step.id, &e.to_string()))?
+                        {
                             Value::Array(items) => items,
                             Value::Null => Vec::new(),
                             other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
@@ -834,12 +837,12 @@ impl Executor {
             }
 
             StepKind::Delay(_) | StepKind::DelayUntil(_) => {
-                if let Some(r) = &existing {
-                    if r.status == StepStatus::Succeeded {
-                        let output = r.output.clone().unwrap_or(Value::Null);
-                        scope.record(&step.id, &output, None);
-                        return Ok(output);
-                    }
+                if let Some(r) = &existing
+                    && r.status == StepStatus::Succeeded
+                {
+                    let output = r.output.clone().unwrap_or(Value::Null);
+                    scope.record(&step.id, &output, None);
+                    return Ok(output);
                 }
                 // The wait this step recorded before, or a new one.
                 let (mut rec, wake, new) = match existing.as_ref().and_then(|r| Some((r.clone(), r.wake_ms?))) {
