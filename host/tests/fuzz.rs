@@ -14,7 +14,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use weft::flow::expr::{Expr, Mapping};
+use weft::flow::expr::{Expr, ExprValue, Mapping};
 use weft::flow::{Catalog, FlowDef, validate};
 use weft::runtime::{
     ActionSpec, CallOptions, Manifest, PollingStrategy, Runtime, RuntimeConfig, TriggerKind, TriggerSpec,
@@ -270,12 +270,12 @@ fn mutated_example_flows_never_panic_the_parser() {
 
 #[test]
 fn expressions_never_panic_or_hang() {
-    let scope = json!({
+    let scope = ExprValue::from_json(&json!({
         "trigger": { "x": 1, "list": [1, 2, 3], "name": "Ada" },
         "steps": { "a": { "output": { "y": [1, { "z": null }] } }, "b": { "output": "text" } },
         "item": { "k": "v" },
         "index": 3,
-    });
+    }));
     TestRunner::new(config(2000))
         .run(&expression(), |source| {
             let started = Instant::now();

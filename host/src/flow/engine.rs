@@ -649,7 +649,7 @@ impl Executor {
                     StepKind::Action { input, .. } | StepKind::Transform { input, .. } => input,
                     _ => unreachable!("matched above"),
                 };
-                let input = match input_mapping.render_in(&scope.context()) {
+                let input = match input_mapping.render(&scope.context()) {
                     Ok(input) => input,
                     Err(e) => {
                         let failure =
@@ -749,7 +749,7 @@ impl Executor {
                     Some(taken) => taken,
                     None => {
                         let taken =
-                            condition.is_true_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                            condition.is_true(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
                         rec.ended_ms = Some(now);
                         self.defer(scope, rec)?;
@@ -766,7 +766,7 @@ impl Executor {
                 let chosen = match existing.as_ref().and_then(|r| r.input.clone()) {
                     Some(Value::String(chosen)) => chosen,
                     _ => {
-                        let v = value.eval_in(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let v = value.eval(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
                         let text = match v {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -791,7 +791,7 @@ impl Executor {
                     Some(Value::Array(items)) => (items, seq),
                     _ => {
                         let items = match list
-                            .eval_in(&scope.context())
+                            .eval(&scope.context())
                             .map_err(|e| fail_step(&step.id, &e.to_string()))?
                         {
                             Value::Array(items) => items,
@@ -1109,7 +1109,7 @@ fn display_path(path: &str) -> &str {
 }
 
 fn until_ms(mapping: &Mapping, scope: &ExprValue) -> Result<u64, String> {
-    let value = mapping.render_in(scope).map_err(|e| e.error.to_string())?;
+    let value = mapping.render(scope).map_err(|e| e.error.to_string())?;
     let text = value.as_str().ok_or_else(|| format!("delay_until needs an RFC 3339 time, got {value}"))?;
     let time = humantime::parse_rfc3339_weak(text).map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))?;
     Ok(time.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64))

@@ -78,14 +78,9 @@ impl Expr {
         Ok(Self { source: source.to_string(), compiled })
     }
 
-    /// The expression's value as JSON. An undefined result is an error: a
-    /// mapping must not silently turn a typo into `null`.
-    pub fn eval(&self, scope: &Value) -> Result<Value, ExprError> {
-        self.eval_in(&ExprValue::from_json(scope))
-    }
-
-    /// [`Expr::eval`] in a scope already converted.
-    pub fn eval_in(&self, scope: &ExprValue) -> Result<Value, ExprError> {
+    /// The expression's value in `scope`, as JSON. An undefined result is an
+    /// error: a mapping must not silently turn a typo into `null`.
+    pub fn eval(&self, scope: &ExprValue) -> Result<Value, ExprError> {
         let value = self.compiled.eval(scope.0.clone()).map_err(|e| error(&self.source, e))?;
         if value.is_undefined() {
             return Err(ExprError {
@@ -97,12 +92,7 @@ impl Expr {
     }
 
     /// Whether the expression is true (Jinja truthiness: empty lists, `0`, `""` and `none` are false).
-    pub fn is_true(&self, scope: &Value) -> Result<bool, ExprError> {
-        self.is_true_in(&ExprValue::from_json(scope))
-    }
-
-    /// [`Expr::is_true`] in a scope already converted.
-    pub fn is_true_in(&self, scope: &ExprValue) -> Result<bool, ExprError> {
+    pub fn is_true(&self, scope: &ExprValue) -> Result<bool, ExprError> {
         let value = self.compiled.eval(scope.0.clone()).map_err(|e| error(&self.source, e))?;
         Ok(value.is_true())
     }
@@ -208,15 +198,7 @@ impl Mapping {
     }
 
     /// Evaluate against `scope`.
-    pub fn render(&self, scope: &Value) -> Result<Value, MappingError> {
-        if let Some(literal) = self.as_literal() {
-            return Ok(literal);
-        }
-        self.render_at(&ExprValue::from_json(scope), String::new())
-    }
-
-    /// [`Mapping::render`] in a scope already converted.
-    pub fn render_in(&self, scope: &ExprValue) -> Result<Value, MappingError> {
+    pub fn render(&self, scope: &ExprValue) -> Result<Value, MappingError> {
         self.render_at(scope, String::new())
     }
 
@@ -224,7 +206,7 @@ impl Mapping {
         let at = |error| MappingError { path: path.clone(), error };
         Ok(match self {
             Mapping::Literal(v) => v.clone(),
-            Mapping::Value(expr) => expr.eval_in(scope).map_err(at)?,
+            Mapping::Value(expr) => expr.eval(scope).map_err(at)?,
             Mapping::Text { source, .. } => {
                 Value::String(ENV.render_str(source, scope.0.clone()).map_err(|e| at(error(source, e)))?)
             }
@@ -294,7 +276,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn scope() -> Value {
+    fn scope() -> ExprValue {
+        ExprValue::from_json(&scope_json())
+    }
+
+    fn scope_json() -> Value {
         json!({
             "trigger": { "name": "Ada", "email": "ADA@X.ORG", "items": [1, 2, 3], "n": 5 },
             "steps": { "fetch": { "output": { "status": 200, "body": { "id": 7 } } } },
@@ -324,7 +310,7 @@ mod tests {
 
     #[test]
     fn a_scope_assembled_from_converted_pieces_is_the_scope_converted_whole() {
-        let whole = scope();
+        let whole = scope_json();
         let steps = ExprValue::map([("fetch", ExprValue::from_json(&whole["steps"]["fetch"]))]);
         let pieces = ExprValue::map([("trigger", ExprValue::from_json(&whole["trigger"])), ("steps", steps)]);
         let whole = ExprValue::from_json(&whole);
@@ -340,10 +326,10 @@ mod tests {
             "{{ steps is mapping }}",
         ] {
             let m = Mapping::compile(&json!({ "v": source, "t": format!("as text: {source}") })).unwrap();
-            assert_eq!(m.render_in(&pieces).unwrap(), m.render_in(&whole).unwrap(), "{source}");
+            assert_eq!(m.render(&pieces).unwrap(), m.render(&whole).unwrap(), "{source}");
         }
         let condition = Expr::compile("steps.fetch.output.status == 200 and trigger.n > 4").unwrap();
-        assert!(condition.is_true_in(&pieces).unwrap());
+        assert!(condition.is_true(&pieces).unwrap());
     }
 
     #[test]
