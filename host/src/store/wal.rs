@@ -482,7 +482,12 @@ fn segments(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 
 fn new_segment(path: &Path) -> Result<File, StoreError> {
     // Not `append`: entries are written at their offset into the zero-filled part.
-    let file = OpenOptions::new().create(true).write(true).open(path).map_err(|e| io_error("create", path, e))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| io_error("create", path, e))?;
     // The new name must survive a crash too.
     if let Some(dir) = path.parent() {
         File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error("sync", dir, e))?;
