@@ -57,7 +57,9 @@ pub struct RunRecord {
     pub version: u64,
     pub status: RunStatus,
     /// The trigger's event (`trigger` in expressions). Shared: an event may
-    /// be large, and a run's record is copied while it executes.
+    /// be large, and a run's record is copied while it executes. The store
+    /// keeps it apart from the rest of the record, which it decodes without it.
+    #[serde(default)]
     pub trigger: Arc<Value>,
     pub created_ms: u64,
     pub updated_ms: u64,

@@ -1,19 +1,27 @@
 //! Flows, runs, step records, the run queue and timers in sled.
 //!
 //! - `flows`: name → the current [`StoredFlow`]; `flow_versions`: name NUL version → every version;
-//! - `runs`: run id → [`RunRecord`]; run ids are time-ordered, so key order is age order;
+//! - `runs`: run id → [`RunRecord`] without its event; run ids are time-ordered, so key order is
+//!   age order;
+//! - `events`: run id → the run's trigger event, written once when the run is created. A run's
+//!   record is rewritten at every change of its status, and an event may be large (a webhook's
+//!   body): kept apart, it is encoded, logged and inserted once per run, not with every change;
 //! - `steps`: run id NUL step path → [`StepRecord`];
 //! - `queue`: run id → () for runs waiting for a worker (queued or interrupted while running);
 //! - `timers`: wake time (big-endian ms) ++ run id → () for waiting runs.
 //!
 //! A run's record and its place in `queue`/`timers` change in one log entry
-//! (index entries written before the record, removed after it).
+//! (index entries and the event written before the record, removals after it).
+//! Records written before events were kept apart carry their event inline;
+//! they are read as they are, and their event moves to `events` the next time
+//! the record is written.
 
 use super::{Db, StoreError, Writes};
 use crate::flow::FlowDef;
 use crate::flow::run::{
     BoxFuture, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreFailure, StoreResult, StoredFlow,
 };
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -25,6 +33,7 @@ pub(crate) struct Trees {
     flows: sled::Tree,
     flow_versions: sled::Tree,
     runs: sled::Tree,
+    events: sled::Tree,
     steps: sled::Tree,
     queue: sled::Tree,
     timers: sled::Tree,
@@ -41,6 +50,7 @@ impl Trees {
             flows: db.open_tree("flows")?,
             flow_versions: db.open_tree("flow_versions")?,
             runs: db.open_tree("runs")?,
+            events: db.open_tree("events")?,
             steps: db.open_tree("steps")?,
             queue,
             timers: db.open_tree("timers")?,
@@ -59,6 +69,59 @@ fn encode<T: serde::Serialize>(value: &T) -> StoreResult<Vec<u8>> {
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreFailure(format!("a stored record is corrupt: {e}")))
+}
+
+/// A run's record as `runs` keeps it: all but the event (see the module docs).
+#[derive(serde::Serialize)]
+struct Head<'a> {
+    id: &'a str,
+    flow: &'a str,
+    version: u64,
+    status: RunStatus,
+    created_ms: u64,
+    updated_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wake_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rerun_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    plugins: &'a BTreeMap<String, String>,
+}
+
+/// `run`'s record as `runs` keeps it, without its event.
+fn encode_head(run: &RunRecord) -> StoreResult<Vec<u8>> {
+    // Every field named: a field added to `RunRecord` must be added here too.
+    let RunRecord {
+        id,
+        flow,
+        version,
+        status,
+        trigger: _,
+        created_ms,
+        updated_ms,
+        error,
+        output,
+        wake_ms,
+        rerun_of,
+        plugins,
+    } = run;
+    encode(&Head {
+        id,
+        flow,
+        version: *version,
+        status: *status,
+        created_ms: *created_ms,
+        updated_ms: *updated_ms,
+        error: error.as_deref(),
+        output: output.as_ref(),
+        wake_ms: *wake_ms,
+        rerun_of: rerun_of.as_deref(),
+        plugins,
+    })
 }
 
 fn joined(a: &str, b: &[u8]) -> Vec<u8> {
@@ -120,11 +183,11 @@ impl RunStore for Db {
     }
 
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>> {
-        self.trees.runs.get(id).map_err(fail)?.map(|v| decode(&v)).transpose()
+        self.head(id)?.map(|run| self.with_event(run)).transpose()
     }
 
     fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
-        let bytes = encode(run)?;
+        let bytes = encode_head(run)?;
         let delta = self.write(|w| self.put_run(w, run, &bytes))?;
         self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         Ok(())
@@ -150,7 +213,7 @@ impl RunStore for Db {
             if filter.flow.as_ref().is_some_and(|f| *f != run.flow) || filter.status.is_some_and(|s| s != run.status) {
                 continue;
             }
-            out.push(run);
+            out.push(self.with_event(run)?);
             if out.len() >= limit {
                 break;
             }
@@ -174,7 +237,7 @@ impl RunStore for Db {
             }
             encoded.push((joined(run, step.path.as_bytes()), encode(&**step)?));
         }
-        let then = then.map(|r| Ok::<_, StoreFailure>((r, encode(r)?))).transpose()?;
+        let then = then.map(|r| Ok::<_, StoreFailure>((r, encode_head(r)?))).transpose()?;
         let delta = self.write(|w| {
             for (key, bytes) in &encoded {
                 w.insert(&self.trees.steps, key, bytes)?;
@@ -217,12 +280,13 @@ impl RunStore for Db {
         for key in due {
             let run_id = String::from_utf8_lossy(&key[8..]).into_owned();
             // Decided under the write lock, so a run that is being moved on is seen whole.
-            let delta = self.write(|w| match self.run(&run_id)? {
+            // Only the head is read: the event stays as it is in `events`.
+            let delta = self.write(|w| match self.head(&run_id)? {
                 Some(mut run) if run.status == RunStatus::Waiting => {
                     run.status = RunStatus::Queued;
                     run.wake_ms = None;
                     woken.push(run_id.clone());
-                    self.put_run(w, &run, &encode(&run)?)
+                    self.put_run(w, &run, &encode_head(&run)?)
                 }
                 // A timer whose run is gone or no longer waits (a crash came
                 // between the writes that moved the run on): drop it.
@@ -264,8 +328,23 @@ impl RunStore for Db {
 }
 
 impl Db {
-    /// Write `run` (encoded: `bytes`) and move its queue and timer entries to
-    /// match its status; the change of the backlog.
+    /// The run's record without its event (`Value::Null` in its place), unless
+    /// it was written before events were kept apart.
+    fn head(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.trees.runs.get(id).map_err(fail)?.map(|v| decode(&v)).transpose()
+    }
+
+    /// `run` as `runs` held it, with its event from `events` (a record
+    /// written before events were kept apart has it already).
+    fn with_event(&self, mut run: RunRecord) -> StoreResult<RunRecord> {
+        if let Some(event) = self.trees.events.get(&run.id).map_err(fail)? {
+            run.trigger = Arc::new(decode(&event)?);
+        }
+        Ok(run)
+    }
+
+    /// Write `run` (its head encoded: `bytes`) and move its queue and timer
+    /// entries to match its status; the change of the backlog.
     fn put_run(&self, w: &mut Writes, run: &RunRecord, bytes: &[u8]) -> StoreResult<i64> {
         let t = &self.trees;
         let id = run.id.as_bytes();
@@ -284,6 +363,10 @@ impl Db {
             Some(old) => decode::<Wake>(&old)?.wake_ms,
             None => None,
         };
+        // Created here, or written before events were kept apart.
+        if !t.events.contains_key(id)? {
+            w.insert(&t.events, id, encode(&*run.trigger)?)?;
+        }
         // Index entries before the record, removals after it (see `Db::write`).
         let mut delta = 0;
         // A run saved as running already has its entry (from when it was queued).
@@ -313,17 +396,20 @@ impl Db {
         runs: &[RunRecord],
         also: impl FnOnce(&mut Writes) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        let encoded: Vec<(&str, Vec<u8>)> =
-            runs.iter().map(|r| Ok((r.id.as_str(), encode(r)?))).collect::<StoreResult<_>>()?;
+        let encoded: Vec<(&str, Vec<u8>, Vec<u8>)> = runs
+            .iter()
+            .map(|r| Ok((r.id.as_str(), encode(&*r.trigger)?, encode_head(r)?)))
+            .collect::<StoreResult<_>>()?;
         let t = &self.trees;
         let added = self.write(|w| {
             let mut added = 0;
-            for (id, bytes) in &encoded {
-                // The queue entry first (see `Db::write`).
+            for (id, event, head) in &encoded {
+                // The queue entry and the event before the record (see `Db::write`).
                 if w.insert(&t.queue, id, [])?.is_none() {
                     added += 1;
                 }
-                w.insert(&t.runs, id, bytes)?;
+                w.insert(&t.events, id, event)?;
+                w.insert(&t.runs, id, head)?;
             }
             also(w)?;
             Ok::<_, StoreFailure>(added)
@@ -397,6 +483,47 @@ mod tests {
         db.save_run(&run("r1", RunStatus::Succeeded, None)).unwrap();
         assert_eq!(db.queued(10).unwrap(), ["r2"]);
         assert_eq!(db.run("r1").unwrap().unwrap().status, RunStatus::Succeeded);
+    }
+
+    #[test]
+    fn a_runs_event_is_written_once_apart_from_its_record() {
+        let db = Db::temporary().unwrap();
+        let event = json!({ "contacts": ["a", "b"], "n": 1 });
+        let mut r = run("r1", RunStatus::Queued, None);
+        r.trigger = event.clone().into();
+        db.create_run(&r).unwrap();
+        let t = &db.trees;
+        let event_bytes = t.events.get("r1").unwrap().unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&event_bytes).unwrap(), event);
+        for status in [RunStatus::Running, RunStatus::Waiting, RunStatus::Succeeded] {
+            r.status = status;
+            r.wake_ms = (status == RunStatus::Waiting).then_some(100);
+            if status == RunStatus::Succeeded {
+                assert_eq!(db.wake_due(100).unwrap(), ["r1"]);
+                assert_eq!(*db.run("r1").unwrap().unwrap().trigger, event, "waking reads and writes only the head");
+            }
+            db.save_run(&r).unwrap();
+            let head: serde_json::Value = serde_json::from_slice(&t.runs.get("r1").unwrap().unwrap()).unwrap();
+            assert_eq!(head.get("trigger"), None, "the record is written without its event");
+            assert_eq!(head["status"], json!(status), "and with everything else");
+            assert_eq!(db.run("r1").unwrap().unwrap(), r, "read back whole");
+        }
+        assert_eq!(t.events.get("r1").unwrap().unwrap(), event_bytes);
+        assert_eq!(db.runs(&RunFilter::default()).unwrap(), [r.clone()], "listed whole");
+
+        // A record written whole, before events were kept apart, reads as it
+        // is; its event moves to `events` the next time it is written.
+        let mut old = run("r0", RunStatus::Waiting, Some(200));
+        old.trigger = json!({ "old": true }).into();
+        t.runs.insert("r0", serde_json::to_vec(&old).unwrap()).unwrap();
+        t.timers.insert(timer_key(200, "r0"), &[]).unwrap();
+        assert_eq!(db.run("r0").unwrap().unwrap(), old);
+        assert_eq!(db.wake_due(200).unwrap(), ["r0"]);
+        let woken = db.run("r0").unwrap().unwrap();
+        assert_eq!((woken.status, woken.trigger), (RunStatus::Queued, old.trigger.clone()));
+        assert!(t.events.contains_key("r0").unwrap());
+        assert!(!String::from_utf8_lossy(&t.runs.get("r0").unwrap().unwrap()).contains("trigger"));
+        assert_eq!(db.runs(&RunFilter::default()).unwrap().len(), 2);
     }
 
     /// What a crash between two writes of one unsynced log entry can leave
