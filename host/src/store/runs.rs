@@ -353,18 +353,25 @@ impl Db {
             (RunStatus::Waiting, Some(wake)) => Some(timer_key(wake, &run.id)),
             _ => None,
         };
-        /// All the earlier record is read for: the timer it may hold.
+        /// All the earlier record is read for: the timer it may hold, and
+        /// whether it carries its event inline (written before events were
+        /// kept apart).
         #[derive(serde::Deserialize)]
-        struct Wake {
+        struct Old {
             #[serde(default)]
             wake_ms: Option<u64>,
+            #[serde(default)]
+            trigger: Option<serde::de::IgnoredAny>,
         }
-        let old_wake = match t.runs.get(id)? {
-            Some(old) => decode::<Wake>(&old)?.wake_ms,
-            None => None,
+        let (old_wake, event_apart) = match t.runs.get(id)? {
+            Some(old) => {
+                let old = decode::<Old>(&old)?;
+                (old.wake_ms, old.trigger.is_none())
+            }
+            None => (None, false),
         };
-        // Created here, or written before events were kept apart.
-        if !t.events.contains_key(id)? {
+        // Created here, or its event moves out of the old record.
+        if !event_apart {
             w.insert(&t.events, id, encode(&*run.trigger)?)?;
         }
         // Index entries before the record, removals after it (see `Db::write`).
