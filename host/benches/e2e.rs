@@ -35,10 +35,32 @@
 //! with no sandbox, no store and no durability. It is what this machine's
 //! cores can do for the HTTP plumbing alone: the ceiling for any server
 //! running this flow here.
+//!
+//! `sandbox-floor` (not in the default set) is that server doing what
+//! DESIGN asks of weft for this flow and nothing more: the same four plugin
+//! calls (`handle-webhook`, the two transforms, the action over wasi-http),
+//! each in a fresh instance from weft's own runtime; the run persisted and
+//! synced in weft's own store before it runs, and its three step records and
+//! succeeded status persisted and synced before the answer (group commit).
+//! No flow engine, triggers, expressions, router or budgets. It is the
+//! ceiling for weft's design on this machine; the distance from it to
+//! `sync` is what weft's engine costs. Killed at the end, its store must
+//! hold every answered run as succeeded. `plugins-floor` is the same
+//! without the store: the plugin calls' share of the ceiling.
+
+/// weft's own allocator, so the floors' servers (this binary) allocate as
+/// weft does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use weft::flow::run::{RunFilter, RunStatus, RunStore};
+use weft::caps::Connection;
+use weft::flow::run::{Clock, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StepStatus, SystemClock};
+use weft::runtime::{CallContext, CallOptions, Outcome, Plugin, Runtime, RuntimeConfig, WebhookRequest};
 use weft::store::Db;
 use weft_tests::load::{self, Load};
 use weft_tests::plugins;
@@ -165,9 +187,133 @@ async fn drained(weft: &Weft) -> Duration {
     }
 }
 
+/// What the `sandbox-floor` server needs beyond the app: the plugins' files
+/// and a data directory for its store.
+const SANDBOX_ENV: &str = "WEFT_BENCH_FLOOR_SANDBOX";
+
+/// The `sandbox-floor` server's parts: the plugins of the flow, loaded by
+/// weft's runtime, its two connections, and weft's store.
+struct Sandbox {
+    http: Plugin,
+    clean: Plugin,
+    identity: Plugin,
+    inbox: Arc<Connection>,
+    app: Arc<Connection>,
+    db: Db,
+    /// Whether runs are persisted: `sandbox-floor`, not `plugins-floor`.
+    durable: bool,
+    runs: AtomicU64,
+}
+
+impl Sandbox {
+    /// `spec`: `DATA_DIR|HTTP_WASM|CLEAN_CONTACT_WASM|IDENTITY_WASM|APP_GRANT|DURABLE` (`1` or `0`).
+    async fn open(spec: &str, echo: &str) -> Sandbox {
+        let [data, http, clean, identity, grant, durable] = spec.split('|').collect::<Vec<_>>()[..] else {
+            panic!("{SANDBOX_ENV}: {spec:?} is not DATA|HTTP|CLEAN|IDENTITY|GRANT|DURABLE");
+        };
+        let db = Db::open(Path::new(data)).expect("open the floor's store");
+        let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), ..Default::default() }).expect("a runtime");
+        let load = async |path: &str| runtime.load_file(Path::new(path)).await.expect("load a plugin");
+        let connection = |value: Value| Arc::new(serde_json::from_value::<Connection>(value).expect("a connection"));
+        let base = echo.strip_suffix("/echo").expect("the app's /echo URL");
+        Sandbox {
+            http: load(http).await,
+            clean: load(clean).await,
+            identity: load(identity).await,
+            inbox: connection(json!({ "id": "inbox" })),
+            app: connection(json!({ "id": "app", "settings": { "base_url": base }, "hosts": [grant] })),
+            db,
+            durable: durable == "1",
+            runs: AtomicU64::new(0),
+        }
+    }
+
+    /// The flow's work as DESIGN asks it of weft, and nothing more: the
+    /// connector turns the request into an event; the run is persisted
+    /// (synced) before it runs; the two transforms and the action run in
+    /// fresh instances; the three step records and the succeeded run are
+    /// persisted (synced) before the answer.
+    async fn run(&self, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Value, String> {
+        let opts = |connection| CallOptions { connection: Some(connection), limits: None };
+        let request = WebhookRequest {
+            trigger: "incoming".into(),
+            config: json!({}),
+            method: "POST".into(),
+            path: String::new(),
+            headers,
+            body,
+        };
+        let outcome = self.http.handle_webhook(&opts(&self.inbox), &request).await.result.map_err(|e| e.to_string())?;
+        let event = outcome.events.into_iter().next().ok_or("the connector made no event")?;
+        let now = || SystemClock.now_ms();
+        let id = format!("floor-{}", self.runs.fetch_add(1, Ordering::Relaxed));
+        let mut run = RunRecord {
+            id: id.clone(),
+            flow: "sandbox-floor".into(),
+            version: 1,
+            status: RunStatus::Queued,
+            trigger: Arc::new(event.payload),
+            created_ms: now(),
+            updated_ms: now(),
+            error: None,
+            output: None,
+            wake_ms: None,
+            rerun_of: None,
+            plugins: Default::default(),
+        };
+        if self.durable {
+            self.db.create_run(&run).map_err(|e| e.to_string())?;
+            RunStore::flush(&self.db).await.map_err(|e| e.to_string())?;
+        }
+
+        let step = |id: &str, input: Value, outcome: Outcome<Value>| -> Result<StepRecord, String> {
+            let output = outcome.result.map_err(|e| format!("{id}: {e}"))?;
+            let (ended, elapsed) = (now(), outcome.elapsed.as_millis() as u64);
+            Ok(StepRecord {
+                path: id.into(),
+                step_id: id.into(),
+                status: StepStatus::Succeeded,
+                input: Some(input),
+                output: Some(output),
+                error: None,
+                attempts: 1,
+                started_ms: ended - elapsed.min(ended),
+                ended_ms: Some(ended),
+                wake_ms: None,
+                logs: outcome.logs,
+                dropped_logs: outcome.dropped_logs,
+                seq: 0,
+            })
+        };
+        let input = (*run.trigger).clone();
+        let outcome = self.clean.transform(&CallOptions::default(), &input).await;
+        let mut clean = step("clean", input, outcome)?;
+        let contact = clean.output.clone().unwrap_or_default();
+        let input = json!({ "method": "POST", "url": "/echo", "body": contact });
+        let ctx = CallContext { idempotency_key: format!("{id}/post"), attempt: 1 };
+        let outcome = self.http.invoke(&opts(&self.app), "request", &input, &ctx).await;
+        let mut post = step("post", input, outcome)?;
+        let serial = post.output.as_ref().map_or(Value::Null, |o| o["body"]["serial"].clone());
+        let input = json!({ "email": contact["email"], "serial": serial });
+        let outcome = self.identity.transform(&CallOptions::default(), &input).await;
+        let mut reply = step("reply", input, outcome)?;
+
+        run.status = RunStatus::Succeeded;
+        run.output = reply.output.clone();
+        run.updated_ms = now();
+        if self.durable {
+            let steps = &mut [&mut clean, &mut post, &mut reply];
+            self.db.put_together(&id, steps, Some(&run)).map_err(|e| e.to_string())?;
+            RunStore::flush(&self.db).await.map_err(|e| e.to_string())?;
+        }
+        Ok(run.output.unwrap_or_default())
+    }
+}
+
 /// The `floor` server (run as this bench's own child process): prints
-/// `listening ADDR`, then serves until killed.
-fn floor_server(echo_url: String) {
+/// `listening ADDR`, then serves until killed. With a [`Sandbox`] it is the
+/// `sandbox-floor`: the flow's plugins and weft's store instead of plain Rust.
+fn floor_server(echo_url: String, sandbox: Option<String>) {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
@@ -175,11 +321,23 @@ fn floor_server(echo_url: String) {
     rt.block_on(async move {
         let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let echo: hyper::Uri = echo_url.parse().expect("the app's URL");
+        let sandbox = match sandbox {
+            Some(spec) => Some(Arc::new(Sandbox::open(&spec, &echo_url).await)),
+            None => None,
+        };
         let (addr, task) = weft_tests::serve(move |req, _| {
-            let (client, echo) = (client.clone(), echo.clone());
+            let (client, echo, sandbox) = (client.clone(), echo.clone(), sandbox.clone());
             async move {
                 let answer = async {
+                    let headers = req
+                        .headers()
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                        .collect();
                     let body = req.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                    if let Some(sandbox) = sandbox {
+                        return sandbox.run(headers, body.to_vec()).await;
+                    }
                     let contact: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
                     let text = |key: &str| contact[key].as_str().unwrap_or_default().trim().to_string();
                     let clean = json!({ "name": text("name"), "email": text("email").to_lowercase() });
@@ -206,14 +364,16 @@ fn floor_server(echo_url: String) {
     });
 }
 
-/// Start the `floor` server as a child process; its address.
-fn start_floor(echo_url: &str) -> (std::process::Child, String) {
+/// Start the `floor` server (with `sandbox`: the `sandbox-floor`) as a child
+/// process; its address.
+fn start_floor(echo_url: &str, sandbox: Option<&str>) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(std::env::current_exe().expect("this bench's path"))
-        .env(FLOOR_ENV, echo_url)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("start the floor server");
+    let mut command = std::process::Command::new(std::env::current_exe().expect("this bench's path"));
+    command.env(FLOOR_ENV, echo_url).stdout(std::process::Stdio::piped());
+    if let Some(spec) = sandbox {
+        command.env(SANDBOX_ENV, spec);
+    }
+    let mut child = command.spawn().expect("start the floor server");
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("its address");
     let addr = line.trim().strip_prefix("listening ").expect("`listening ADDR`").to_string();
@@ -224,7 +384,7 @@ const FLOOR_ENV: &str = "WEFT_BENCH_FLOOR_APP";
 
 fn main() {
     if let Ok(echo_url) = std::env::var(FLOOR_ENV) {
-        return floor_server(echo_url);
+        return floor_server(echo_url, std::env::var(SANDBOX_ENV).ok());
     }
     let concurrency: usize = env_or("WEFT_BENCH_CONCURRENCY", 16);
     let secs: u64 = env_or("WEFT_BENCH_SECS", 10);
@@ -247,22 +407,46 @@ fn main() {
 
         let mut acknowledged = 0u64;
         for mode in modes.split(',') {
-            if mode == "floor" {
-                let (mut child, addr) = start_floor(&app.url("/echo"));
+            if mode.ends_with("floor") {
+                let store = tempfile::tempdir().expect("a data directory");
+                let durable = match mode {
+                    "floor" | "plugins-floor" => false,
+                    "sandbox-floor" => true,
+                    other => panic!("WEFT_BENCH_MODES: {other:?} is not floor, plugins-floor or sandbox-floor"),
+                };
+                let spec = format!(
+                    "{}|{}|{}|{}|{}|{}",
+                    store.path().display(),
+                    plugins::HTTP,
+                    plugins::CLEAN_CONTACT,
+                    plugins::IDENTITY,
+                    app.grant(),
+                    durable as u8,
+                );
+                let (mut child, addr) = start_floor(&app.url("/echo"), (mode != "floor").then_some(spec.as_str()));
                 let hook = format!("http://{addr}/hook");
-                load::drive(&hook, concurrency, Duration::from_secs(1), contact, answered).await;
+                let warm_up = load::drive(&hook, concurrency, Duration::from_secs(1), contact, answered).await;
                 let cpu = Cpu::start(child.id());
                 let load = load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await;
                 report(mode, &load);
                 println!("       {}", cpu.per_run(load.with_status(200)));
                 let _ = child.kill();
                 let _ = child.wait();
+                if durable {
+                    // Killed, not stopped: what was acknowledged must be durable.
+                    let db = Db::open(store.path()).expect("open the floor's store");
+                    let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
+                    let succeeded = db.runs(&filter(RunStatus::Succeeded)).unwrap().len() as u64;
+                    let answered = warm_up.with_status(200) + load.with_status(200);
+                    println!("       its store: {succeeded} runs recorded as succeeded; {answered} answered (warm-up included)");
+                    assert_eq!(succeeded, answered, "every answered run is in the floor's store");
+                }
                 continue;
             }
             let sync = match mode {
                 "async" | "ingress" => false,
                 "sync" => true,
-                other => panic!("WEFT_BENCH_MODES: {other:?} is not async, sync, ingress or floor"),
+                other => panic!("WEFT_BENCH_MODES: {other:?} is not async, sync, ingress or one of the floors"),
             };
             weft.ok("POST", "/api/flows", Some(&flow(mode, sync))).await;
             let activated = weft.ok("POST", &format!("/api/flows/{mode}/activate"), None).await;
@@ -314,7 +498,7 @@ fn main() {
         let db = Db::open(&data).expect("open the stopped server's store");
         let mut succeeded = 0u64;
         let mut failed = 0u64;
-        for mode in modes.split(',').filter(|m| *m != "floor") {
+        for mode in modes.split(',').filter(|m| !m.ends_with("floor")) {
             let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
             // Ingress runs park on their delay: waiting is their success.
             let done = if mode == "ingress" { RunStatus::Waiting } else { RunStatus::Succeeded };
