@@ -3,12 +3,133 @@
 //! log capture built per call): `cargo bench -p weft-tests --bench fresh_call`.
 //!
 //! Prints per-call latency (mean, p50, p99) for sequential calls on one thread,
-//! and throughput with calls spread over all cores.
+//! and throughput with calls spread over all cores. Then the mean of each of
+//! the four calls a run of the end-to-end bench's flow makes (`e2e.rs`), alone
+//! and sequential: the http connector's `handle-webhook`, the `clean-contact`
+//! transform, the connector's `request` action (a POST over wasi-http to a
+//! loopback app in this process) and `identity`.
 
-use serde_json::json;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weft::runtime::{CallOptions, Runtime, RuntimeConfig};
+use weft::caps::Connection;
+use weft::runtime::{CallContext, CallOptions, Runtime, RuntimeConfig, WebhookRequest};
 use weft_tests::plugins;
+
+/// CPU time (user + system) this process has used so far, from
+/// `/proc/self/stat` (10 ms ticks); zero where there is no procfs.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis((tick(11) + tick(12)) * 10)
+}
+
+/// One call to measure, owning what it needs.
+type Call = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// Calls per second and this process's CPU µs per call of `n` runs of
+/// `call`, made by `tasks` concurrent tasks (after a warm-up of `n / 10`).
+async fn measure<F>(n: usize, tasks: usize, call: F) -> (f64, f64)
+where
+    F: Fn() -> Call + Clone + Send + 'static,
+{
+    let round = async |n: usize| {
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let call = call.clone();
+                tokio::spawn(async move {
+                    for _ in 0..n / tasks {
+                        assert!(call().await, "the call failed");
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    };
+    round(n / 10).await;
+    let (started, cpu) = (Instant::now(), cpu_time());
+    round(n).await;
+    let calls = (n / tasks * tasks) as f64;
+    (calls / started.elapsed().as_secs_f64(), (cpu_time() - cpu).as_secs_f64() * 1e6 / calls)
+}
+
+/// The four calls of the e2e flow, each alone, 16 at a time (the e2e bench's
+/// concurrency).
+async fn flow_calls(runtime: &Runtime, calls: usize) {
+    let app = weft_tests::app::TestApp::start().await;
+    let load = async |path: &str| runtime.load_file(path.as_ref()).await.unwrap();
+    let (http, clean, identity) =
+        (load(plugins::HTTP).await, load(plugins::CLEAN_CONTACT).await, load(plugins::IDENTITY).await);
+    let connection = |value: Value| Arc::new(serde_json::from_value::<Connection>(value).unwrap());
+    let inbox = connection(json!({ "id": "inbox" }));
+    let target = connection(json!({ "id": "app", "settings": { "base_url": app.url("") }, "hosts": [app.grant()] }));
+    let contact = Arc::new(json!({ "name": " Ada Lovelace ", "email": " Ada.1@Example.COM " }));
+    let request = Arc::new(WebhookRequest {
+        trigger: "incoming".into(),
+        config: json!({}),
+        method: "POST".into(),
+        path: String::new(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: contact.to_string().into_bytes(),
+    });
+    let action = Arc::new(
+        json!({ "method": "POST", "url": "/echo", "body": { "name": "Ada Lovelace", "email": "ada.1@example.com" } }),
+    );
+    let ctx = Arc::new(CallContext { idempotency_key: "run/post".into(), attempt: 1 });
+    let reply = Arc::new(json!({ "email": "ada.1@example.com", "serial": 1 }));
+    let (n, tasks) = (calls / 10, 16);
+    let figures = [
+        ("http handle-webhook", {
+            let http = http.clone();
+            let call = move || -> Call {
+                let (http, inbox, request) = (http.clone(), inbox.clone(), request.clone());
+                Box::pin(async move {
+                    let opts = CallOptions { connection: Some(&inbox), limits: None };
+                    http.handle_webhook(&opts, &request).await.result.is_ok()
+                })
+            };
+            measure(n, tasks, call).await
+        }),
+        ("clean-contact transform", {
+            let call = move || -> Call {
+                let (clean, contact) = (clean.clone(), contact.clone());
+                Box::pin(async move { clean.transform(&CallOptions::default(), &contact).await.result.is_ok() })
+            };
+            measure(n, tasks, call).await
+        }),
+        ("http request action (a POST over wasi-http to a loopback app in this process)", {
+            let call = move || -> Call {
+                let (http, target, action, ctx) = (http.clone(), target.clone(), action.clone(), ctx.clone());
+                Box::pin(async move {
+                    let opts = CallOptions { connection: Some(&target), limits: None };
+                    http.invoke(&opts, "request", &action, &ctx).await.result.is_ok()
+                })
+            };
+            measure(n, tasks, call).await
+        }),
+        ("identity transform", {
+            let call = move || -> Call {
+                let (identity, reply) = (identity.clone(), reply.clone());
+                Box::pin(async move { identity.transform(&CallOptions::default(), &reply).await.result.is_ok() })
+            };
+            measure(n, tasks, call).await
+        }),
+    ];
+    for (name, (rate, cpu)) in &figures {
+        println!(
+            "the e2e flow's calls, each alone, {tasks} at a time: {name}: {rate:.0} calls/s, {cpu:.1} µs of CPU per call"
+        );
+    }
+    println!(
+        "the e2e flow's calls, sum: {:.1} µs of CPU per run ({n} calls each; this process's CPU, the app's included)",
+        figures.iter().map(|(_, m)| m.1).sum::<f64>()
+    );
+}
 
 fn main() {
     let calls: usize = std::env::var("WEFT_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
@@ -66,5 +187,7 @@ fn main() {
             "fresh-instance transform calls, {tasks} concurrent tasks: {:.0} calls/s",
             (per_task * tasks) as f64 / elapsed
         );
+
+        flow_calls(&runtime, calls).await;
     });
 }
