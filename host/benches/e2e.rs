@@ -63,8 +63,8 @@ use weft::flow::run::{Clock, RunFilter, RunRecord, RunStatus, RunStore, StepReco
 use weft::runtime::{CallContext, CallOptions, Outcome, Plugin, Runtime, RuntimeConfig, WebhookRequest};
 use weft::store::Db;
 use weft_tests::load::{self, Load};
-use weft_tests::plugins;
 use weft_tests::weft::{Weft, workspace};
+use weft_tests::{cpu_time, plugins};
 
 const EXE: &str = env!("CARGO_BIN_EXE_weft");
 
@@ -105,18 +105,6 @@ fn contact(client: usize, n: u64) -> Vec<u8> {
 fn answered(status: u16, body: &[u8], client: usize, n: u64) -> bool {
     let reply: Value = serde_json::from_slice(body).unwrap_or_default();
     status == 200 && reply["email"] == format!("ada.{client}.{n}@example.com") && reply["serial"].is_u64()
-}
-
-/// CPU time (user + system) a process has used so far, from
-/// `/proc/<pid>/stat`; `None` where there is no procfs.
-fn cpu_time(pid: &str) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start at `state`;
-    // utime and stime are fields 14 and 15, in USER_HZ ticks (100 per second
-    // on Linux, whatever the kernel's own tick).
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
 }
 
 /// CPU per run of the server (`server` pid) and of this process (the load

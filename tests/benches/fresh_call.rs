@@ -15,17 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weft::caps::Connection;
-use weft::runtime::{CallContext, CallOptions, Runtime, RuntimeConfig, WebhookRequest};
-use weft_tests::plugins;
-
-/// CPU time (user + system) this process has used so far, from
-/// `/proc/self/stat` (10 ms ticks); zero where there is no procfs.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    Duration::from_millis((tick(11) + tick(12)) * 10)
-}
+use weft::runtime::{CallContext, CallOptions, Plugin, Runtime, RuntimeConfig, WebhookRequest};
+use weft_tests::{cpu_time, plugins};
 
 /// One call to measure, owning what it needs.
 type Call = Pin<Box<dyn Future<Output = bool> + Send>>;
@@ -52,10 +43,18 @@ where
         }
     };
     round(n / 10).await;
-    let (started, cpu) = (Instant::now(), cpu_time());
+    let (started, cpu) = (Instant::now(), cpu_time("self").unwrap_or_default());
     round(n).await;
     let calls = (n / tasks * tasks) as f64;
-    (calls / started.elapsed().as_secs_f64(), (cpu_time() - cpu).as_secs_f64() * 1e6 / calls)
+    (calls / started.elapsed().as_secs_f64(), (cpu_time("self").unwrap_or_default() - cpu).as_secs_f64() * 1e6 / calls)
+}
+
+/// A call of `plugin`'s transform on `input`.
+fn transform(plugin: Plugin, input: Arc<Value>) -> impl Fn() -> Call + Clone + Send + 'static {
+    move || -> Call {
+        let (plugin, input) = (plugin.clone(), input.clone());
+        Box::pin(async move { plugin.transform(&CallOptions::default(), &input).await.result.is_ok() })
+    }
 }
 
 /// The four calls of the e2e flow, each alone, 16 at a time (the e2e bench's
@@ -95,13 +94,7 @@ async fn flow_calls(runtime: &Runtime, calls: usize) {
             };
             measure(n, tasks, call).await
         }),
-        ("clean-contact transform", {
-            let call = move || -> Call {
-                let (clean, contact) = (clean.clone(), contact.clone());
-                Box::pin(async move { clean.transform(&CallOptions::default(), &contact).await.result.is_ok() })
-            };
-            measure(n, tasks, call).await
-        }),
+        ("clean-contact transform", measure(n, tasks, transform(clean, contact)).await),
         ("http request action (a POST over wasi-http to a loopback app in this process)", {
             let call = move || -> Call {
                 let (http, target, action, ctx) = (http.clone(), target.clone(), action.clone(), ctx.clone());
@@ -112,13 +105,7 @@ async fn flow_calls(runtime: &Runtime, calls: usize) {
             };
             measure(n, tasks, call).await
         }),
-        ("identity transform", {
-            let call = move || -> Call {
-                let (identity, reply) = (identity.clone(), reply.clone());
-                Box::pin(async move { identity.transform(&CallOptions::default(), &reply).await.result.is_ok() })
-            };
-            measure(n, tasks, call).await
-        }),
+        ("identity transform", measure(n, tasks, transform(identity, reply)).await),
     ];
     for (name, (rate, cpu)) in &figures {
         println!(
