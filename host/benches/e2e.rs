@@ -217,10 +217,10 @@ impl Sandbox {
     }
 
     /// The flow's work as DESIGN asks it of weft, and nothing more: the
-    /// connector turns the request into an event; the run is persisted
-    /// (synced) before it runs; the two transforms and the action run in
-    /// fresh instances; the three step records and the succeeded run are
-    /// persisted (synced) before the answer.
+    /// connector turns the request into an event; if `durable`, the run is
+    /// persisted (synced) before it runs; the two transforms and the action
+    /// run in fresh instances; if `durable`, the three step records and the
+    /// succeeded run are persisted (synced) before the answer.
     async fn run(&self, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Value, String> {
         let opts = |connection| CallOptions { connection: Some(connection), limits: None };
         let request = WebhookRequest {
@@ -300,7 +300,8 @@ impl Sandbox {
 
 /// The `floor` server (run as this bench's own child process): prints
 /// `listening ADDR`, then serves until killed. With a [`Sandbox`] it is the
-/// `sandbox-floor`: the flow's plugins and weft's store instead of plain Rust.
+/// `plugins-floor` or the `sandbox-floor`: the flow's plugins (and weft's
+/// store) instead of plain Rust.
 fn floor_server(echo_url: String, sandbox: Option<String>) {
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::Client;
@@ -317,13 +318,15 @@ fn floor_server(echo_url: String, sandbox: Option<String>) {
             let (client, echo, sandbox) = (client.clone(), echo.clone(), sandbox.clone());
             async move {
                 let answer = async {
-                    let headers = req
-                        .headers()
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-                        .collect();
-                    let body = req.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
                     if let Some(sandbox) = sandbox {
+                        // The connector sees the headers; the plain floor does not read them.
+                        let headers = parts
+                            .headers
+                            .iter()
+                            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                            .collect();
                         return sandbox.run(headers, body.to_vec()).await;
                     }
                     let contact: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
