@@ -42,6 +42,15 @@ async fn attacks_end_as_step_errors_and_the_neighbour_flow_keeps_answering() {
     let attacks: Vec<(&str, &str, &str, Value, &str)> = vec![
         ("cpu-spin", "spin", "h", json!({}), "exceeded its CPU budget"),
         ("memory-growth", "memory", "h", json!({}), "exceeded its memory limit"),
+        (
+            "huge-allocation",
+            "huge-alloc",
+            "h",
+            json!({}),
+            "exceeded its memory limit (128 MiB; it asked for 2048 MiB at once)",
+        ),
+        ("log-call-loop", "log-loop", "h", json!({}), "exceeded its CPU budget"),
+        ("kv-call-loop", "kv-get-loop", "h", json!({}), "exceeded its CPU budget"),
         ("deep-recursion", "recurse", "h", json!({}), "exceeded its stack limit"),
         ("big-frames", "recurse-big", "h", json!({}), "hostile"),
         ("huge-output", "big-output", "h", json!({ "mb": 8 }), "exceeded its output cap (returned 8 MiB, cap 4 MiB)"),

@@ -1,8 +1,10 @@
 //! Key-value storage private to this plugin and the calling connection.
 //!
 //! Keys are strings (at most 512 bytes by default), values are bytes (at most
-//! 64 KiB by default), and each namespace has a quota (16 MiB by default).
-//! Two connections of the same plugin never see each other's keys.
+//! 64 KiB by default), and each namespace has a quota (16 MiB by default,
+//! each entry counting its key, its value and 128 bytes) and a number of keys
+//! it may hold (65,536 by default). Two connections of the same plugin never
+//! see each other's keys.
 
 use crate::connector::bindings::weft::plugin::kv as wit;
 use crate::{Error, Result};

@@ -16,17 +16,8 @@ use weft::flow::{Executor, ExecutorConfig, FlowDef};
 use weft::runtime::registry::Registry;
 use weft::runtime::{Runtime, RuntimeConfig};
 use weft::store::Db;
+use weft_tests::measure::rss_mib;
 use weft_tests::plugins;
-
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
-}
 
 /// Runs of `flow` on `event` until idle; all must succeed. Returns seconds.
 async fn timed_runs(executor: &Executor, db: &Db, flow: &str, event: &serde_json::Value, runs: usize) -> f64 {

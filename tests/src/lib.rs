@@ -13,6 +13,7 @@ pub mod github;
 pub mod http;
 pub mod json_server;
 pub mod load;
+pub mod measure;
 pub mod saas;
 pub mod slack;
 pub mod weft;

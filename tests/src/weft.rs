@@ -20,6 +20,8 @@ pub struct Weft {
     pub addr: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// The process's open-file limit (soft and hard), when set.
+    open_files: Option<u64>,
     /// The admin token: the helper's, or the one weft generated and printed.
     pub token: String,
     child: Option<Child>,
@@ -36,23 +38,52 @@ impl Weft {
     /// [`Weft::start`] with these environment variables (`WEFT_ADMIN_TOKEN`
     /// absent: weft makes a token at first start and the helper reads it).
     pub fn start_with(exe: &str, data: &Path, plugins: &Path, args: &[&str], env: &[(&str, &str)]) -> Weft {
-        let mut weft = Weft {
+        let mut weft = Self::new(exe, data, plugins, args, env);
+        weft.spawn(&[]);
+        weft
+    }
+
+    /// [`Weft::start`] with the process's open-file limit set to `files`
+    /// (soft and hard, so weft cannot raise it).
+    pub fn start_with_open_files(exe: &str, data: &Path, plugins: &Path, args: &[&str], files: u64) -> Weft {
+        let mut weft = Self::new(exe, data, plugins, args, &[("WEFT_ADMIN_TOKEN", TOKEN)]);
+        weft.open_files = Some(files);
+        weft.spawn(&[]);
+        weft
+    }
+
+    fn new(exe: &str, data: &Path, plugins: &Path, args: &[&str], env: &[(&str, &str)]) -> Weft {
+        Weft {
             exe: exe.into(),
             data: data.into(),
             plugins: plugins.into(),
             addr: "127.0.0.1:0".into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            open_files: None,
             token: env.iter().find(|(k, _)| *k == "WEFT_ADMIN_TOKEN").map(|(_, v)| v.to_string()).unwrap_or_default(),
             child: None,
             stderr: Arc::default(),
-        };
-        weft.spawn(&[]);
-        weft
+        }
     }
 
     fn spawn(&mut self, extra: &[&str]) {
-        let mut child = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        if let Some(files) = self.open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit { rlim_cur: files, rlim_max: files };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
+        let mut child = command
             .args(["serve", "--listen", &self.addr])
             .args(&self.args)
             .args(extra)
@@ -197,4 +228,16 @@ pub fn workspace(plugins: &[&str]) -> (tempfile::TempDir, PathBuf, PathBuf) {
         std::fs::copy(path, plugin_dir.join(Path::new(path).file_name().unwrap())).unwrap();
     }
     (dir, data, plugin_dir)
+}
+
+/// Let this process hold as many sockets as its hard limit allows (tests that open thousands).
+pub fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
 }

@@ -233,7 +233,11 @@ async fn ungranted_hosts_and_loopback_are_denied() {
     // Any public host granted: loopback is still refused.
     let any = connection("c", &["*"]);
     let err = invoke(&http, &any, "request", json!({ "url": app.url("/json") })).await.unwrap_err();
-    assert!(err.to_string().contains("a loopback address; such addresses need an explicit grant"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not globally reachable: loopback (127.0.0.0/8); such addresses need an explicit grant"),
+        "{err}"
+    );
 
     // A different port on the same address is not granted either.
     let other_port = connection("c", &["127.0.0.1:1"]);
@@ -328,6 +332,23 @@ async fn kv_quota_and_sizes_are_enforced() {
     assert_eq!(out["stored"], 17);
     assert_eq!(out["error"], "KvError::QuotaExceeded(1048576)");
 
+    // Tiny entries stop at the key cap, bigger ones at the quota, each entry
+    // counting its key, its value and what the store spends on it (128 bytes).
+    for (value_bytes, expected) in [(8u64, 65_536u64), (1024, (16 << 20) / (8 + 1024 + 128))] {
+        let conn = connection(&format!("fill-{value_bytes}"), &[]);
+        let mut stored = 0;
+        loop {
+            let input = json!({ "value_bytes": value_bytes, "from": stored, "count": 10_000 });
+            let out = invoke(&hostile, &conn, "kv-fill", input).await.unwrap();
+            stored += out["stored"].as_u64().unwrap();
+            if !out["error"].is_null() {
+                assert_eq!(out["error"], "KvError::QuotaExceeded(16777216)");
+                break;
+            }
+        }
+        assert_eq!(stored, expected, "{value_bytes}-byte values");
+    }
+
     let probe = load(&rt, plugins::PROBE).await;
     let conn = connection("c", &[]);
     let long_key = "k".repeat(513);
@@ -371,6 +392,30 @@ async fn a_busy_loop_stops_at_its_budget_without_starving_other_calls() {
     assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its CPU budget (50000000 fuel) in invoke("spin")"#);
 }
 
+/// A loop of host calls spends the CPU budget as a loop of wasm does: it is
+/// stopped by its fuel, not by the wall-clock deadline, and at the same point
+/// every time.
+#[tokio::test]
+async fn host_calls_cost_fuel_so_loops_of_them_stop_at_the_budget() {
+    let rt = runtime();
+    let hostile = load(&rt, plugins::HOSTILE).await;
+    let conn = connection("c", &[]);
+    let limits = Limits { timeout: Duration::from_secs(25), ..Limits::default() };
+    for action in ["log-loop", "kv-get-loop"] {
+        let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
+        let outcome = hostile.invoke(&opts, action, &json!({}), &ctx()).await;
+        assert_eq!(limit_of(outcome.result), LimitKind::Cpu { fuel: limits.fuel }, "{action}");
+        assert!(outcome.fuel_used >= limits.fuel, "{action}: all of the budget went ({})", outcome.fuel_used);
+    }
+    let small = Limits { fuel: 20_000_000, ..Limits::default() };
+    let opts = CallOptions { connection: Some(&conn), limits: Some(&small) };
+    let lines = |o: &weft::runtime::Outcome<Value>| o.logs.len() as u64 + o.dropped_logs;
+    let first = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
+    let second = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
+    assert!(lines(&first) > 1_000, "some lines were logged before the budget ran out: {}", lines(&first));
+    assert_eq!(lines(&first), lines(&second), "the budget stops a loop of host calls at the same call");
+}
+
 #[tokio::test]
 async fn memory_stack_output_and_traps_are_contained() {
     let rt = runtime();
@@ -379,6 +424,14 @@ async fn memory_stack_output_and_traps_are_contained() {
 
     let err = invoke_limited(&hostile, &limits, "memory", json!({})).await.unwrap_err();
     assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its memory limit (32 MiB) in invoke("memory")"#);
+    // One allocation too big to ever fit, which the plugin's allocator refuses itself.
+    let err = invoke_limited(&hostile, &limits, "huge-alloc", json!({})).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"plugin "hostile" exceeded its memory limit (32 MiB; it asked for 2048 MiB at once) in invoke("huge-alloc")"#
+    );
+    let err = invoke_limited(&hostile, &limits, "huge-alloc", json!({ "bytes": 100 << 20 })).await.unwrap_err();
+    assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its memory limit (32 MiB) in invoke("huge-alloc")"#);
 
     let err = invoke_limited(&hostile, &limits, "recurse", json!({})).await.unwrap_err();
     assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its stack limit (512 KiB) in invoke("recurse")"#);

@@ -40,17 +40,30 @@ impl Connection {
 
 impl Host for CallState {
     fn settings(&mut self) -> String {
-        match &self.connection {
+        let settings = match &self.connection {
             Some(c) => serde_json::Value::Object(c.settings.clone()).to_string(),
             None => "{}".to_string(),
-        }
+        };
+        self.charge_returned(Some(&settings));
+        settings
     }
 
     fn setting(&mut self, name: String) -> Option<String> {
-        self.connection.as_ref()?.settings.get(&name).map(|v| v.to_string())
+        let value = self.connection.as_ref().and_then(|c| c.settings.get(&name)).map(|v| v.to_string());
+        self.charge_returned(value.as_deref());
+        value
     }
 
     fn secret(&mut self, name: String) -> Option<String> {
-        self.connection.as_ref()?.secrets.get(&name).cloned()
+        let value = self.connection.as_ref().and_then(|c| c.secrets.get(&name)).cloned();
+        self.charge_returned(value.as_deref());
+        value
+    }
+}
+
+impl CallState {
+    /// Charge a `config` call that returns `value`.
+    fn charge_returned(&mut self, value: Option<&str>) {
+        self.charge(super::fuel::CALL + super::fuel::CONFIG_BYTE * value.map_or(0, str::len) as u64);
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! A request goes out only when
 //! 1. its host (and port) matches one of the connection's [`HostRule`]s, and
-//! 2. every address the host resolves to is public, or the rule names that
-//!    address explicitly (an IP literal, or `localhost` for loopback). Loopback,
-//!    private, link-local (cloud metadata: 169.254.169.254), CGNAT, multicast and
-//!    unspecified addresses are refused otherwise.
+//! 2. every address the host resolves to is globally reachable, or the rule
+//!    names that address explicitly (an IP literal, or `localhost` for
+//!    loopback). Everything the IANA special-purpose registries mark as not
+//!    globally reachable — loopback, private, link-local (cloud metadata:
+//!    169.254.169.254), CGNAT, documentation, benchmarking, 6to4, Teredo… —
+//!    is refused otherwise (see [`super::address`]).
 //!
 //! Plain-HTTP connections go to the exact address that was checked, so DNS
 //! cannot change between check and connect. (HTTPS connects by name for SNI
@@ -16,13 +18,14 @@
 //! reason (and any cap a body ran into) goes to the host log and into the
 //! call's error.
 
+use super::address::non_public;
 use crate::runtime::limits::Limits;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -161,59 +164,6 @@ impl HostRule {
     }
 }
 
-/// Why an address is not public, or `None` for a public address.
-pub fn non_public(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => non_public_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return non_public_v4(v4);
-            }
-            let seg = v6.segments();
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if seg[0] & 0xfe00 == 0xfc00 {
-                Some("private (unique local)")
-            } else if seg[0] & 0xffc0 == 0xfe80 {
-                Some("link-local")
-            } else if seg[0] & 0xff00 == 0xff00 {
-                Some("multicast")
-            } else if seg[0] == 0x64 && seg[1] == 0xff9b {
-                // NAT64: judge the embedded IPv4 address.
-                let o = v6.octets();
-                non_public_v4(Ipv4Addr::new(o[12], o[13], o[14], o[15]))
-            } else if seg[0] == 0x2001 && seg[1] == 0x0db8 {
-                Some("documentation")
-            } else {
-                None
-            }
-        }
-    }
-}
-
-fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let o = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip.is_link_local() {
-        Some("link-local (cloud metadata)")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        Some("shared (CGNAT)")
-    } else if o[0] == 0 {
-        Some("unspecified")
-    } else if ip.is_broadcast() || ip.is_multicast() || o[0] >= 240 {
-        Some("multicast or reserved")
-    } else if (o[0] == 192 && o[1] == 0 && o[2] == 0) || (o[0] == 198 && (o[1] & 0xfe) == 18) {
-        Some("reserved")
-    } else {
-        None
-    }
-}
-
 /// Why a request did not go out.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
@@ -246,12 +196,12 @@ pub async fn check(rules: &[HostRule], host: &str, port: u16) -> Result<Vec<Sock
         return Err(Refusal::Dns(format!("{host} resolves to no address")));
     }
     for addr in &addrs {
-        if let Some(kind) = non_public(addr.ip())
+        if let Some(why) = non_public(addr.ip())
             && !rule.names_address(addr.ip())
         {
             let grant = SocketAddr::new(addr.ip(), port);
             return Err(Refusal::Denied(format!(
-                "{host} resolves to {}, a {kind} address; such addresses need an explicit grant (e.g. {grant})",
+                "{host} resolves to {}, which is not globally reachable: {why}; such addresses need an explicit grant (e.g. {grant})",
                 addr.ip()
             )));
         }
@@ -267,6 +217,8 @@ pub struct OutboundHttp {
     max_response_bytes: u64,
     timeout: Duration,
     refusals: Arc<Mutex<Vec<String>>>,
+    /// Fuel the requests sent since this was last asked cost.
+    charged: u64,
 }
 
 impl OutboundHttp {
@@ -278,7 +230,13 @@ impl OutboundHttp {
             max_response_bytes: limits.max_http_response_bytes,
             timeout: limits.http_timeout,
             refusals: Arc::default(),
+            charged: 0,
         }
+    }
+
+    /// What the requests sent since this was last asked cost in fuel.
+    pub fn take_charged(&mut self) -> u64 {
+        std::mem::take(&mut self.charged)
     }
 
     /// Requests refused or cut short during this call, with why.
@@ -297,6 +255,7 @@ impl WasiHttpHooks for OutboundHttp {
         fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         drop(fut);
+        self.charged = self.charged.saturating_add(super::fuel::HTTP_REQUEST);
         let plugin = self.plugin.clone();
         let rules = self.rules.clone();
         let refusals = self.refusals.clone();
@@ -553,28 +512,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn classifies_addresses() {
-        for (ip, kind) in [
-            ("127.0.0.1", Some("loopback")),
-            ("10.1.2.3", Some("private")),
-            ("172.20.0.1", Some("private")),
-            ("192.168.1.1", Some("private")),
-            ("169.254.169.254", Some("link-local (cloud metadata)")),
-            ("100.64.0.1", Some("shared (CGNAT)")),
-            ("0.0.0.0", Some("unspecified")),
-            ("::1", Some("loopback")),
-            ("::ffff:127.0.0.1", Some("loopback")),
-            ("fd00:ec2::254", Some("private (unique local)")),
-            ("fe80::1", Some("link-local")),
-            ("64:ff9b::a9fe:a9fe", Some("link-local (cloud metadata)")),
-            ("93.184.216.34", None),
-            ("2606:4700::1111", None),
-        ] {
-            assert_eq!(non_public(ip.parse().unwrap()), kind, "{ip}");
-        }
-    }
-
     #[tokio::test]
     async fn loopback_needs_an_explicit_grant() {
         let denied = check(&rules(&["*"]), "127.0.0.1", 80).await.unwrap_err();
@@ -586,6 +523,34 @@ mod tests {
         assert!(matches!(&wrong_port, Refusal::Denied(m) if m.contains("not granted")), "{wrong_port:?}");
         let metadata = check(&rules(&["*"]), "169.254.169.254", 80).await.unwrap_err();
         assert!(matches!(&metadata, Refusal::Denied(m) if m.contains("cloud metadata")), "{metadata:?}");
+    }
+
+    /// A connection granted `*` reaches only globally reachable addresses;
+    /// naming an address grants it.
+    #[tokio::test]
+    async fn any_host_means_any_globally_reachable_host() {
+        for host in [
+            "192.0.2.1",
+            "198.51.100.1",
+            "203.0.113.1",
+            "192.88.99.1",
+            "198.18.0.1",
+            "2002:c0a8:101::1",
+            "[2002:a9fe:a9fe::]",
+            "2001:0:4136:e378:8000:63bf:3f57:fefe",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "3fff::1",
+        ] {
+            let denied = check(&rules(&["*"]), host, 80).await.unwrap_err();
+            assert!(
+                matches!(&denied, Refusal::Denied(m) if m.contains("is not globally reachable")),
+                "{host}: {denied:?}"
+            );
+        }
+        assert!(check(&rules(&["192.0.2.1"]), "192.0.2.1", 80).await.is_ok());
+        assert!(check(&rules(&["[2002:c0a8:101::1]:80"]), "2002:c0a8:101::1", 80).await.is_ok());
+        assert!(check(&rules(&["*"]), "93.184.216.34", 80).await.is_ok());
     }
 
     #[tokio::test]

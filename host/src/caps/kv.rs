@@ -1,10 +1,10 @@
 //! `weft:plugin/kv`: a key-value namespace per (plugin, connection), with size
 //! limits and a quota, kept in the [`store`](crate::store).
 
-use super::CallState;
+use super::{CallState, fuel};
 use crate::runtime::bindings::kv::{Host, KvError};
 use crate::runtime::limits::KvLimits;
-use crate::store::Db;
+use crate::store::{Db, KvQuota, KvSet};
 
 /// One (plugin, connection) namespace.
 pub struct Namespace {
@@ -43,34 +43,56 @@ fn namespace(state: &CallState) -> Result<&Namespace, KvError> {
     state.kv.as_ref().ok_or_else(|| KvError::Store("no key-value store is attached to this call".into()))
 }
 
+/// What a kv call costs: its kind's price and the bytes that crossed.
+fn price(base: u64, bytes: usize) -> u64 {
+    fuel::CALL + base + fuel::KV_BYTE * bytes as u64
+}
+
 impl Host for CallState {
     fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, KvError> {
-        let ns = namespace(self)?;
-        ns.check_key(&key)?;
-        ns.db.kv_get(&ns.id, &key).map_err(store_error)
+        let found = self.kv_get(&key);
+        let bytes = key.len() + found.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len));
+        self.charge(price(fuel::KV_READ, bytes));
+        found
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), KvError> {
+        self.charge(price(fuel::KV_WRITE, key.len() + value.len()));
         let ns = namespace(self)?;
         ns.check_key(&key)?;
         if value.len() > ns.limits.max_value_bytes as usize {
             return Err(KvError::ValueTooLarge(ns.limits.max_value_bytes));
         }
-        if ns.db.kv_set(&ns.id, &key, &value, ns.limits.quota_bytes).map_err(store_error)? {
-            Ok(())
-        } else {
-            Err(KvError::QuotaExceeded(ns.limits.quota_bytes))
+        let quota = KvQuota { bytes: ns.limits.quota_bytes, max_keys: ns.limits.max_keys };
+        match ns.db.kv_set(&ns.id, &key, &value, quota).map_err(store_error)? {
+            KvSet::Stored => Ok(()),
+            // Too many keys is a full namespace too: the contract has one error for both.
+            KvSet::OverQuota | KvSet::TooManyKeys => Err(KvError::QuotaExceeded(ns.limits.quota_bytes)),
         }
     }
 
     fn delete(&mut self, key: String) -> Result<(), KvError> {
+        self.charge(price(fuel::KV_WRITE, key.len()));
         let ns = namespace(self)?;
         ns.check_key(&key)?;
         ns.db.kv_delete(&ns.id, &key).map_err(store_error)
     }
 
     fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, KvError> {
+        let listed = match namespace(self) {
+            Ok(ns) => ns.db.kv_list(&ns.id, &prefix, limit.min(10_000) as usize).map_err(store_error),
+            Err(e) => Err(e),
+        };
+        let bytes = prefix.len() + listed.as_ref().map_or(0, |keys| keys.iter().map(String::len).sum());
+        self.charge(price(fuel::KV_READ, bytes));
+        listed
+    }
+}
+
+impl CallState {
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let ns = namespace(self)?;
-        ns.db.kv_list(&ns.id, &prefix, limit.min(10_000) as usize).map_err(store_error)
+        ns.check_key(key)?;
+        ns.db.kv_get(&ns.id, key).map_err(store_error)
     }
 }

@@ -92,6 +92,7 @@ impl CallLog {
 
 impl Host for CallState {
     fn log(&mut self, level: Level, message: String) {
+        self.charge(super::fuel::CALL + super::fuel::LOG_BYTE * message.len() as u64);
         let level = match level {
             Level::Trace => LogLevel::Trace,
             Level::Debug => LogLevel::Debug,

@@ -13,6 +13,7 @@
 //! No filesystem and no sockets are linked at all, so a plugin that imports
 //! them fails to load (see [`LENT_INTERFACES`]).
 
+pub mod address;
 pub mod config;
 pub mod http;
 pub mod kv;
@@ -80,6 +81,29 @@ pub const LENT_INTERFACES: &[(&str, &[World])] = &[
 /// Bytes of a plugin's stderr kept per call (panic messages land there).
 const STDERR_CAPTURE_BYTES: usize = 16 << 10;
 
+/// What weft's host calls cost in fuel, so a plugin's CPU budget bounds a
+/// loop of host calls as it bounds a loop of wasm. A fuel unit is about one
+/// wasm instruction; on the reference machine a wasm loop burns about 8,500
+/// units per microsecond (docs/security.md), and each price is the call's
+/// measured host time in those units, rounded, plus a price per byte that
+/// crosses. Charged when the call returns to the plugin.
+pub mod fuel {
+    /// Every call of `log`, `kv` or `config`, before its own price (a dropped log line: ~0.12 µs).
+    pub const CALL: u64 = 1_000;
+    /// `log`, per byte of the message.
+    pub const LOG_BYTE: u64 = 2;
+    /// `kv.get` and `kv.list-keys`: a store read (~0.4 µs).
+    pub const KV_READ: u64 = 3_000;
+    /// `kv.set` and `kv.delete`: a logged store write (4.5–10 µs).
+    pub const KV_WRITE: u64 = 50_000;
+    /// `kv`, per byte of keys and values in or out.
+    pub const KV_BYTE: u64 = 2;
+    /// `config`, per byte returned.
+    pub const CONFIG_BYTE: u64 = 1;
+    /// Each outgoing HTTP request: the host's share of a request and its response (~120 µs).
+    pub const HTTP_REQUEST: u64 = 1_000_000;
+}
+
 /// The store data of one plugin call: everything the call may touch.
 pub struct CallState {
     table: ResourceTable,
@@ -91,6 +115,8 @@ pub struct CallState {
     pub(crate) kv: Option<kv::Namespace>,
     pub(crate) connection: Option<Arc<Connection>>,
     stderr: MemoryOutputPipe,
+    /// Fuel the host calls since the last return to the plugin cost (see [`fuel`]).
+    host_fuel: u64,
 }
 
 /// Who is calling, and with what: the inputs to [`CallState::new`].
@@ -135,7 +161,18 @@ impl CallState {
             kv,
             connection,
             stderr,
+            host_fuel: 0,
         }
+    }
+
+    /// Add `fuel` to what the current host call costs.
+    pub(crate) fn charge(&mut self, fuel: u64) {
+        self.host_fuel = self.host_fuel.saturating_add(fuel);
+    }
+
+    /// What the host calls cost since this was last asked, to be taken from the call's fuel.
+    pub fn take_host_fuel(&mut self) -> u64 {
+        std::mem::take(&mut self.host_fuel).saturating_add(self.outbound.take_charged())
     }
 
     /// The limiter wasmtime consults on every memory or table growth.
@@ -146,6 +183,11 @@ impl CallState {
     /// Whether the call asked for more memory than it was allowed.
     pub fn memory_denied(&self) -> bool {
         self.limiter.memory_denied
+    }
+
+    /// The linear memory the call has (bytes), as the limiter last saw it.
+    pub fn memory_in_use(&self) -> usize {
+        self.limiter.in_use
     }
 
     /// The tail of what the plugin wrote to stderr (a panic message, usually).
@@ -193,6 +235,8 @@ impl WasiHttpView for CallState {
 struct CallLimiter {
     inner: StoreLimits,
     memory_denied: bool,
+    /// The size of the last memory growth allowed.
+    in_use: usize,
 }
 
 impl CallLimiter {
@@ -204,7 +248,7 @@ impl CallLimiter {
             .tables(64)
             .memories(8)
             .build();
-        Self { inner, memory_denied: false }
+        Self { inner, memory_denied: false, in_use: 0 }
     }
 }
 
@@ -212,6 +256,9 @@ impl ResourceLimiter for CallLimiter {
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
         let ok = self.inner.memory_growing(current, desired, maximum)?;
         self.memory_denied |= !ok;
+        if ok {
+            self.in_use = desired;
+        }
         Ok(ok)
     }
 

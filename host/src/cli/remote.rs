@@ -75,6 +75,15 @@ pub enum RunsCommand {
     },
     /// Cancel a run that has not ended.
     Cancel { id: String },
+    /// Prune ended runs now, by each flow's retention (the server also does this every minute).
+    Prune {
+        /// Only say what would be pruned.
+        #[arg(long)]
+        dry_run: bool,
+        /// The whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -276,6 +285,25 @@ pub async fn runs(cmd: RunsCommand, g: &Global) -> Result<ExitCode> {
                 println!("run {id} cancelled");
             } else {
                 println!("run {id} is executing; it stops before its next step");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RunsCommand::Prune { dry_run, json } => {
+            let out = api.post_json(&format!("/api/runs/prune?dry_run={dry_run}"), &json!({})).await?;
+            if json {
+                print_json(&out)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let verb = if dry_run { "would prune" } else { "pruned" };
+            println!("{verb} {} ended runs", out["runs"]);
+            for f in out["flows"].as_array().into_iter().flatten() {
+                println!(
+                    "  {:<24} {} succeeded, {} failed or cancelled (older than the flow keeps), {} over its max_runs",
+                    str_of(f, "flow"),
+                    f["succeeded"],
+                    f["failed"],
+                    f["over_max_runs"]
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -481,7 +481,12 @@ async fn cron_schedules_fire_in_their_time_zone_and_catch_up_once() {
         Arc::new(h.db.clone()),
         h.plugins.clone(),
         h.clock.clone(),
-        TriggerConfig { public_url: "http://weft.test".into(), max_backlog: 100, sync_timeout: Duration::from_secs(1) },
+        TriggerConfig {
+            public_url: "http://weft.test".into(),
+            max_backlog: 100,
+            max_events_per_request: 50,
+            sync_timeout: Duration::from_secs(1),
+        },
     );
     triggers.activate("morning").await.unwrap();
     let scheduler = tokio::spawn({

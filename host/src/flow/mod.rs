@@ -8,6 +8,7 @@ pub mod engine;
 pub mod expr;
 pub mod model;
 pub mod polling;
+pub mod retention;
 pub mod run;
 pub mod triggers;
 pub mod validate;

@@ -43,8 +43,27 @@ pub struct FlowDef {
     /// Runs of this flow that may execute at once (default: only the global worker budget applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
+    /// How long this flow's ended runs are kept (default: the server's `--retention-*` settings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionDef>,
     /// The steps, run in order.
     pub steps: Vec<StepDef>,
+}
+
+/// How long a flow's ended runs are kept; each field left out takes the
+/// server's default. Runs that have not ended are never pruned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionDef {
+    /// Keep succeeded runs this long after they ended, e.g. `7d` (server default 14d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<String>,
+    /// Keep failed and cancelled runs this long after they ended, e.g. `30d` (server default 60d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// Keep at most this many ended runs of the flow, the newest (server default 100000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_runs: Option<u64>,
 }
 
 /// How a flow's runs start.

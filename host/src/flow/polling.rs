@@ -16,6 +16,13 @@
 //!   first; a record is new when its id is not among them.
 //!
 //! The first poll (no state, or state for another trigger) only seeds.
+//!
+//! A poll may emit at most `room` records (what the backlog and the
+//! per-request cap leave). When more are new, the first `room` in the
+//! strategy's order are emitted and the state covers exactly those: the mark
+//! stops at the last one emitted, only emitted ids join the seen-set, and the
+//! connector's own cursor is not advanced. The next poll fetches from the
+//! same place and emits the rest, so no record is lost and none comes twice.
 
 use crate::runtime::{Event, PollingStrategy};
 use chrono::{DateTime, TimeZone, Utc};
@@ -49,6 +56,9 @@ pub struct PollState {
     /// Why the last poll failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last poll found more new records than it could emit: poll again soon.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
 
 impl PollState {
@@ -58,29 +68,45 @@ impl PollState {
     }
 }
 
+/// One poll: what the connector returned, and how much of it may be emitted.
+#[derive(Debug)]
+pub struct Polled {
+    pub events: Vec<Event>,
+    pub next_cursor: Option<String>,
+    /// The first poll: emit nothing, record what exists now.
+    pub seed: bool,
+    /// Records this poll may emit at most.
+    pub room: usize,
+    pub now_ms: u64,
+}
+
 /// Apply `strategy` to the records of one poll. Returns the records to emit,
-/// in order, and the state to save with them. With `seed`, nothing is
-/// emitted and the state only records what exists now.
+/// in order, and the state to save with them (`more` when new records were
+/// left for the next poll).
 pub fn select(
     strategy: PollingStrategy,
     previous: &PollState,
-    events: Vec<Event>,
-    next_cursor: Option<String>,
-    seed: bool,
-    now_ms: u64,
+    polled: Polled,
 ) -> Result<(Vec<Event>, PollState), String> {
+    let Polled { events, next_cursor, seed, now_ms, .. } = polled;
+    let room = if seed { usize::MAX } else { polled.room };
     let mut state = PollState {
         key: previous.key.clone(),
-        cursor: next_cursor.or_else(|| previous.cursor.clone()),
+        cursor: next_cursor.clone().or_else(|| previous.cursor.clone()),
         last_ms: now_ms,
         error: None,
         ..PollState::default()
     };
-    let emit = match strategy {
-        PollingStrategy::Timestamp => by_timestamp(previous, &mut state, events)?,
-        PollingStrategy::IncreasingId => by_id(previous, &mut state, events),
-        PollingStrategy::Dedupe => by_seen_set(previous, &mut state, events),
+    let (emit, more) = match strategy {
+        PollingStrategy::Timestamp => by_timestamp(previous, &mut state, events, room)?,
+        PollingStrategy::IncreasingId => by_id(previous, &mut state, events, room),
+        PollingStrategy::Dedupe => by_seen_set(previous, &mut state, events, room),
     };
+    if more {
+        // The connector's cursor may lie past what was left: fetch from the same place again.
+        state.cursor = previous.cursor.clone();
+        state.more = true;
+    }
     Ok((if seed { Vec::new() } else { emit }, state))
 }
 
@@ -88,7 +114,12 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 
-fn by_timestamp(previous: &PollState, state: &mut PollState, events: Vec<Event>) -> Result<Vec<Event>, String> {
+fn by_timestamp(
+    previous: &PollState,
+    state: &mut PollState,
+    events: Vec<Event>,
+    room: usize,
+) -> Result<(Vec<Event>, bool), String> {
     let mut timed = Vec::with_capacity(events.len());
     for event in events {
         let Some(text) = event.timestamp.as_deref() else {
@@ -109,6 +140,7 @@ fn by_timestamp(previous: &PollState, state: &mut PollState, events: Vec<Event>)
     let mut new_mark = mark;
     let mut at_mark: Vec<String> = previous.at_mark.clone();
     let mut emit = Vec::new();
+    let mut more = false;
     for (time, event) in timed {
         let fresh = match mark {
             None => true,
@@ -116,6 +148,10 @@ fn by_timestamp(previous: &PollState, state: &mut PollState, events: Vec<Event>)
         };
         if !fresh {
             continue;
+        }
+        if emit.len() == room {
+            more = true;
+            break;
         }
         if new_mark.is_none_or(|m| time > m) {
             new_mark = Some(time);
@@ -128,7 +164,7 @@ fn by_timestamp(previous: &PollState, state: &mut PollState, events: Vec<Event>)
     }
     state.mark = new_mark.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
     state.at_mark = at_mark;
-    Ok(emit)
+    Ok((emit, more))
 }
 
 /// Order of two record ids: as integers when both are, else as text.
@@ -139,30 +175,39 @@ pub fn compare_ids(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn by_id(previous: &PollState, state: &mut PollState, mut events: Vec<Event>) -> Vec<Event> {
+fn by_id(previous: &PollState, state: &mut PollState, mut events: Vec<Event>, room: usize) -> (Vec<Event>, bool) {
     events.sort_by(|a, b| compare_ids(&a.id, &b.id));
     events.dedup_by(|a, b| a.id == b.id);
     let mark = previous.mark.as_deref();
     events.retain(|e| mark.is_none_or(|m| compare_ids(&e.id, m) == Ordering::Greater));
+    let more = events.len() > room;
+    events.truncate(room);
     state.mark = events.last().map(|e| e.id.clone()).or_else(|| previous.mark.clone());
-    events
+    (events, more)
 }
 
-fn by_seen_set(previous: &PollState, state: &mut PollState, events: Vec<Event>) -> Vec<Event> {
+fn by_seen_set(previous: &PollState, state: &mut PollState, events: Vec<Event>, room: usize) -> (Vec<Event>, bool) {
     let mut seen: HashSet<String> = previous.seen.iter().cloned().collect();
     let mut order = previous.seen.clone();
     let mut emit = Vec::new();
+    let mut more = false;
     for event in events {
-        if seen.insert(event.id.clone()) {
-            order.push_back(event.id.clone());
-            emit.push(event);
+        if seen.contains(&event.id) {
+            continue;
         }
+        if emit.len() == room {
+            more = true;
+            break;
+        }
+        seen.insert(event.id.clone());
+        order.push_back(event.id.clone());
+        emit.push(event);
     }
     while order.len() > SEEN_CAP {
         order.pop_front();
     }
     state.seen = order;
-    emit
+    (emit, more)
 }
 
 /// A parsed cron schedule in a time zone.
@@ -225,23 +270,95 @@ mod tests {
         events.iter().map(|e| e.id.as_str()).collect()
     }
 
+    /// One poll with room for everything.
+    fn sel(
+        strategy: PollingStrategy,
+        previous: &PollState,
+        events: Vec<Event>,
+        next_cursor: Option<String>,
+        seed: bool,
+        now_ms: u64,
+    ) -> Result<(Vec<Event>, PollState), String> {
+        select(strategy, previous, Polled { events, next_cursor, seed, room: usize::MAX, now_ms })
+    }
+
+    /// A source of records that grows between polls, polled with room for
+    /// 4 records at a time: every record comes out once, in order.
+    #[test]
+    fn a_poll_with_too_little_room_leaves_the_rest_for_the_next() {
+        // Ids 1..=12; timestamps in pairs, so a cut can fall between two
+        // records of the same instant.
+        let record = |n: u32| ev(&n.to_string(), Some(&format!("2026-01-01T00:00:{:02}Z", n.div_ceil(2))));
+        for strategy in [PollingStrategy::Timestamp, PollingStrategy::IncreasingId, PollingStrategy::Dedupe] {
+            let mut all: Vec<Event> = (1..=3).map(record).collect();
+            let polled = |all: &[Event], seed, room, cursor: Option<&str>| Polled {
+                // The API answers newest first, and ignores the cursor.
+                events: all.iter().rev().cloned().collect(),
+                next_cursor: cursor.map(str::to_string),
+                seed,
+                room,
+                now_ms: 1,
+            };
+            let (emit, mut state) = select(strategy, &PollState::default(), polled(&all, true, 4, Some("c0"))).unwrap();
+            assert!(emit.is_empty() && !state.more, "{strategy:?}: seeding emits nothing");
+            let mut emitted: Vec<String> = Vec::new();
+            for round in 0..10 {
+                // Two new records arrive between polls until there are 12.
+                for n in all.len() as u32 + 1..=(all.len() as u32 + 2).min(12) {
+                    all.push(record(n));
+                }
+                let cursor = format!("c{round}");
+                let (emit, next) = select(strategy, &state, polled(&all, false, 4, Some(&cursor))).unwrap();
+                assert!(emit.len() <= 4, "{strategy:?}: {} records emitted with room for 4", emit.len());
+                if next.more {
+                    assert_eq!(emit.len(), 4, "{strategy:?}: cut short only when full");
+                    assert_eq!(next.cursor, state.cursor, "{strategy:?}: the connector's cursor waits");
+                } else {
+                    assert_eq!(next.cursor.as_deref(), Some(cursor.as_str()));
+                }
+                emitted.extend(emit.iter().map(|e| e.id.clone()));
+                state = next;
+            }
+            let expected: Vec<String> = (4..=12).map(|n| n.to_string()).collect();
+            let mut sorted = emitted.clone();
+            sorted.sort_by(|a, b| compare_ids(a, b));
+            assert_eq!(sorted, expected, "{strategy:?}: every new record once");
+            let second = |id: &String| id.parse::<u32>().unwrap().div_ceil(2);
+            match strategy {
+                PollingStrategy::IncreasingId => assert_eq!(emitted, sorted, "in id order"),
+                PollingStrategy::Timestamp => {
+                    assert!(emitted.windows(2).all(|w| second(&w[0]) <= second(&w[1])), "in time order: {emitted:?}")
+                }
+                // In the API's order within each poll.
+                PollingStrategy::Dedupe => {}
+            }
+            assert!(!state.more);
+        }
+
+        // Room for none: nothing is emitted and the state stays where it was.
+        let (_, seeded) =
+            sel(PollingStrategy::IncreasingId, &PollState::default(), vec![ev("1", None)], None, true, 1).unwrap();
+        let (emit, state) = select(
+            PollingStrategy::IncreasingId,
+            &seeded,
+            Polled { events: vec![ev("2", None)], next_cursor: None, seed: false, room: 0, now_ms: 2 },
+        )
+        .unwrap();
+        assert!(emit.is_empty() && state.more);
+        assert_eq!(state.mark.as_deref(), Some("1"));
+    }
+
     #[test]
     fn timestamp_strategy_emits_later_and_same_instant_unseen_records_in_order() {
         let t = |s: &str| Some(format!("2026-01-01T00:00:{s}Z"));
         let batch = |list: &[(&str, &str)]| list.iter().map(|(id, s)| ev(id, t(s).as_deref())).collect::<Vec<_>>();
-        let (emit, s1) = select(
-            PollingStrategy::Timestamp,
-            &PollState::default(),
-            batch(&[("a", "01"), ("b", "02")]),
-            None,
-            true,
-            1,
-        )
-        .unwrap();
+        let (emit, s1) =
+            sel(PollingStrategy::Timestamp, &PollState::default(), batch(&[("a", "01"), ("b", "02")]), None, true, 1)
+                .unwrap();
         assert!(emit.is_empty(), "seeding emits nothing");
         assert_eq!(s1.mark.as_deref(), Some("2026-01-01T00:00:02Z"));
         // b again (unchanged), c at the same second as b, a updated later, d later still; out of order.
-        let (emit, s2) = select(
+        let (emit, s2) = sel(
             PollingStrategy::Timestamp,
             &s1,
             batch(&[("d", "09"), ("b", "02"), ("c", "02"), ("a", "05")]),
@@ -253,16 +370,15 @@ mod tests {
         assert_eq!(ids(&emit), ["c", "a", "d"]);
         assert_eq!((s2.mark.as_deref(), s2.at_mark.as_slice()), (Some("2026-01-01T00:00:09Z"), &["d".to_string()][..]));
         let (emit, _) =
-            select(PollingStrategy::Timestamp, &s2, batch(&[("d", "09"), ("a", "05")]), None, false, 3).unwrap();
+            sel(PollingStrategy::Timestamp, &s2, batch(&[("d", "09"), ("a", "05")]), None, false, 3).unwrap();
         assert!(emit.is_empty());
         // Offsets compare as instants.
         let late = vec![ev("e", Some("2026-01-01T01:00:10+01:00"))];
-        let (emit, _) = select(PollingStrategy::Timestamp, &s2, late, None, false, 4).unwrap();
+        let (emit, _) = sel(PollingStrategy::Timestamp, &s2, late, None, false, 4).unwrap();
         assert_eq!(ids(&emit), ["e"]);
-        let err =
-            select(PollingStrategy::Timestamp, &s2, vec![ev("x", Some("yesterday"))], None, false, 5).unwrap_err();
+        let err = sel(PollingStrategy::Timestamp, &s2, vec![ev("x", Some("yesterday"))], None, false, 5).unwrap_err();
         assert_eq!(err, "record \"x\" has timestamp \"yesterday\", which is not an RFC 3339 date-time");
-        let err = select(PollingStrategy::Timestamp, &s2, vec![ev("x", None)], None, false, 5).unwrap_err();
+        let err = sel(PollingStrategy::Timestamp, &s2, vec![ev("x", None)], None, false, 5).unwrap_err();
         assert!(err.contains("has no timestamp"), "{err}");
     }
 
@@ -270,12 +386,12 @@ mod tests {
     fn increasing_id_strategy_compares_numbers_as_numbers() {
         let batch = |list: &[&str]| list.iter().map(|id| ev(id, None)).collect::<Vec<_>>();
         let (_, s1) =
-            select(PollingStrategy::IncreasingId, &PollState::default(), batch(&["8", "9"]), None, true, 1).unwrap();
+            sel(PollingStrategy::IncreasingId, &PollState::default(), batch(&["8", "9"]), None, true, 1).unwrap();
         assert_eq!(s1.mark.as_deref(), Some("9"));
         let (emit, s2) =
-            select(PollingStrategy::IncreasingId, &s1, batch(&["11", "9", "10", "10", "2"]), None, false, 2).unwrap();
+            sel(PollingStrategy::IncreasingId, &s1, batch(&["11", "9", "10", "10", "2"]), None, false, 2).unwrap();
         assert_eq!(ids(&emit), ["10", "11"]);
-        let (emit, s3) = select(PollingStrategy::IncreasingId, &s2, batch(&[]), None, false, 3).unwrap();
+        let (emit, s3) = sel(PollingStrategy::IncreasingId, &s2, batch(&[]), None, false, 3).unwrap();
         assert!(emit.is_empty());
         assert_eq!(s3.mark.as_deref(), Some("11"), "an empty poll keeps the mark");
         assert_eq!(compare_ids("01HZ", "01HY"), Ordering::Greater);
@@ -284,13 +400,12 @@ mod tests {
     #[test]
     fn dedupe_strategy_remembers_a_bounded_set() {
         let batch = |list: &[&str]| list.iter().map(|id| ev(id, None)).collect::<Vec<_>>();
-        let (_, s1) =
-            select(PollingStrategy::Dedupe, &PollState::default(), batch(&["x", "y"]), None, true, 1).unwrap();
-        let (emit, s2) = select(PollingStrategy::Dedupe, &s1, batch(&["z", "x", "w", "z"]), None, false, 2).unwrap();
+        let (_, s1) = sel(PollingStrategy::Dedupe, &PollState::default(), batch(&["x", "y"]), None, true, 1).unwrap();
+        let (emit, s2) = sel(PollingStrategy::Dedupe, &s1, batch(&["z", "x", "w", "z"]), None, false, 2).unwrap();
         assert_eq!(ids(&emit), ["z", "w"], "in the order the API returned them, each once");
         assert_eq!(s2.seen, ["x", "y", "z", "w"]);
         let many: Vec<Event> = (0..SEEN_CAP + 5).map(|i| ev(&i.to_string(), None)).collect();
-        let (_, s3) = select(PollingStrategy::Dedupe, &s2, many, None, false, 3).unwrap();
+        let (_, s3) = sel(PollingStrategy::Dedupe, &s2, many, None, false, 3).unwrap();
         assert_eq!(s3.seen.len(), SEEN_CAP);
         assert_eq!(s3.seen.back().map(String::as_str), Some("10004"));
     }
@@ -298,9 +413,9 @@ mod tests {
     #[test]
     fn connector_cursor_wins_over_the_mark() {
         let (_, s) =
-            select(PollingStrategy::IncreasingId, &PollState::default(), vec![ev("3", None)], None, true, 1).unwrap();
+            sel(PollingStrategy::IncreasingId, &PollState::default(), vec![ev("3", None)], None, true, 1).unwrap();
         assert_eq!(s.cursor_for_connector(), Some("3"));
-        let (_, s) = select(PollingStrategy::IncreasingId, &s, vec![], Some("page-2".into()), false, 2).unwrap();
+        let (_, s) = sel(PollingStrategy::IncreasingId, &s, vec![], Some("page-2".into()), false, 2).unwrap();
         assert_eq!(s.cursor_for_connector(), Some("page-2"));
     }
 

@@ -142,6 +142,35 @@ pub struct StepRecord {
     pub seq: u64,
 }
 
+/// How a run ended, as retention tells runs apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndClass {
+    Succeeded,
+    /// Failed or cancelled.
+    Failed,
+}
+
+impl EndClass {
+    /// The class of a run with `status`, once it has ended.
+    pub fn of(status: RunStatus) -> Option<Self> {
+        match status {
+            RunStatus::Succeeded => Some(EndClass::Succeeded),
+            RunStatus::Failed | RunStatus::Cancelled => Some(EndClass::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An ended run, as retention lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedRun {
+    pub id: String,
+    pub flow: String,
+    pub class: EndClass,
+    /// When it ended (ms since the epoch).
+    pub ended_ms: u64,
+}
+
 /// A filter for listing runs.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {
@@ -218,6 +247,26 @@ pub trait RunStore: Send + Sync + 'static {
 
     /// Make everything written so far durable.
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>>;
+
+    // ---- retention: ended runs, by flow and by how and when they ended ----
+
+    /// Make the listing of ended runs complete: a store written before it was
+    /// kept lacks it. Cheap once done.
+    fn prepare_retention(&self) -> StoreResult<()>;
+    /// The flows (deleted ones too) that have ended runs.
+    fn flows_with_ended_runs(&self) -> StoreResult<Vec<String>>;
+    /// Ended runs of `flow` in `class` that ended before `before_ms`,
+    /// earliest end first, at most `limit`.
+    fn ended_runs(&self, flow: &str, class: EndClass, before_ms: u64, limit: usize) -> StoreResult<Vec<EndedRun>>;
+    /// How many ended runs of `flow` in `class` ended before `before_ms`.
+    fn count_ended(&self, flow: &str, class: EndClass, before_ms: u64) -> StoreResult<u64>;
+    /// How many ended runs `flow` has.
+    fn ended_total(&self, flow: &str) -> StoreResult<u64>;
+    /// Delete these runs — record, event and step records — and take each
+    /// out of the listing of ended runs. A listed run that has not ended (a
+    /// crash can leave a stale listing) keeps its records and loses the
+    /// listing. Returns how many runs were deleted.
+    fn delete_runs(&self, runs: &[EndedRun]) -> StoreResult<usize>;
 }
 
 /// The result of one plugin call made for a step.

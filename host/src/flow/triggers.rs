@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -172,6 +173,8 @@ pub enum HookReply {
     NotFound,
     /// Too many runs are waiting (429 with Retry-After, in seconds).
     Busy { retry_after_s: u64 },
+    /// The request holds more events than weft could ever take at once (413).
+    TooLarge(String),
     /// The connector refused the request.
     Rejected(TriggerError),
     /// The flow cannot run now (a plugin it needs is not installed): 503, so the sender retries.
@@ -225,11 +228,14 @@ pub struct PollSummary {
     pub last_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last poll found more new records than there was room for: the next poll comes soon.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
 }
 
 impl From<PollState> for PollSummary {
     fn from(s: PollState) -> Self {
-        Self { cursor: s.cursor, mark: s.mark, seen: s.seen.len(), last_ms: s.last_ms, error: s.error }
+        Self { cursor: s.cursor, mark: s.mark, seen: s.seen.len(), last_ms: s.last_ms, error: s.error, more: s.more }
     }
 }
 
@@ -239,8 +245,10 @@ pub struct TriggerConfig {
     /// Where weft is reachable from the applications that call webhooks,
     /// e.g. `https://weft.example.com` (webhook URLs are `<base>/hooks/<token>`).
     pub public_url: String,
-    /// Runs waiting for a worker beyond which webhooks answer 429.
+    /// Runs queued or executing beyond which webhooks answer 429 and polls wait.
     pub max_backlog: usize,
+    /// Events one webhook request or one poll may turn into runs.
+    pub max_events_per_request: usize,
     /// How long a sync webhook waits for its runs before answering 202.
     pub sync_timeout: Duration,
 }
@@ -262,6 +270,20 @@ struct Inner {
     /// Serialises activation changes of a flow against each other.
     changing: tokio::sync::Mutex<()>,
     notify: Notify,
+    /// Runs being created right now, counted against the backlog before they are in it.
+    admitting: AtomicUsize,
+}
+
+/// Room for `n` runs in the backlog, held from the check until they are stored.
+struct Admission<'a> {
+    admitting: &'a AtomicUsize,
+    n: usize,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.admitting.fetch_sub(self.n, AtomicOrdering::SeqCst);
+    }
 }
 
 /// 128 random bits from the OS, as 32 hex digits.
@@ -299,6 +321,10 @@ fn poll_key(t: &ConnectorTriggerDef) -> String {
 fn schedule_key(cron: &str, timezone: Option<&str>) -> String {
     key_of(json!(["schedule", cron, timezone]))
 }
+
+/// How soon a poll that left new records for later polls again (or its
+/// interval, when that is shorter).
+const CATCH_UP: Duration = Duration::from_secs(5);
 
 /// A polling interval with ±10% jitter, fixed per flow and poll so a
 /// recomputed due time does not move.
@@ -346,6 +372,7 @@ impl Triggers {
                 busy: Mutex::default(),
                 changing: tokio::sync::Mutex::new(()),
                 notify: Notify::new(),
+                admitting: AtomicUsize::new(0),
             }),
         }
     }
@@ -627,6 +654,23 @@ impl Triggers {
             Ok(outcome) => outcome,
             Err(e) => return Ok(HookReply::Rejected(e)),
         };
+        // The events count against the backlog before any run is created: a
+        // delivery that does not fit is refused whole.
+        let n = outcome.events.len();
+        let (cap, max_backlog) = (inner.config.max_events_per_request, inner.config.max_backlog);
+        if n > cap {
+            return Ok(HookReply::TooLarge(format!(
+                "this request holds {n} events; weft takes at most {cap} per request (--max-events-per-request): \
+                 send them in smaller batches"
+            )));
+        }
+        if n > max_backlog {
+            return Ok(HookReply::TooLarge(format!(
+                "this request holds {n} events, more than weft ever queues at once ({max_backlog}, --max-backlog): \
+                 send them in smaller batches"
+            )));
+        }
+        let Some(admitted) = self.admit(n)? else { return Ok(HookReply::Busy { retry_after_s: 1 }) };
         let runs = self.inner.executor.prepare_runs(&stored, outcome.events.into_iter().map(|e| e.payload));
         // A sync answer waits for the runs' ends, and a run's end is synced
         // before it is reported: that sync covers the events too (as does any
@@ -634,6 +678,8 @@ impl Triggers {
         let answer_waits = t.sync && outcome.response.is_none();
         if !runs.is_empty() {
             inner.store.record_events(&flow, None, &runs)?;
+            // In the backlog now: the room held for them is given back.
+            drop(admitted);
             if !answer_waits {
                 self.runs().flush().await?;
             }
@@ -659,6 +705,34 @@ impl Triggers {
         Ok(HookReply::Finished { runs: finished })
     }
 
+    /// Hold room for `n` more runs, if the backlog has it; released when the
+    /// returned admission is dropped (after the runs are stored, so for a
+    /// moment they count twice: never too few).
+    fn admit(&self, n: usize) -> Result<Option<Admission<'_>>, StoreFailure> {
+        let admitting = &self.inner.admitting;
+        let held = admitting.fetch_add(n, AtomicOrdering::SeqCst) + n;
+        let admission = Admission { admitting, n };
+        if n > 0 && self.runs().backlog()? + held > self.inner.config.max_backlog {
+            return Ok(None);
+        }
+        Ok(Some(admission))
+    }
+
+    /// Hold whatever room the backlog has now, up to `max_events_per_request`
+    /// (a poll takes what it is given).
+    fn reserve(&self) -> Result<Admission<'_>, StoreFailure> {
+        let (cap, max_backlog) = (self.inner.config.max_events_per_request, self.inner.config.max_backlog);
+        let admitting = &self.inner.admitting;
+        let mut held = admitting.load(AtomicOrdering::SeqCst);
+        loop {
+            let room = max_backlog.saturating_sub(self.runs().backlog()? + held).min(cap);
+            match admitting.compare_exchange(held, held + room, AtomicOrdering::SeqCst, AtomicOrdering::SeqCst) {
+                Ok(_) => return Ok(Admission { admitting, n: room }),
+                Err(now) => held = now,
+            }
+        }
+    }
+
     // ---- polling and schedules ------------------------------------------------------------------
 
     /// When `flow` is next due (polling and schedule flows).
@@ -666,6 +740,8 @@ impl Triggers {
         if let Some(t) = polling_of(&stored.def.trigger, record) {
             return Some(match state {
                 None => record.activated_ms,
+                // Records were left for the next poll: fetch them soon.
+                Some(s) if s.more => s.last_ms + CATCH_UP.min(interval_of(&t)).as_millis() as u64,
                 Some(s) => s.last_ms + jittered(interval_of(&t), &stored.name, s.last_ms),
             });
         }
@@ -782,6 +858,21 @@ impl Triggers {
         let seed = previous.is_none();
         let previous = previous.unwrap_or_else(|| PollState { key, ..PollState::default() });
         let now = inner.clock.now_ms();
+        // The room this poll may fill, held until its runs are stored (a seed fills none).
+        let admitted = if seed { Admission { admitting: &inner.admitting, n: 0 } } else { self.reserve()? };
+        let room = admitted.n;
+        if room == 0 && !seed {
+            // Nothing could be taken: do not fetch, keep the state, and look again soon.
+            let max = inner.config.max_backlog;
+            let state = PollState {
+                last_ms: now,
+                error: Some(format!("poll skipped: {max} runs are queued or executing (--max-backlog)")),
+                more: true,
+                ..previous
+            };
+            inner.store.record_events(flow, Some(&state), &[])?;
+            return Ok(Vec::new());
+        }
         let selected = async {
             // A flow missing a plugin pauses here, keeping its cursor.
             inner.executor.runnable(stored).map_err(|e| e.to_string())?;
@@ -790,7 +881,9 @@ impl Triggers {
             let strategy = spec.polling.ok_or_else(|| format!("trigger {:?} is not a polling trigger", t.trigger))?;
             let response =
                 inner.plugins.poll(call_of(t), previous.cursor_for_connector()).await.map_err(|e| e.to_string())?;
-            polling::select(strategy, &previous, response.events, response.next_cursor, seed, now)
+            let polled =
+                polling::Polled { events: response.events, next_cursor: response.next_cursor, seed, room, now_ms: now };
+            polling::select(strategy, &previous, polled)
         }
         .await;
         let (events, state) = match selected {
@@ -809,6 +902,7 @@ impl Triggers {
         };
         let runs = inner.executor.prepare_runs(stored, events.into_iter().map(|e| e.payload));
         inner.store.record_events(flow, Some(&state), &runs)?;
+        drop(admitted);
         self.runs().flush().await?;
         if !runs.is_empty() {
             inner.executor.submit(&runs);

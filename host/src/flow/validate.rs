@@ -126,6 +126,19 @@ pub fn validate(def: FlowDef, catalog: &dyn Catalog) -> Result<Flow, InvalidFlow
     if def.concurrency == Some(0) {
         checker.problem("concurrency", "must be at least 1 (omit it for no per-flow limit)");
     }
+    if let Some(retention) = &def.retention {
+        for (field, value) in [("succeeded", &retention.succeeded), ("failed", &retention.failed)] {
+            if let Some(text) = value {
+                let path = format!("retention.{field}");
+                if checker.duration(&path, text).is_some_and(|d| d.is_zero()) {
+                    checker.problem(path, "must be longer than 0s");
+                }
+            }
+        }
+        if retention.max_runs == Some(0) {
+            checker.problem("retention.max_runs", "must be at least 1");
+        }
+    }
     if def.steps.is_empty() {
         checker.problem("steps", "a flow needs at least one step");
     }

@@ -41,8 +41,12 @@ pub struct Limits {
 pub struct KvLimits {
     pub max_key_bytes: u32,
     pub max_value_bytes: u32,
-    /// Total bytes (keys plus values) the namespace may hold.
+    /// What the namespace may hold, counting each entry as its key, its value
+    /// and a fixed cost for what the store spends per entry
+    /// ([`crate::store::KV_ENTRY_BYTES`]).
     pub quota_bytes: u64,
+    /// Keys the namespace may hold.
+    pub max_keys: u64,
 }
 
 impl Default for Limits {
@@ -65,7 +69,7 @@ impl Default for Limits {
 
 impl Default for KvLimits {
     fn default() -> Self {
-        Self { max_key_bytes: 512, max_value_bytes: 64 << 10, quota_bytes: 16 << 20 }
+        Self { max_key_bytes: 512, max_value_bytes: 64 << 10, quota_bytes: 16 << 20, max_keys: 65_536 }
     }
 }
 

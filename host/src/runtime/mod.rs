@@ -46,7 +46,9 @@ pub use types::{
     TriggerSpec, WebhookOutcome, WebhookRequest, WebhookResponse,
 };
 use wasmtime::component::{Component, Linker, ResourceTableError};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline};
+use wasmtime::{
+    CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
+};
 
 /// How often the engine's epoch advances: the granularity of wall-clock
 /// deadlines and of a running plugin's yields to the async scheduler.
@@ -387,12 +389,28 @@ impl fmt::Display for Export {
 /// Which limit a call ran into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LimitKind {
-    Cpu { fuel: u64 },
-    Time { limit: Duration },
-    Memory { bytes: usize },
-    Stack { bytes: usize },
-    Output { bytes: usize, cap: usize },
-    HostResources { max: usize },
+    Cpu {
+        fuel: u64,
+    },
+    Time {
+        limit: Duration,
+    },
+    /// `asked`: a single allocation that could never fit, which the plugin's
+    /// allocator refused without asking the host to grow its memory.
+    Memory {
+        bytes: usize,
+        asked: Option<u64>,
+    },
+    Stack {
+        bytes: usize,
+    },
+    Output {
+        bytes: usize,
+        cap: usize,
+    },
+    HostResources {
+        max: usize,
+    },
 }
 
 impl fmt::Display for LimitKind {
@@ -400,8 +418,11 @@ impl fmt::Display for LimitKind {
         match self {
             LimitKind::Cpu { fuel } => write!(f, "CPU budget ({fuel} fuel)"),
             LimitKind::Time { limit } => write!(f, "time limit ({} ms)", limit.as_millis()),
-            LimitKind::Memory { bytes } => {
+            LimitKind::Memory { bytes, asked: None } => {
                 write!(f, "memory limit ({})", human_bytes(*bytes as u64))
+            }
+            LimitKind::Memory { bytes, asked: Some(asked) } => {
+                write!(f, "memory limit ({}; it asked for {} at once)", human_bytes(*bytes as u64), human_bytes(*asked))
             }
             LimitKind::Stack { bytes } => write!(f, "stack limit ({})", human_bytes(*bytes as u64)),
             LimitKind::Output { bytes, cap } => {
@@ -812,6 +833,23 @@ impl Plugin {
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| s.limiter());
         store.set_fuel(limits.fuel).expect("fuel is enabled on the engine");
+        // Host calls cost fuel too (see `caps::fuel`): charged as each returns,
+        // so the budget stops a loop of host calls at the same point every time.
+        store.call_hook(|mut ctx, hook| {
+            if !matches!(hook, CallHook::ReturningFromHost) {
+                return Ok(());
+            }
+            let cost = ctx.data_mut().take_host_fuel();
+            if cost == 0 {
+                return Ok(());
+            }
+            let left = ctx.get_fuel()?;
+            if cost > left {
+                ctx.set_fuel(0)?;
+                return Err(wasmtime::Error::new(Trap::OutOfFuel));
+            }
+            ctx.set_fuel(left - cost)
+        });
         let started = Instant::now();
         let deadline = started + limits.timeout;
         store.set_epoch_deadline(1);
@@ -918,9 +956,19 @@ fn classify_trap(
     if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
         return limit(LimitKind::HostResources { max: limits.max_host_resources });
     }
+    // The pool's ceiling applies when a grant asked for more.
+    let memory_limit = limits.memory_bytes.min(ceilings.max_memory_bytes);
     if state.memory_denied() {
-        // The pool's ceiling applies when a grant asked for more.
-        return limit(LimitKind::Memory { bytes: limits.memory_bytes.min(ceilings.max_memory_bytes) });
+        return limit(LimitKind::Memory { bytes: memory_limit, asked: None });
+    }
+    let stderr = state.stderr_tail();
+    // An allocation too big to ever fit is refused by the plugin's own
+    // allocator (wasi-libc's refuses 2 GiB and more outright), so the host is
+    // never asked to grow: Rust then aborts with this message.
+    if let Some(asked) = failed_allocation(&stderr)
+        && asked.saturating_add(state.memory_in_use() as u64) > memory_limit as u64
+    {
+        return limit(LimitKind::Memory { bytes: memory_limit, asked: Some(asked) });
     }
     let text = format!("{error:#}");
     if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
@@ -937,11 +985,17 @@ fn classify_trap(
             None => first_line(&text),
         },
     };
-    let stderr = state.stderr_tail();
     if !stderr.is_empty() {
         reason.push_str(&format!("; the plugin printed: {stderr}"));
     }
     CallError::Trap { plugin, export, reason: state.redact(&reason) }
+}
+
+/// The size in Rust's "memory allocation of N bytes failed", if the plugin printed it.
+fn failed_allocation(stderr: &str) -> Option<u64> {
+    let (_, rest) = stderr.rsplit_once("memory allocation of ")?;
+    let (n, rest) = rest.split_once(' ')?;
+    rest.starts_with("bytes failed").then(|| n.parse().ok()).flatten()
 }
 
 fn first_line(text: &str) -> String {

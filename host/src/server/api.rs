@@ -24,7 +24,7 @@ type Json = axum::Json<Value>;
 type ApiResult = Result<Response, ApiError>;
 
 /// Largest plugin upload (JavaScript and Python components are 10–20 MB).
-const MAX_PLUGIN_BYTES: usize = 64 << 20;
+pub(super) const MAX_PLUGIN_BYTES: usize = 64 << 20;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -40,6 +40,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/flows/{name}/poll", post(poll_now))
         .route("/flows/{name}/runs", post(start_run))
         .route("/runs", get(list_runs))
+        .route("/runs/prune", post(prune_runs))
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/rerun", post(rerun))
         .route("/runs/{id}/cancel", post(cancel))
@@ -418,6 +419,17 @@ async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQu
     };
     let runs = state.db.runs(&RunFilter { flow: q.flow, status, limit: q.limit.unwrap_or(50).min(1000) })?;
     ok(serde_json::to_value(runs).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+struct PruneQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn prune_runs(State(state): State<Shared>, QueryParam(q): QueryParam<PruneQuery>) -> ApiResult {
+    let report = state.pruner.prune(q.dry_run).await?;
+    ok(serde_json::to_value(report).unwrap_or_default())
 }
 
 async fn get_run(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {

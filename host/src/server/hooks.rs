@@ -57,6 +57,10 @@ async fn hook(State(state): State<Shared>, method: Method, uri: Uri, headers: He
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
             response
         }
+        HookReply::TooLarge(message) => {
+            state.metrics.hook("too_large");
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+        }
         HookReply::Unavailable(message) => {
             state.metrics.hook("unavailable");
             let mut response = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response();

@@ -43,6 +43,8 @@ pub(super) async fn render(State(state): State<Shared>) -> Response {
     {
         let _ = writeln!(out, "weft_runs_finished_total{{status=\"{status}\"}} {}", counter.load(Ordering::Relaxed));
     }
+    family(&mut out, "weft_runs_pruned_total", "counter", "Ended runs deleted by retention.");
+    let _ = writeln!(out, "weft_runs_pruned_total {}", state.pruner.pruned());
     family(&mut out, "weft_run_backlog", "gauge", "Runs queued or executing.");
     let _ = writeln!(out, "weft_run_backlog {}", state.db.backlog().unwrap_or_default());
     family(&mut out, "weft_runs_executing", "gauge", "Runs executing now.");

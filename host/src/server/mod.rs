@@ -13,13 +13,15 @@
 mod api;
 pub mod client;
 mod hooks;
+pub mod listen;
 mod metrics;
 
+use crate::flow::retention::{Pruner, PrunerConfig, RetentionPolicy};
 use crate::flow::run::SystemClock;
 use crate::flow::{Executor, ExecutorConfig, TriggerConfig, Triggers};
 use crate::runtime::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::store::Db;
+use crate::store::{Db, StoreOptions};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -45,12 +47,44 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Runs executing at once.
     pub workers: usize,
-    /// Runs queued or executing beyond which webhooks answer 429.
+    /// Runs queued or executing beyond which webhooks answer 429 and polls wait.
     pub max_backlog: usize,
+    /// Events one webhook request or one poll may turn into runs.
+    pub max_events_per_request: usize,
     /// Largest request body on `/hooks/` and `/api/` (plugin uploads: 64 MiB).
     pub max_body: usize,
+    /// How long clients may take, and how many may be connected.
+    pub connections: listen::ConnectionLimits,
+    /// How long ended runs are kept, unless a flow says otherwise.
+    pub retention: RetentionPolicy,
+    /// How often ended runs are pruned.
+    pub prune_interval: Duration,
+    /// How the data directory is opened (sled's cache).
+    pub store: StoreOptions,
     /// Use this admin token (stored hashed) instead of the existing or a generated one.
     pub admin_token: Option<String>,
+}
+
+impl ServerConfig {
+    /// Serve `data_dir` on `listen` with every other setting at its default.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Self {
+            listen,
+            plugins_dir: data_dir.join("plugins"),
+            cache_dir: data_dir.join("cache"),
+            data_dir,
+            public_url: None,
+            workers: 64,
+            max_backlog: 10_000,
+            max_events_per_request: 1_000,
+            max_body: 1 << 20,
+            connections: listen::ConnectionLimits::default(),
+            retention: RetentionPolicy::default(),
+            prune_interval: Duration::from_secs(60),
+            store: StoreOptions::default(),
+            admin_token: None,
+        }
+    }
 }
 
 /// The running parts, shared by every request.
@@ -59,6 +93,11 @@ pub(crate) struct AppState {
     pub registry: Registry,
     pub executor: Executor,
     pub triggers: Triggers,
+    pub pruner: Pruner,
+    pub max_body: usize,
+    pub body_timeout: Duration,
+    /// Bytes of request bodies that may be held at once (see [`read_body`]).
+    pub bodies: Arc<tokio::sync::Semaphore>,
     pub plugins_dir: PathBuf,
     pub token_hash: [u8; 32],
     pub metrics: metrics::Metrics,
@@ -93,7 +132,7 @@ fn new_admin_token() -> String {
 impl Server {
     /// Open the data directory, load the plugins, and build the executor and triggers.
     pub async fn open(config: ServerConfig) -> anyhow::Result<Self> {
-        let db = Db::open(&config.data_dir)?;
+        let db = Db::open_with(&config.data_dir, config.store)?;
         let (token_hash, new_token) = match (&config.admin_token, db.admin_token_hash()?) {
             (Some(token), _) => {
                 anyhow::ensure!(token.len() >= 16, "the admin token must be at least 16 characters");
@@ -131,13 +170,28 @@ impl Server {
             Arc::new(db.clone()),
             Arc::new(registry.clone()),
             clock,
-            TriggerConfig { public_url, max_backlog: config.max_backlog, sync_timeout: Duration::from_secs(30) },
+            TriggerConfig {
+                public_url,
+                max_backlog: config.max_backlog,
+                max_events_per_request: config.max_events_per_request,
+                sync_timeout: Duration::from_secs(30),
+            },
+        );
+        let pruner = Pruner::new(
+            Arc::new(db.clone()),
+            Arc::new(SystemClock),
+            config.retention,
+            PrunerConfig { interval: config.prune_interval, ..PrunerConfig::default() },
         );
         let state = Arc::new(AppState {
             db,
             registry,
             executor,
             triggers,
+            pruner,
+            max_body: config.max_body,
+            body_timeout: config.connections.body_timeout,
+            bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
             plugins_dir: config.plugins_dir.clone(),
             token_hash,
             metrics: metrics::Metrics::default(),
@@ -171,6 +225,7 @@ impl Server {
                 )
             })
             .layer(DefaultBodyLimit::max(self.config.max_body))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), read_body))
             .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 tracing::debug_span!("request", method = %request.method(), path = %loggable_path(request.uri().path()))
             }))
@@ -199,11 +254,29 @@ impl Server {
         });
         let triggers = state.triggers.clone();
         let trigger_loop = tokio::spawn(async move { triggers.run().await });
-        let result = axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await;
+        let stop_pruning = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pruner = state.pruner.clone();
+        let stop = stop_pruning.clone();
+        let prune_thread = std::thread::Builder::new().name("weft-pruner".into()).spawn(move || {
+            lowest_thread_priority();
+            pruner.run_blocking(&stop);
+        })?;
+        let result = listen::serve(listener, self.router(), self.config.connections, shutdown).await;
         workers.abort();
         trigger_loop.abort();
+        stop_pruning.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || prune_thread.join()).await;
         result?;
         Ok(())
+    }
+}
+
+/// Background work (pruning) gives way to everything else: nice 19 (Linux;
+/// the nice value is per thread).
+fn lowest_thread_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::warn!("cannot lower the priority of the pruner's thread: {e}");
     }
 }
 
@@ -305,6 +378,95 @@ impl From<crate::flow::triggers::ActivationError> for ApiError {
     }
 }
 
+/// Request bodies held in memory at once, all requests together; past it,
+/// requests with a body get 503 and `Retry-After` until memory is given back.
+const BODIES_IN_FLIGHT: usize = 256 << 20;
+
+/// Read the whole request body before anything else sees it: within the size
+/// limit (413 otherwise), within `--body-timeout` (408 otherwise), and within
+/// what all bodies held at once may take ([`BODIES_IN_FLIGHT`], 503
+/// otherwise), so a client that sends its body slowly holds no handler, and
+/// many clients sending big bodies cannot take weft's memory. An admin API
+/// request's body is read only once its token checks out.
+async fn read_body(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, body) = request.into_parts();
+    if parts.uri.path().starts_with("/api/") && !authorized(&state, &parts.headers) {
+        // The token check answers it; its body is not worth reading.
+        return next.run(Request::from_parts(parts, axum::body::Body::empty())).await;
+    }
+    let (limit, what) = if parts.method == axum::http::Method::POST && parts.uri.path() == "/api/plugins" {
+        (api::MAX_PLUGIN_BYTES, "plugin uploads")
+    } else {
+        (state.max_body, "--max-body")
+    };
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is over {} ({what}): send less", crate::runtime::human_bytes(limit as u64)),
+        )
+        .into_response()
+    };
+    let declared = parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let connection = parts.extensions.get::<Arc<listen::Connection>>().cloned();
+    if let Some(c) = &connection {
+        c.reading_body();
+    }
+    let read = tokio::time::timeout(state.body_timeout, async {
+        let mut body = http_body_util::Limited::new(body, limit);
+        let mut held = Vec::new();
+        let mut chunks: Vec<bytes::Bytes> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame?.into_data() else { continue };
+            let Ok(permit) = state.bodies.clone().try_acquire_many_owned(data.len().min(BODIES_IN_FLIGHT) as u32)
+            else {
+                return Ok(None);
+            };
+            held.push(permit);
+            chunks.push(data);
+        }
+        let bytes = match chunks.len() {
+            1 => chunks.pop().unwrap_or_default(),
+            _ => chunks.concat().into(),
+        };
+        Ok::<_, axum::BoxError>(Some((bytes, held)))
+    })
+    .await;
+    if let Some(c) = &connection {
+        c.handling();
+    }
+    let (bytes, _held) = match read {
+        Ok(Ok(Some(read))) => read,
+        Ok(Ok(None)) => {
+            let mut response = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "weft is receiving too many request bodies at once; retry after the time in Retry-After",
+            )
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+            return response;
+        }
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return too_large(),
+        Ok(Err(e)) => return ApiError::bad_request(format!("the request body could not be read: {e}")).into_response(),
+        Err(_) => {
+            let mut response = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the request body did not arrive within {} s (--body-timeout)",
+                    state.body_timeout.as_secs_f64()
+                ),
+            )
+            .into_response();
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
 async fn healthz(State(state): State<Shared>) -> Response {
     let backlog = crate::flow::run::RunStore::backlog(&state.db).unwrap_or_default();
     axum::Json(serde_json::json!({
@@ -317,15 +479,23 @@ async fn healthz(State(state): State<Shared>) -> Response {
 }
 
 /// The admin token check: 401 unless `Authorization: Bearer <token>` hashes to the stored hash.
-async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
+/// The bearer token of a request, if it presents one.
+fn presented_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let ok = presented.is_some_and(|token| bool::from(sha256(token).ct_eq(&state.token_hash)));
-    if !ok {
+        .map(str::trim)
+}
+
+/// Whether the request presents the admin token.
+fn authorized(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    presented_token(headers).is_some_and(|token| bool::from(sha256(token).ct_eq(&state.token_hash)))
+}
+
+async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    if !authorized(&state, request.headers()) {
+        let presented = presented_token(request.headers());
         let message = if presented.is_none() {
             "this endpoint needs `Authorization: Bearer <admin token>` (shown when weft first started)"
         } else {

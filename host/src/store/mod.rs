@@ -102,12 +102,30 @@ pub struct Db {
     dir: Option<PathBuf>,
 }
 
+/// How to open a data directory.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Memory sled may keep for its page cache (sled's own default is 1 GiB).
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { cache_bytes: 128 << 20 }
+    }
+}
+
 impl Db {
-    /// Open (or create) the data directory `dir`.
+    /// Open (or create) the data directory `dir` with the default options.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(dir, StoreOptions::default())
+    }
+
+    /// Open (or create) the data directory `dir`.
+    pub fn open_with(dir: &Path, options: StoreOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
-        let db = open_sled(&dir.join("db")).map_err(|e| {
+        let db = open_sled(&dir.join("db"), options).map_err(|e| {
             StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
         })?;
         let sealer = connections::Sealer::load_or_create(&dir.join("weft.key"))?;
@@ -203,29 +221,36 @@ impl Db {
         Ok(self.kv.get(kv_key(namespace, key))?.map(|v| v.to_vec()))
     }
 
-    /// Store `value` under `key`, keeping the namespace within `quota` bytes
-    /// (keys plus values). Returns `Ok(false)`, changing nothing, when the write
-    /// would exceed the quota.
-    pub fn kv_set(&self, namespace: &[u8], key: &str, value: &[u8], quota: u64) -> Result<bool, StoreError> {
+    /// Store `value` under `key`, keeping the namespace within `quota`: its
+    /// entries' cost ([`KV_ENTRY_BYTES`] each, plus key and value) and their
+    /// number. A write that would exceed either changes nothing.
+    pub fn kv_set(&self, namespace: &[u8], key: &str, value: &[u8], quota: KvQuota) -> Result<KvSet, StoreError> {
         let full = kv_key(namespace, key);
         self.write(|w| {
-            let used = self.kv_usage.get(namespace)?.map_or(0, |v| decode_u64(&v));
-            let old = self.kv.get(&full)?.map_or(0, |v| (key.len() + v.len()) as u64);
-            let new_used = used - old.min(used) + (key.len() + value.len()) as u64;
-            if new_used > quota {
-                return Ok(false);
+            let used = self.kv_usage_locked(w, namespace)?;
+            let old = self.kv.get(&full)?.map(|v| entry_cost(key, &v));
+            let mut new = KvUsage { bytes: used.bytes - old.unwrap_or(0).min(used.bytes), keys: used.keys };
+            new.bytes += entry_cost(key, value);
+            if old.is_none() {
+                new.keys += 1;
+                if new.keys > quota.max_keys {
+                    return Ok(KvSet::TooManyKeys);
+                }
+            }
+            if new.bytes > quota.bytes {
+                return Ok(KvSet::OverQuota);
             }
             // A growing namespace's usage is written first and a shrinking
             // one's last, so a crash in between over-counts, never under-counts.
-            let grows = new_used >= used;
+            let grows = new.bytes >= used.bytes;
             if grows {
-                w.insert(&self.kv_usage, namespace, new_used.to_be_bytes())?;
+                w.insert(&self.kv_usage, namespace, new.encode())?;
             }
             w.insert(&self.kv, &full, value)?;
             if !grows {
-                w.insert(&self.kv_usage, namespace, new_used.to_be_bytes())?;
+                w.insert(&self.kv_usage, namespace, new.encode())?;
             }
-            Ok(true)
+            Ok(KvSet::Stored)
         })
     }
 
@@ -233,10 +258,13 @@ impl Db {
     pub fn kv_delete(&self, namespace: &[u8], key: &str) -> Result<(), StoreError> {
         let full = kv_key(namespace, key);
         self.write(|w| {
+            let used = self.kv_usage_locked(w, namespace)?;
             if let Some(old) = w.remove(&self.kv, &full)? {
-                let used = self.kv_usage.get(namespace)?.map_or(0, |v| decode_u64(&v));
-                let left = used.saturating_sub((key.len() + old.len()) as u64);
-                w.insert(&self.kv_usage, namespace, left.to_be_bytes())?;
+                let left = KvUsage {
+                    bytes: used.bytes.saturating_sub(entry_cost(key, &old)),
+                    keys: used.keys.saturating_sub(1),
+                };
+                w.insert(&self.kv_usage, namespace, left.encode())?;
             }
             Ok(())
         })
@@ -254,19 +282,91 @@ impl Db {
             .collect()
     }
 
-    /// Bytes (keys plus values) held by `namespace`.
-    pub fn kv_usage(&self, namespace: &[u8]) -> Result<u64, StoreError> {
-        Ok(self.kv_usage.get(namespace)?.map_or(0, |v| decode_u64(&v)))
+    /// What `namespace` holds, as its quota counts it.
+    pub fn kv_usage(&self, namespace: &[u8]) -> Result<KvUsage, StoreError> {
+        self.write(|w| self.kv_usage_locked(w, namespace))
     }
+
+    /// The namespace's usage, under the write lock. A namespace written by an
+    /// older weft counted only keys and values: it is counted again, entry by
+    /// entry, and its usage rewritten in today's form.
+    fn kv_usage_locked(&self, w: &mut Writes, namespace: &[u8]) -> Result<KvUsage, StoreError> {
+        let stored = self.kv_usage.get(namespace)?;
+        match stored.as_deref().map(KvUsage::decode) {
+            None => Ok(KvUsage::default()),
+            Some(Some(usage)) => Ok(usage),
+            Some(None) => {
+                let skip = namespace.len() + 1;
+                let mut usage = KvUsage::default();
+                for entry in self.kv.scan_prefix(kv_key(namespace, "")) {
+                    let (k, v) = entry?;
+                    usage.bytes += KV_ENTRY_BYTES + (k.len() - skip) as u64 + v.len() as u64;
+                    usage.keys += 1;
+                }
+                w.insert(&self.kv_usage, namespace, usage.encode())?;
+                Ok(usage)
+            }
+        }
+    }
+}
+
+/// What each key-value entry costs against its namespace's quota beyond its
+/// key and value: about what the store spends on it, on disk and in its
+/// index (measured: ~150 bytes per small entry in sled, with the namespace in
+/// its key), so a namespace full of tiny entries costs about what its quota
+/// says (docs/security.md has the figures).
+pub const KV_ENTRY_BYTES: u64 = 128;
+
+fn entry_cost(key: &str, value: &[u8]) -> u64 {
+    KV_ENTRY_BYTES + key.len() as u64 + value.len() as u64
+}
+
+/// The limits a namespace is kept within.
+#[derive(Debug, Clone, Copy)]
+pub struct KvQuota {
+    /// Entries' cost: key, value and [`KV_ENTRY_BYTES`] each.
+    pub bytes: u64,
+    pub max_keys: u64,
+}
+
+/// What a namespace holds, as its quota counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KvUsage {
+    pub bytes: u64,
+    pub keys: u64,
+}
+
+impl KvUsage {
+    fn encode(&self) -> [u8; 16] {
+        let mut out = [0; 16];
+        out[..8].copy_from_slice(&self.bytes.to_be_bytes());
+        out[8..].copy_from_slice(&self.keys.to_be_bytes());
+        out
+    }
+
+    /// `None` for a record in an older form (8 bytes: keys and values only).
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() == 16).then(|| Self { bytes: decode_u64(&bytes[..8]), keys: decode_u64(&bytes[8..]) })
+    }
+}
+
+/// What [`Db::kv_set`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KvSet {
+    Stored,
+    /// The namespace would go over its byte quota.
+    OverQuota,
+    /// The namespace would hold more keys than it may.
+    TooManyKeys,
 }
 
 /// Open sled at `path`. sled's IO threads let go of a closed database's lock
 /// a moment after its last handle is dropped (a restart in the same process,
 /// a weft that is just exiting): wait up to a second for it before giving up.
-fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+fn open_sled(path: &Path, options: StoreOptions) -> sled::Result<sled::Db> {
     let mut patience = 50;
     loop {
-        match sled::Config::new().path(path).open() {
+        match sled::Config::new().path(path).cache_capacity(options.cache_bytes).open() {
             Err(e) if patience > 0 && e.to_string().contains("could not acquire lock") => {
                 patience -= 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
@@ -293,26 +393,60 @@ fn decode_u64(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    const ROOMY: KvQuota = KvQuota { bytes: 1 << 20, max_keys: 1000 };
+
     #[test]
-    fn quota_counts_keys_and_values_and_refuses_without_change() {
+    fn quota_counts_each_entry_and_refuses_without_change() {
         let db = Db::temporary().unwrap();
         let ns = b"p\x1fc";
-        assert!(db.kv_set(ns, "a", &[0; 10], 20).unwrap());
-        assert_eq!(db.kv_usage(ns).unwrap(), 11);
-        assert!(!db.kv_set(ns, "b", &[0; 10], 20).unwrap(), "12 more bytes would make 23 > 20");
+        let room = KvQuota { bytes: 2 * KV_ENTRY_BYTES + 20, max_keys: 10 };
+        assert_eq!(db.kv_set(ns, "a", &[0; 10], room).unwrap(), KvSet::Stored);
+        assert_eq!(db.kv_usage(ns).unwrap(), KvUsage { bytes: KV_ENTRY_BYTES + 11, keys: 1 });
+        assert_eq!(db.kv_set(ns, "b", &[0; 10], room).unwrap(), KvSet::OverQuota, "2 entries of 11 bytes: 22 > 20");
         assert_eq!(db.kv_get(ns, "b").unwrap(), None);
         // Replacing a value counts only the difference.
-        assert!(db.kv_set(ns, "a", &[1; 19], 20).unwrap());
-        assert_eq!(db.kv_usage(ns).unwrap(), 20);
+        assert_eq!(db.kv_set(ns, "a", &[1; 19], room).unwrap(), KvSet::Stored);
+        assert_eq!(db.kv_usage(ns).unwrap(), KvUsage { bytes: KV_ENTRY_BYTES + 20, keys: 1 });
         db.kv_delete(ns, "a").unwrap();
-        assert_eq!(db.kv_usage(ns).unwrap(), 0);
+        assert_eq!(db.kv_usage(ns).unwrap(), KvUsage::default());
+    }
+
+    #[test]
+    fn the_number_of_keys_is_capped() {
+        let db = Db::temporary().unwrap();
+        let ns = b"p\x1fc";
+        let room = KvQuota { bytes: 1 << 20, max_keys: 3 };
+        for key in ["a", "b", "c"] {
+            assert_eq!(db.kv_set(ns, key, b"1", room).unwrap(), KvSet::Stored);
+        }
+        assert_eq!(db.kv_set(ns, "d", b"1", room).unwrap(), KvSet::TooManyKeys);
+        assert_eq!(db.kv_set(ns, "a", b"2", room).unwrap(), KvSet::Stored, "replacing is not a new key");
+        db.kv_delete(ns, "b").unwrap();
+        assert_eq!(db.kv_set(ns, "d", b"1", room).unwrap(), KvSet::Stored);
+        assert_eq!(db.kv_usage(ns).unwrap().keys, 3);
+    }
+
+    #[test]
+    fn usage_written_by_an_older_weft_is_counted_again() {
+        let db = Db::temporary().unwrap();
+        let ns = b"p\x1fc";
+        for (key, value) in [("a", &b"12345"[..]), ("bb", b"1")] {
+            db.kv.insert(kv_key(ns, key), value).unwrap();
+        }
+        // The old form: key and value bytes only, 8 bytes.
+        db.kv_usage.insert(ns, &9u64.to_be_bytes()).unwrap();
+        let expected = KvUsage { bytes: 2 * KV_ENTRY_BYTES + 9, keys: 2 };
+        assert_eq!(db.kv_usage(ns).unwrap(), expected);
+        assert_eq!(db.kv_usage.get(ns).unwrap().unwrap().len(), 16, "rewritten in today's form");
+        assert_eq!(db.kv_set(ns, "c", b"", ROOMY).unwrap(), KvSet::Stored);
+        assert_eq!(db.kv_usage(ns).unwrap(), KvUsage { bytes: expected.bytes + KV_ENTRY_BYTES + 1, keys: 3 });
     }
 
     #[test]
     fn namespaces_do_not_see_each_other() {
         let db = Db::temporary().unwrap();
-        db.kv_set(b"one", "k", b"1", 100).unwrap();
-        db.kv_set(b"one-two", "k", b"2", 100).unwrap();
+        db.kv_set(b"one", "k", b"1", ROOMY).unwrap();
+        db.kv_set(b"one-two", "k", b"2", ROOMY).unwrap();
         assert_eq!(db.kv_get(b"one", "k").unwrap().unwrap(), b"1");
         assert_eq!(db.kv_list(b"one", "", 10).unwrap(), vec!["k".to_string()]);
     }

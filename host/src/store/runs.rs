@@ -8,7 +8,10 @@
 //!   body): kept apart, it is encoded, logged and inserted once per run, not with every change;
 //! - `steps`: run id NUL step path → [`StepRecord`];
 //! - `queue`: run id → () for runs waiting for a worker (queued or interrupted while running);
-//! - `timers`: wake time (big-endian ms) ++ run id → () for waiting runs.
+//! - `timers`: wake time (big-endian ms) ++ run id → () for waiting runs;
+//! - `ended`: flow NUL class (`s` succeeded, `f` failed or cancelled) ++ end time (big-endian
+//!   ms) ++ run id → () for every ended run: what retention prunes, oldest end first, without
+//!   reading the runs it keeps. Written in the log entry that ends the run.
 //!
 //! A run's record and its place in `queue`/`timers` change in one log entry
 //! (index entries and the event written before the record, removals after it).
@@ -19,9 +22,10 @@
 use super::{Db, StoreError, Writes};
 use crate::flow::FlowDef;
 use crate::flow::run::{
-    BoxFuture, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreFailure, StoreResult, StoredFlow,
+    BoxFuture, EndClass, EndedRun, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StoreFailure, StoreResult,
+    StoredFlow,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -37,6 +41,14 @@ pub(crate) struct Trees {
     steps: sled::Tree,
     queue: sled::Tree,
     timers: sled::Tree,
+    ended: sled::Tree,
+    /// `ended_indexed`: every ended run is in `ended` (set once a store from
+    /// before `ended` existed has been indexed).
+    meta: sled::Tree,
+    /// Ended runs per flow, counted from `ended` the first time a flow's
+    /// number is asked for (those that ended before) and kept up to date by
+    /// every write after.
+    ended_counts: Arc<std::sync::Mutex<HashMap<String, u64>>>,
     /// Each flow's current version, decoded: webhooks and starts read it on
     /// every event.
     current: super::Decoded<Arc<StoredFlow>>,
@@ -45,15 +57,24 @@ pub(crate) struct Trees {
 impl Trees {
     pub(crate) fn open(db: &sled::Db) -> Result<Self, StoreError> {
         let queue = db.open_tree("queue")?;
+        let runs = db.open_tree("runs")?;
+        let meta = db.open_tree("runs_meta")?;
+        if runs.is_empty() {
+            // A new store lists every run as it ends: nothing to index.
+            meta.insert(INDEXED, &[])?;
+        }
         Ok(Self {
             backlog: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(queue.len() as i64)),
             flows: db.open_tree("flows")?,
             flow_versions: db.open_tree("flow_versions")?,
-            runs: db.open_tree("runs")?,
+            runs,
             events: db.open_tree("events")?,
             steps: db.open_tree("steps")?,
             queue,
             timers: db.open_tree("timers")?,
+            ended: db.open_tree("ended")?,
+            meta,
+            ended_counts: Default::default(),
             current: Default::default(),
         })
     }
@@ -130,6 +151,39 @@ fn joined(a: &str, b: &[u8]) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(b);
     key
+}
+
+const INDEXED: &[u8] = b"ended_indexed";
+
+fn class_byte(class: EndClass) -> u8 {
+    match class {
+        EndClass::Succeeded => b's',
+        EndClass::Failed => b'f',
+    }
+}
+
+/// `flow NUL class`: where a flow's ended runs of one class are listed.
+fn ended_prefix(flow: &str, class: EndClass) -> Vec<u8> {
+    joined(flow, &[class_byte(class)])
+}
+
+fn ended_key(flow: &str, class: EndClass, ended_ms: u64, run: &str) -> Vec<u8> {
+    let mut key = ended_prefix(flow, class);
+    key.extend_from_slice(&ended_ms.to_be_bytes());
+    key.extend_from_slice(run.as_bytes());
+    key
+}
+
+/// Where `run` is listed among ended runs, if it has ended.
+fn ended_key_of(run: &RunRecord) -> Option<Vec<u8>> {
+    EndClass::of(run.status).map(|class| ended_key(&run.flow, class, run.updated_ms, &run.id))
+}
+
+fn parse_ended(flow: &str, class: EndClass, key: &[u8]) -> Option<EndedRun> {
+    let rest = key.get(flow.len() + 2..)?;
+    let ended_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let id = std::str::from_utf8(&rest[8..]).ok()?.to_string();
+    Some(EndedRun { id, flow: flow.to_string(), class, ended_ms })
 }
 
 fn timer_key(wake_ms: u64, run: &str) -> Vec<u8> {
@@ -325,6 +379,109 @@ impl RunStore for Db {
     fn flush(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move { self.sync().await.map_err(fail) })
     }
+
+    fn prepare_retention(&self) -> StoreResult<()> {
+        if self.trees.meta.contains_key(INDEXED).map_err(fail)? {
+            return Ok(());
+        }
+        self.index_ended_runs()
+    }
+
+    fn flows_with_ended_runs(&self) -> StoreResult<Vec<String>> {
+        // One seek per flow: from each flow's first key to past its last (`flow` 0x01).
+        let mut flows = Vec::new();
+        let mut from: Vec<u8> = Vec::new();
+        while let Some((key, _)) = self.trees.ended.range(from.as_slice()..).next().transpose().map_err(fail)? {
+            let end = key.iter().position(|b| *b == 0).unwrap_or(key.len());
+            let flow = String::from_utf8_lossy(&key[..end]).into_owned();
+            from = key[..end].to_vec();
+            from.push(1);
+            flows.push(flow);
+        }
+        Ok(flows)
+    }
+
+    fn ended_runs(&self, flow: &str, class: EndClass, before_ms: u64, limit: usize) -> StoreResult<Vec<EndedRun>> {
+        let prefix = ended_prefix(flow, class);
+        let mut end = prefix.clone();
+        end.extend_from_slice(&before_ms.to_be_bytes());
+        let mut out = Vec::new();
+        for key in self.trees.ended.range(prefix.as_slice()..end.as_slice()).keys().take(limit) {
+            if let Some(run) = parse_ended(flow, class, &key.map_err(fail)?) {
+                out.push(run);
+            }
+        }
+        Ok(out)
+    }
+
+    fn count_ended(&self, flow: &str, class: EndClass, before_ms: u64) -> StoreResult<u64> {
+        let prefix = ended_prefix(flow, class);
+        let mut end = prefix.clone();
+        end.extend_from_slice(&before_ms.to_be_bytes());
+        let mut n = 0;
+        for key in self.trees.ended.range(prefix.as_slice()..end.as_slice()).keys() {
+            key.map_err(fail)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn ended_total(&self, flow: &str) -> StoreResult<u64> {
+        let t = &self.trees;
+        let now = crate::flow::run::Clock::now_ms(&crate::flow::run::SystemClock);
+        {
+            let mut counts = t.ended_counts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get(flow) {
+                return Ok(*n);
+            }
+            // From here on, runs that end are counted as they end; the
+            // listing is counted up to now, without holding up the writers.
+            counts.insert(flow.to_string(), 0);
+        }
+        let mut before = 0;
+        for class in [EndClass::Succeeded, EndClass::Failed] {
+            before += self.count_ended(flow, class, now)?;
+        }
+        let mut counts = t.ended_counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(flow.to_string()).or_default();
+        *n += before;
+        Ok(*n)
+    }
+
+    fn delete_runs(&self, runs: &[EndedRun]) -> StoreResult<usize> {
+        let t = &self.trees;
+        // The step records' keys are read first, outside the write: an ended run gets no new ones.
+        let mut steps = Vec::with_capacity(runs.len());
+        for run in runs {
+            let keys: Vec<sled::IVec> =
+                t.steps.scan_prefix(joined(&run.id, b"")).keys().collect::<Result<_, _>>().map_err(fail)?;
+            steps.push(keys);
+        }
+        self.write(|w| {
+            let mut deleted = 0;
+            for (run, step_keys) in runs.iter().zip(&steps) {
+                let listing = ended_key(&run.flow, run.class, run.ended_ms, &run.id);
+                let ended = match t.runs.get(&run.id)? {
+                    Some(head) => decode::<RunRecord>(&head).map(|r| ended_key_of(&r))?,
+                    None => None,
+                };
+                if ended.as_deref() == Some(listing.as_slice()) {
+                    // The record first: from then on the run is gone, and what a
+                    // crash leaves of the rest is never read.
+                    w.remove(&t.runs, &run.id)?;
+                    w.remove(&t.events, &run.id)?;
+                    for key in step_keys {
+                        w.remove(&t.steps, key)?;
+                    }
+                    deleted += 1;
+                }
+                if w.remove(&t.ended, &listing)?.is_some() {
+                    self.count_ended_change(&run.flow, -1);
+                }
+            }
+            Ok::<_, StoreFailure>(deleted)
+        })
+    }
 }
 
 impl Db {
@@ -362,14 +519,19 @@ impl Db {
             wake_ms: Option<u64>,
             #[serde(default)]
             trigger: Option<serde::de::IgnoredAny>,
+            status: RunStatus,
+            updated_ms: u64,
         }
-        let (old_wake, event_apart) = match t.runs.get(id)? {
+        let (old_wake, event_apart, old_ended) = match t.runs.get(id)? {
             Some(old) => {
                 let old = decode::<Old>(&old)?;
-                (old.wake_ms, old.trigger.is_none())
+                let ended = EndClass::of(old.status).map(|c| ended_key(&run.flow, c, old.updated_ms, &run.id));
+                (old.wake_ms, old.trigger.is_none(), ended)
             }
-            None => (None, false),
+            None => (None, false, None),
         };
+        let new_ended = ended_key_of(run);
+        let relisted = new_ended != old_ended;
         // Created here, or its event moves out of the old record.
         if !event_apart {
             w.insert(&t.events, id, encode(&*run.trigger)?)?;
@@ -383,7 +545,17 @@ impl Db {
         if let Some(key) = &timer {
             w.insert(&t.timers, key, [])?;
         }
+        if relisted && let Some(key) = &new_ended {
+            w.insert(&t.ended, key, [])?;
+        }
         w.insert(&t.runs, id, bytes)?;
+        if relisted {
+            if let Some(key) = &old_ended {
+                w.remove(&t.ended, key)?;
+            }
+            let change = new_ended.is_some() as i64 - old_ended.is_some() as i64;
+            self.count_ended_change(&run.flow, change);
+        }
         if let Some(wake) = old_wake {
             let old = timer_key(wake, &run.id);
             if timer.as_ref() != Some(&old) {
@@ -394,6 +566,51 @@ impl Db {
             delta = -1;
         }
         Ok(delta)
+    }
+
+    /// Add `change` to the flow's count of ended runs, if it is being kept.
+    fn count_ended_change(&self, flow: &str, change: i64) {
+        if change == 0 {
+            return;
+        }
+        let mut counts = self.trees.ended_counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(flow) {
+            *n = n.saturating_add_signed(change);
+        }
+    }
+
+    /// List every ended run in `ended` that is not there yet (a store from
+    /// before the listing was kept), a batch per write. Runs that end
+    /// meanwhile list themselves.
+    fn index_ended_runs(&self) -> StoreResult<()> {
+        let t = &self.trees;
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let mut batch = Vec::new();
+            let mut last = None;
+            for entry in t.runs.range(from.as_slice()..).take(500) {
+                let (key, value) = entry.map_err(fail)?;
+                if let Some(listing) = ended_key_of(&decode::<RunRecord>(&value)?) {
+                    batch.push(listing);
+                }
+                last = Some(key);
+            }
+            let Some(last) = last else { break };
+            self.write(|w| {
+                for key in &batch {
+                    w.insert(&t.ended, key, [])?;
+                }
+                Ok::<_, StoreFailure>(())
+            })?;
+            // Just past `last`.
+            from = last.to_vec();
+            from.push(0);
+        }
+        self.write(|w| {
+            t.ended_counts.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            w.insert(&t.meta, INDEXED, []).map_err(StoreFailure::from)
+        })?;
+        Ok(())
     }
 
     /// Create `runs` (queued) and, in the same log entry, whatever `also`
@@ -555,5 +772,91 @@ mod tests {
         assert!(db.wake_due(100).unwrap().is_empty(), "a run that does not wait is not woken");
         assert_eq!(db.next_wake().unwrap(), None, "and its stale timer is gone");
         assert_eq!(db.run("moved").unwrap().unwrap().status, RunStatus::Succeeded);
+    }
+
+    fn ended_at(id: &str, flow: &str, status: RunStatus, ended_ms: u64) -> RunRecord {
+        RunRecord { flow: flow.into(), updated_ms: ended_ms, ..run(id, status, None) }
+    }
+
+    #[test]
+    fn ended_runs_are_listed_by_flow_class_and_end_and_deleted_whole() {
+        let db = Db::temporary().unwrap();
+        // Through their lives: created, running, ended.
+        for (id, flow, status, ended) in [
+            ("r1", "a", RunStatus::Succeeded, 100),
+            ("r2", "a", RunStatus::Failed, 200),
+            ("r3", "a", RunStatus::Succeeded, 300),
+            ("r4", "b", RunStatus::Cancelled, 150),
+            ("r5", "a", RunStatus::Waiting, 0),
+        ] {
+            let mut r = ended_at(id, flow, RunStatus::Queued, 0);
+            db.create_run(&r).unwrap();
+            r.status = RunStatus::Running;
+            db.save_run(&r).unwrap();
+            let mut step = StepRecord {
+                path: "s".into(),
+                step_id: "s".into(),
+                status: crate::flow::run::StepStatus::Succeeded,
+                input: None,
+                output: None,
+                error: None,
+                attempts: 1,
+                started_ms: 0,
+                ended_ms: None,
+                wake_ms: None,
+                logs: vec![],
+                dropped_logs: 0,
+                seq: 0,
+            };
+            db.put_step(id, &mut step).unwrap();
+            r.status = status;
+            r.updated_ms = ended;
+            r.wake_ms = (status == RunStatus::Waiting).then_some(10_000);
+            db.save_run(&r).unwrap();
+        }
+        assert_eq!(db.flows_with_ended_runs().unwrap(), ["a", "b"]);
+        assert_eq!(db.ended_total("a").unwrap(), 3, "the waiting run has not ended");
+        let ids = |list: Vec<EndedRun>| list.into_iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, u64::MAX, 10).unwrap()), ["r1", "r3"]);
+        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, 300, 10).unwrap()), ["r1"], "ended before 300");
+        assert_eq!(ids(db.ended_runs("a", EndClass::Failed, u64::MAX, 10).unwrap()), ["r2"]);
+        assert_eq!(ids(db.ended_runs("b", EndClass::Failed, u64::MAX, 10).unwrap()), ["r4"], "cancelled is failed");
+        assert_eq!(db.count_ended("a", EndClass::Succeeded, u64::MAX).unwrap(), 2);
+        // Saving an ended run again (a stale queue entry dropped) lists it once.
+        db.save_run(&ended_at("r1", "a", RunStatus::Succeeded, 100)).unwrap();
+        assert_eq!(db.ended_total("a").unwrap(), 3);
+
+        let listed = db.ended_runs("a", EndClass::Succeeded, 300, 10).unwrap();
+        assert_eq!(db.delete_runs(&listed).unwrap(), 1);
+        assert_eq!(db.run("r1").unwrap(), None);
+        assert!(db.steps("r1").unwrap().is_empty(), "its step records went with it");
+        assert!(!db.trees.events.contains_key("r1").unwrap(), "and its event");
+        assert_eq!(db.ended_total("a").unwrap(), 2);
+        assert_eq!(db.steps("r3").unwrap().len(), 1, "other runs keep theirs");
+
+        // A stale listing (a run that has not ended) loses only the listing.
+        let stale = EndedRun { id: "r5".into(), flow: "a".into(), class: EndClass::Succeeded, ended_ms: 5 };
+        db.trees.ended.insert(ended_key("a", EndClass::Succeeded, 5, "r5"), &[]).unwrap();
+        assert_eq!(db.delete_runs(&[stale]).unwrap(), 0);
+        assert_eq!(db.run("r5").unwrap().unwrap().status, RunStatus::Waiting);
+        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, u64::MAX, 10).unwrap()), ["r3"]);
+    }
+
+    #[test]
+    fn a_store_from_before_the_listing_is_indexed_once() {
+        let db = Db::temporary().unwrap();
+        assert!(db.trees.meta.contains_key(INDEXED).unwrap(), "a new store needs no indexing");
+        // Records as an older weft wrote them: no listing of ended runs, and no mark.
+        db.trees.meta.remove(INDEXED).unwrap();
+        for (id, status) in [("o1", RunStatus::Succeeded), ("o2", RunStatus::Failed), ("o3", RunStatus::Queued)] {
+            db.trees.runs.insert(id, serde_json::to_vec(&ended_at(id, "old", status, 50)).unwrap()).unwrap();
+        }
+        assert!(db.flows_with_ended_runs().unwrap().is_empty());
+        db.prepare_retention().unwrap();
+        assert_eq!(db.flows_with_ended_runs().unwrap(), ["old"]);
+        assert_eq!(db.ended_total("old").unwrap(), 2);
+        assert!(db.trees.meta.contains_key(INDEXED).unwrap());
+        db.prepare_retention().unwrap();
+        assert_eq!(db.ended_total("old").unwrap(), 2);
     }
 }

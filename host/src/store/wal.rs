@@ -43,6 +43,8 @@ const SEGMENT_BYTES: u64 = 64 << 20;
 const ZERO_AHEAD: u64 = 1 << 20;
 /// Buffered entries nobody waits for still reach the file this often.
 const IDLE_WRITE: Duration = Duration::from_millis(100);
+/// A buffer grown past this by a burst of writes is replaced by a small one.
+const SPARE_BYTES: usize = 4 << 20;
 const META_KEY: &[u8] = b"applied";
 const REMOVED: u32 = u32::MAX;
 
@@ -306,6 +308,10 @@ impl Syncer {
                 break;
             }
             spare.clear();
+            if spare.capacity() > SPARE_BYTES {
+                // A burst of writes grew the buffer: give the memory back.
+                spare = Vec::with_capacity(1 << 16);
+            }
             durable = upto;
             let _previous = self.shared.synced.send_replace(Ok(upto));
             if shutdown {
@@ -508,7 +514,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &Path) -> (sled::Db, Wal) {
-        let db = super::super::open_sled(&dir.join("db")).unwrap();
+        let db = super::super::open_sled(&dir.join("db"), Default::default()).unwrap();
         let wal = Wal::open(&dir.join("wal"), &db).unwrap();
         (db, wal)
     }
@@ -567,7 +573,7 @@ mod tests {
     #[tokio::test]
     async fn full_segments_are_checkpointed_away_and_the_rest_replays() {
         let dir = tempfile::tempdir().unwrap();
-        let db = super::super::open_sled(&dir.path().join("db")).unwrap();
+        let db = super::super::open_sled(&dir.path().join("db"), Default::default()).unwrap();
         let wal = Wal::open_with(&dir.path().join("wal"), &db, 4096).unwrap();
         let tree = db.open_tree("t").unwrap();
         for i in 0..2_000u32 {

@@ -21,15 +21,9 @@ impl InProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = Server::open(ServerConfig {
-            listen: addr,
-            data_dir: data.to_path_buf(),
             plugins_dir: plugin_dir.to_path_buf(),
-            cache_dir: data.join("cache"),
-            public_url: None,
-            workers: 64,
-            max_backlog: 10_000,
-            max_body: 1 << 20,
             admin_token: Some(TOKEN.into()),
+            ..ServerConfig::new(addr, data.to_path_buf())
         })
         .await
         .unwrap();

@@ -14,6 +14,10 @@ struct Hostile;
 const ACTIONS: &[&str] = &[
     "spin",
     "memory",
+    "huge-alloc",
+    "log-loop",
+    "kv-get-loop",
+    "kv-fill",
     "recurse",
     "recurse-big",
     "big-output",
@@ -74,6 +78,30 @@ impl Guest for Hostile {
                 loop {
                     hoard.push(black_box(vec![1u8; 1 << 20]));
                 }
+            }
+            "huge-alloc" => {
+                let bytes = input["bytes"].as_u64().unwrap_or(2_147_483_647) as usize;
+                let buf = black_box(vec![0u8; bytes]);
+                Ok(buf.len().to_string())
+            }
+            // Host calls in a loop, with no work of their own in between.
+            "log-loop" => loop {
+                log::log(log::Level::Debug, "again");
+            },
+            "kv-get-loop" => loop {
+                black_box(kv::get("k").ok());
+            },
+            // Entries k<from>… (at most `count`) until the namespace is full: how many were stored, and why it stopped.
+            "kv-fill" => {
+                let value = vec![7u8; input["value_bytes"].as_u64().unwrap_or(8) as usize];
+                let start = input["from"].as_u64().unwrap_or(0);
+                let end = start.saturating_add(input["count"].as_u64().unwrap_or(u64::MAX));
+                for i in start..end {
+                    if let Err(e) = kv::set(&format!("k{i:07}"), &value) {
+                        return Ok(serde_json::json!({ "stored": i - start, "error": format!("{e:?}") }).to_string());
+                    }
+                }
+                Ok(serde_json::json!({ "stored": end - start }).to_string())
             }
             "recurse" => Ok(recurse(0).to_string()),
             "recurse-big" => Ok(recurse_big(0).to_string()),
