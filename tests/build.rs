@@ -14,7 +14,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", manifest_dir.join("tests").display());
-    println!("cargo:rerun-if-changed={}", root.join("host/tests").display());
+    println!("cargo:rerun-if-changed={}", root.join("host/cli/tests").display());
 
     let mut plugins = Vec::new(); // (package, artifact stem, is a test plugin)
     for (dir, test_only) in [("plugins", false), ("tests/plugins", true)] {
@@ -48,7 +48,7 @@ fn main() {
     );
 
     let out_dir = target_dir.join("wasm32-wasip2").join("plugin");
-    let test_sources = read_all(&manifest_dir.join("tests")) + &read_all(&root.join("host/tests"));
+    let test_sources = read_all(&manifest_dir.join("tests")) + &read_all(&root.join("host/cli/tests"));
     let mut constants = String::new();
     for (package, stem, test_only) in &plugins {
         let path = out_dir.join(format!("{stem}.wasm"));
@@ -56,7 +56,7 @@ fn main() {
         let constant = stem.to_uppercase();
         if *test_only && !test_sources.contains(&format!("plugins::{constant}")) {
             panic!(
-                "test plugin {package} is used by no test in tests/tests/ or host/tests/ (expected `plugins::{constant}`)"
+                "test plugin {package} is used by no test in tests/tests/ or host/cli/tests/ (expected `plugins::{constant}`)"
             );
         }
         constants

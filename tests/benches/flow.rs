@@ -11,11 +11,12 @@
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
-use weft::flow::run::{RunFilter, RunStatus, RunStore, SystemClock};
-use weft::flow::{Executor, ExecutorConfig, FlowDef};
-use weft::runtime::registry::Registry;
-use weft::runtime::{Runtime, RuntimeConfig};
-use weft::store::Db;
+use weft::registry::Registry;
+use weft_core::model::FlowDef;
+use weft_core::run::{RunFilter, RunStatus, RunStore};
+use weft_flow::{Executor, ExecutorConfig, SystemClock};
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_store::Db;
 use weft_tests::measure::rss_mib;
 use weft_tests::plugins;
 
@@ -79,11 +80,11 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path()).unwrap();
-        let runtime = Runtime::new(RuntimeConfig { db: Some(db.clone()), ..Default::default() }).unwrap();
-        let registry = Registry::new(runtime.clone(), db.clone(), None);
+        let store = Arc::new(db.clone());
+        let runtime = Runtime::new(RuntimeConfig { kv: Some(store.clone()), ..Default::default() }).unwrap();
+        let registry = Registry::new(runtime.clone(), store.clone(), None);
         registry.insert(runtime.load_file(plugins::IDENTITY.as_ref()).await.unwrap());
-        let executor =
-            Executor::new(Arc::new(db.clone()), Arc::new(registry), Arc::new(SystemClock), ExecutorConfig::default());
+        let executor = Executor::new(store, Arc::new(registry), Arc::new(SystemClock), ExecutorConfig::default());
 
         let three = FlowDef::parse(
             "name: three\ntrigger: manual\nsteps:\n  - { id: a, transform: identity, input: \"{{ trigger }}\" }\n  - { id: b, transform: identity, input: \"{{ steps.a.output }}\" }\n  - { id: c, transform: identity, input: { n: \"{{ steps.b.output.n }}\" } }\n",

@@ -14,8 +14,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weft::caps::Connection;
-use weft::runtime::{CallContext, CallOptions, Plugin, Runtime, RuntimeConfig, WebhookRequest};
+use weft_core::connection::Connection;
+use weft_core::plugin::{CallContext, WebhookRequest};
+use weft_runtime::{CallOptions, Plugin, Runtime, RuntimeConfig};
 use weft_tests::{cpu_time, plugins};
 
 /// One call to measure, owning what it needs.
@@ -122,7 +123,9 @@ fn main() {
     let calls: usize = std::env::var("WEFT_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        // Connector calls get a key-value namespace, as in `weft serve`.
+        let kv = Arc::new(weft_store::Db::temporary().unwrap());
+        let runtime = Runtime::new(RuntimeConfig { kv: Some(kv), ..Default::default() }).unwrap();
         let started = Instant::now();
         let plugin = runtime.load_file(plugins::IDENTITY.as_ref()).await.unwrap();
         println!("load (compile) of identity.wasm: {:.1} ms", started.elapsed().as_secs_f64() * 1e3);

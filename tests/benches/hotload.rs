@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use weft::runtime::cache::CacheOutcome;
-use weft::runtime::{Runtime, RuntimeConfig};
+use weft_runtime::cache::CacheOutcome;
+use weft_runtime::{Runtime, RuntimeConfig};
 use weft_tests::http::request;
 use weft_tests::plugins;
 

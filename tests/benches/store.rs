@@ -9,8 +9,8 @@
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
-use weft::flow::run::{RunStore, StepRecord, StepStatus};
-use weft::store::Db;
+use weft_core::run::{RunStore, StepRecord, StepStatus};
+use weft_store::Db;
 
 fn record(i: u64) -> StepRecord {
     let contact = json!({ "name": "Ada Lovelace", "email": format!("ada.{i}@example.com"), "first_name": "Ada", "last_name": "Lovelace" });

@@ -3,16 +3,16 @@
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use weft::caps::Connection;
-use weft::runtime::{
-    CallContext, CallError, CallOptions, LimitKind, Limits, LoadError, Plugin, PluginError, Runtime, RuntimeConfig,
-    WebhookRequest,
-};
+use weft_core::connection::Connection;
+use weft_core::plugin::{CallContext, PluginError, WebhookRequest};
+use weft_runtime::{CallError, CallOptions, LimitKind, Limits, LoadError, Plugin, Runtime, RuntimeConfig};
 use weft_tests::app::TestApp;
 use weft_tests::plugins;
 
+/// A runtime whose plugins' key-value namespaces live in a temporary store.
 fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig::default()).expect("runtime")
+    let kv = Arc::new(weft_store::Db::temporary().expect("a temporary store"));
+    Runtime::new(RuntimeConfig { kv: Some(kv), ..Default::default() }).expect("runtime")
 }
 
 async fn load(rt: &Runtime, path: &str) -> Plugin {
@@ -409,7 +409,7 @@ async fn host_calls_cost_fuel_so_loops_of_them_stop_at_the_budget() {
     }
     let small = Limits { fuel: 20_000_000, ..Limits::default() };
     let opts = CallOptions { connection: Some(&conn), limits: Some(&small) };
-    let lines = |o: &weft::runtime::Outcome<Value>| o.logs.len() as u64 + o.dropped_logs;
+    let lines = |o: &weft_runtime::Outcome<Value>| o.logs.len() as u64 + o.dropped_logs;
     let first = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
     let second = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
     assert!(lines(&first) > 1_000, "some lines were logged before the budget ran out: {}", lines(&first));
@@ -522,7 +522,7 @@ async fn bad_files_are_rejected_with_a_reason() {
 #[tokio::test]
 async fn a_full_pool_answers_capacity_instead_of_queueing() {
     let config = RuntimeConfig {
-        ceilings: weft::runtime::Ceilings { max_concurrent_instances: 2, ..Default::default() },
+        ceilings: weft_runtime::Ceilings { max_concurrent_instances: 2, ..Default::default() },
         ..Default::default()
     };
     let rt = Runtime::new(config).unwrap();
@@ -557,7 +557,7 @@ async fn a_transform_is_not_a_connector() {
 
 #[tokio::test]
 async fn the_compile_cache_is_used_and_a_corrupt_entry_is_rebuilt() {
-    use weft::runtime::cache::CacheOutcome;
+    use weft_runtime::cache::CacheOutcome;
     let dir = tempfile::tempdir().unwrap();
     let cached = || Runtime::new(RuntimeConfig { cache_dir: Some(dir.path().into()), ..Default::default() }).unwrap();
     let identity = |rt: Runtime| async move {

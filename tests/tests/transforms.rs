@@ -3,7 +3,7 @@
 //! and programs that never end stopped by the sandbox's budget.
 
 use serde_json::{Value, json};
-use weft::runtime::{CallError, CallOptions, LimitKind, Limits, Plugin, Runtime, RuntimeConfig};
+use weft_runtime::{CallError, CallOptions, LimitKind, Limits, Plugin, Runtime, RuntimeConfig};
 use weft_tests::plugins;
 
 async fn load(path: &str) -> Plugin {

@@ -2,7 +2,7 @@
 //! this process on 127.0.0.1, on a fresh data directory.
 
 use std::path::Path;
-use weft::server::{Server, ServerConfig};
+use weft::node::{Node, NodeConfig};
 
 /// The admin token the benchmarks' servers use.
 pub const TOKEN: &str = "bench-admin-token-0123456789";
@@ -20,10 +20,10 @@ impl InProcess {
     pub async fn start(data: &Path, plugin_dir: &Path) -> InProcess {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = Server::open(ServerConfig {
+        let server = Node::open(NodeConfig {
             plugins_dir: plugin_dir.to_path_buf(),
             admin_token: Some(TOKEN.into()),
-            ..ServerConfig::new(addr, data.to_path_buf())
+            ..NodeConfig::new(addr, data.to_path_buf())
         })
         .await
         .unwrap();

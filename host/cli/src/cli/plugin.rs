@@ -1,0 +1,264 @@
+//! `weft plugin …`: what a plugin author runs while writing a plugin.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use weft_core::connection::{Connection, HostRule};
+use weft_core::plugin::{CallContext, World};
+use weft_runtime::{CallOptions, Limits, Outcome, Runtime, RuntimeConfig};
+use weft_store::Db;
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Load a plugin, check it, and print what it offers.
+    Describe {
+        /// The plugin's .wasm component.
+        file: PathBuf,
+        /// Print the full manifest as JSON (with schemas).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a plugin and run one call: an action of a connector, or a transform.
+    Call(Box<CallArgs>),
+    #[command(flatten)]
+    Server(ServerPluginCommand),
+}
+
+/// Plugin commands that drive a running server.
+#[derive(Subcommand)]
+pub enum ServerPluginCommand {
+    /// List the server's plugins, with versions and the flows that use them.
+    List,
+    /// Upload a .wasm plugin to the server (checked before it is kept).
+    Install {
+        file: PathBuf,
+        /// Name of a transform (default: the file name; connectors are named by their manifest).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Remove a plugin from the server.
+    Remove {
+        name: String,
+        /// Remove it even while flows use it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The plugin's .wasm component.
+    file: PathBuf,
+    /// The connector action to run (omit for a transform).
+    action: Option<String>,
+    /// Input JSON; `@FILE` reads a file, `-` reads standard input.
+    #[arg(long, short, default_value = "{}")]
+    input: String,
+    /// Let the call reach HOST (`api.example.com`, `*.example.com`, `127.0.0.1:8080`, `*`). Repeatable.
+    /// Loopback and private addresses must be granted by address.
+    #[arg(long = "grant-host", value_name = "HOST")]
+    grant_hosts: Vec<String>,
+    /// A connection setting NAME=VALUE (VALUE is JSON if it parses, else a string). Repeatable.
+    #[arg(long = "setting", value_name = "NAME=VALUE")]
+    settings: Vec<String>,
+    /// A connection secret NAME=VALUE. Repeatable. Redacted from the plugin's logs.
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+    /// Connection id (names its key-value namespace).
+    #[arg(long, default_value = "cli")]
+    connection: String,
+    /// CPU budget in fuel units.
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Wall-clock limit in milliseconds.
+    #[arg(long, value_name = "MS")]
+    timeout_ms: Option<u64>,
+    /// Memory limit in MiB.
+    #[arg(long, value_name = "MIB")]
+    memory_mib: Option<usize>,
+    /// Idempotency key passed to the action.
+    #[arg(long, default_value = "cli-call")]
+    idempotency_key: String,
+}
+
+pub async fn run(cmd: PluginCommand, g: &super::Global) -> Result<ExitCode> {
+    match cmd {
+        PluginCommand::Describe { file, json } => describe(file, json).await,
+        PluginCommand::Call(args) => call(*args, g.data_dir.as_deref()).await,
+        PluginCommand::Server(cmd) => super::remote::plugins(cmd, g).await,
+    }
+}
+
+async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
+    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let plugin = runtime.load_file(&file).await?;
+    let Some(m) = plugin.manifest() else {
+        if json {
+            println!("{}", serde_json::json!({ "name": plugin.name(), "world": "transform" }));
+        } else {
+            println!("{} — a transform (JSON in, JSON out; no HTTP, kv or config)", plugin.name());
+            println!("run it: weft plugin call {} --input '{{…}}'", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(m)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} {} — {}", m.name, m.version, m.description);
+    println!("world: connector");
+    if !m.actions.is_empty() {
+        println!("actions:");
+        for a in &m.actions {
+            println!("  {:<20} {}", a.name, a.description);
+        }
+    }
+    if !m.triggers.is_empty() {
+        println!("triggers:");
+        for t in &m.triggers {
+            let kind = match t.polling {
+                Some(strategy) => format!("polling, {}", serde_json::to_value(strategy)?.as_str().unwrap_or("")),
+                None => "webhook".into(),
+            };
+            println!("  {:<20} {} ({kind})", t.name, t.description);
+        }
+    }
+    if !m.settings.is_empty() {
+        println!("settings:");
+        for s in &m.settings {
+            let flags = match (s.secret, s.required) {
+                (true, true) => " (secret, required)",
+                (true, false) => " (secret)",
+                (false, true) => " (required)",
+                (false, false) => "",
+            };
+            println!("  {:<20} {}{flags}", s.name, s.description);
+        }
+    }
+    if !m.hosts.is_empty() {
+        println!("wants to reach: {} (granted only if the operator grants it)", m.hosts.join(", "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn read_input(input: &str) -> Result<Value> {
+    let (text, origin) = if input == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).context("reading --input from standard input")?;
+        (s, "standard input".to_string())
+    } else if let Some(path) = input.strip_prefix('@') {
+        (std::fs::read_to_string(path).with_context(|| format!("reading --input file {path}"))?, path.to_string())
+    } else {
+        (input.to_string(), "--input".to_string())
+    };
+    serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))
+}
+
+pub(super) fn pairs(list: &[String], flag: &str) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("{flag} {p:?} must look like NAME=VALUE"))
+        })
+        .collect()
+}
+
+/// A connection from `--setting`, `--secret` and `--grant-host` flags.
+pub(super) fn connection_from_flags(
+    id: &str,
+    settings: &[String],
+    secrets: &[String],
+    hosts: &[String],
+) -> Result<Connection> {
+    let hosts = hosts.iter().map(|h| h.parse::<HostRule>().map_err(anyhow::Error::msg)).collect::<Result<Vec<_>>>()?;
+    Ok(Connection {
+        id: id.to_string(),
+        // A setting is JSON when it parses as JSON, else a string.
+        settings: pairs(settings, "--setting")?
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::from_str(&v).unwrap_or(Value::String(v))))
+            .collect(),
+        secrets: pairs(secrets, "--secret")?.into_iter().collect(),
+        hosts: Arc::new(hosts),
+    })
+}
+
+async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let input = read_input(&args.input)?;
+    let connection =
+        Arc::new(connection_from_flags(&args.connection, &args.settings, &args.secrets, &args.grant_hosts)?);
+    let mut limits = Limits::default();
+    if let Some(fuel) = args.fuel {
+        limits.fuel = fuel;
+    }
+    if let Some(ms) = args.timeout_ms {
+        limits.timeout = Duration::from_millis(ms);
+    }
+    if let Some(mib) = args.memory_mib {
+        limits.memory_bytes = mib << 20;
+    }
+    // Key-value data persists only in an explicit data directory.
+    let db = Arc::new(match data_dir {
+        Some(dir) => Db::open(dir)?,
+        None => Db::temporary()?,
+    });
+    let runtime = Runtime::new(RuntimeConfig { kv: Some(db.clone()), defaults: limits, ..Default::default() })?;
+    let plugin = runtime.load_file(&args.file).await?;
+    let opts = CallOptions { connection: Some(&connection), limits: None };
+    let outcome = match (plugin.world(), &args.action) {
+        (World::Transform, None) => plugin.transform(&opts, &input).await,
+        (World::Transform, Some(action)) => {
+            bail!("{} is a transform: it has no actions (drop {action:?} from the command)", plugin.name())
+        }
+        (World::Connector, action) => {
+            let manifest = plugin.manifest().expect("connectors have manifests");
+            let names = manifest.actions.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ");
+            let Some(action) = action else {
+                bail!("{} is a connector: name the action to run (one of: {names})", plugin.name());
+            };
+            if manifest.action(action).is_none() {
+                bail!("connector {:?} has no action {action:?}; its actions: {names}", plugin.name());
+            }
+            if let Err(problems) = plugin.check_input(action, &input) {
+                bail!("the input does not fit the input schema of {}.{action}: {problems}", plugin.name());
+            }
+            let ctx = CallContext { idempotency_key: args.idempotency_key.clone(), attempt: 1 };
+            plugin.invoke(&opts, action, &input, &ctx).await
+        }
+    };
+    db.flush()?;
+    Ok(report(outcome))
+}
+
+fn report(outcome: Outcome<Value>) -> ExitCode {
+    for line in &outcome.logs {
+        eprintln!(
+            "[{}] {}",
+            serde_json::to_value(line.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            line.message
+        );
+    }
+    if outcome.dropped_logs > 0 {
+        eprintln!("[weft] {} more log lines were dropped", outcome.dropped_logs);
+    }
+    for denial in &outcome.http_refusals {
+        eprintln!("[weft] refused: {denial}");
+    }
+    eprintln!("[weft] {} ms, {} fuel", outcome.elapsed.as_millis(), outcome.fuel_used);
+    match outcome.result {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

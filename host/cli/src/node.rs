@@ -1,0 +1,162 @@
+//! One weft node: the pieces of `weft serve` put together.
+//!
+//! [`Node::open`] opens the data directory (the sled store), makes or checks
+//! the admin token, starts the sandbox with the store's key-value namespaces,
+//! loads the plugins folder into the [`Registry`] and watches it, and builds
+//! the executor, the triggers and the pruner over the store and the registry;
+//! [`Node::serve`] hands them to the HTTP server until a shutdown signal.
+
+use crate::registry::Registry;
+use crate::watch::{self, FolderWatch};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use weft_flow::retention::{Pruner, PrunerConfig, RetentionPolicy};
+use weft_flow::{Executor, ExecutorConfig, SystemClock, TriggerConfig, Triggers};
+use weft_runtime::{Runtime, RuntimeConfig};
+use weft_server::{HttpConfig, Parts, Server, listen};
+use weft_store::{Db, StoreOptions};
+
+/// How to run a node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Plugin `.wasm` files (default `<data-dir>/plugins`).
+    pub plugins_dir: PathBuf,
+    /// Compiled components (default `<data-dir>/cache`).
+    pub cache_dir: PathBuf,
+    /// The base of webhook URLs (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// Runs executing at once.
+    pub workers: usize,
+    /// Runs queued or executing beyond which webhooks answer 429 and polls wait.
+    pub max_backlog: usize,
+    /// Events one webhook request or one poll may turn into runs.
+    pub max_events_per_request: usize,
+    /// Largest request body on `/hooks/` and `/api/` (plugin uploads: 64 MiB).
+    pub max_body: usize,
+    /// How long clients may take, and how many may be connected.
+    pub connections: listen::ConnectionLimits,
+    /// How long ended runs are kept, unless a flow says otherwise.
+    pub retention: RetentionPolicy,
+    /// How often ended runs are pruned.
+    pub prune_interval: Duration,
+    /// How the data directory is opened (sled's cache).
+    pub store: StoreOptions,
+    /// Use this admin token (stored hashed) instead of the existing or a generated one.
+    pub admin_token: Option<String>,
+}
+
+impl NodeConfig {
+    /// Serve `data_dir` on `listen` with every other setting at its default.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        let http = HttpConfig::default();
+        Self {
+            listen,
+            plugins_dir: data_dir.join("plugins"),
+            cache_dir: data_dir.join("cache"),
+            data_dir,
+            public_url: None,
+            workers: 64,
+            max_backlog: 10_000,
+            max_events_per_request: 1_000,
+            max_body: http.max_body,
+            connections: http.connections,
+            retention: RetentionPolicy::default(),
+            prune_interval: Duration::from_secs(60),
+            store: StoreOptions::default(),
+            admin_token: None,
+        }
+    }
+}
+
+/// A node, open and ready to serve.
+pub struct Node {
+    server: Server,
+    /// The admin token when it was made now (shown once).
+    pub new_token: Option<String>,
+    /// Plugin files that failed to load.
+    pub skipped: Vec<(String, String)>,
+    /// Keeps the registry in step with the plugins folder while the node lives.
+    _watch: FolderWatch,
+}
+
+/// A new admin token: `weft_` and 256 random bits in hex.
+fn new_admin_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random number generator");
+    format!("weft_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+impl Node {
+    /// Open the data directory, load the plugins, and build the executor and triggers.
+    pub async fn open(config: NodeConfig) -> anyhow::Result<Self> {
+        let db = Db::open_with(&config.data_dir, config.store)?;
+        let (token_hash, new_token) = match (&config.admin_token, db.admin_token_hash()?) {
+            (Some(token), _) => {
+                anyhow::ensure!(token.len() >= 16, "the admin token must be at least 16 characters");
+                db.set_admin_token_hash(weft_server::token_hash(token))?;
+                (weft_server::token_hash(token), None)
+            }
+            (None, Some(hash)) => (hash, None),
+            (None, None) => {
+                let token = new_admin_token();
+                db.set_admin_token_hash(weft_server::token_hash(&token))?;
+                (weft_server::token_hash(&token), Some(token))
+            }
+        };
+        let store = Arc::new(db);
+        let runtime = Runtime::new(RuntimeConfig {
+            kv: Some(store.clone()),
+            cache_dir: Some(config.cache_dir.clone()),
+            ..Default::default()
+        })?;
+        let registry = Registry::new(runtime, store.clone(), Some(config.data_dir.join("versions")))
+            .with_folder(config.plugins_dir.clone());
+        std::fs::create_dir_all(&config.plugins_dir)?;
+        // Watch first, so a file written while the folder loads is not missed.
+        let watch = watch::watch(registry.clone(), &config.plugins_dir)?;
+        let skipped =
+            registry.load_dir(&config.plugins_dir).await.into_iter().map(|(file, e)| (file, e.to_string())).collect();
+        let registry = Arc::new(registry);
+        let clock = Arc::new(SystemClock);
+        let executor =
+            Executor::new(store.clone(), registry.clone(), clock.clone(), ExecutorConfig { workers: config.workers });
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+        let triggers = Triggers::new(
+            executor.clone(),
+            store.clone(),
+            registry.clone(),
+            clock.clone(),
+            TriggerConfig {
+                public_url,
+                max_backlog: config.max_backlog,
+                max_events_per_request: config.max_events_per_request,
+                sync_timeout: Duration::from_secs(30),
+            },
+        );
+        let pruner = Pruner::new(
+            store.clone(),
+            clock,
+            config.retention,
+            PrunerConfig { interval: config.prune_interval, ..PrunerConfig::default() },
+        );
+        let server = Server::new(
+            Parts { store, plugins: registry, executor, triggers, pruner, token_hash },
+            HttpConfig { max_body: config.max_body, connections: config.connections },
+        );
+        Ok(Self { server, new_token, skipped, _watch: watch })
+    }
+
+    /// Serve until `shutdown` resolves (see [`Server::serve`]).
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self { server, _watch, .. } = self;
+        server.serve(listener, shutdown).await
+    }
+}

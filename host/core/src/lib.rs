@@ -1,0 +1,78 @@
+//! # weft-core
+//!
+//! The ground every layer of weft stands on: plain domain types and the
+//! traits the layers meet at.
+//!
+//! - [`plugin`]: what crosses the plugin boundary — [`Manifest`](plugin::Manifest),
+//!   [`PluginError`](plugin::PluginError), [`Event`](plugin::Event), webhook requests and answers;
+//! - [`model`]: the flow format users write ([`FlowDef`](model::FlowDef));
+//! - [`run`]: runs and step records, and the traits the executor reaches
+//!   storage ([`RunStore`]), plugins ([`Plugins`](run::Plugins)) and time
+//!   ([`Clock`](run::Clock)) through;
+//! - [`trigger`]: trigger records and poll states, [`TriggerStore`] and
+//!   [`TriggerPlugins`](trigger::TriggerPlugins);
+//! - [`catalog`]: the installed plugins as validation ([`Catalog`](catalog::Catalog)) and the admin
+//!   API ([`PluginRegistry`](catalog::PluginRegistry)) see them;
+//! - [`connection`]: connections, host grants, [`ConnectionStore`];
+//! - [`kv`]: plugins' key-value namespaces, [`KvStore`](kv::KvStore);
+//! - [`log`]: the lines plugins log.
+//!
+//! **Architecture invariant:** this crate depends on no other weft crate and
+//! on none of wasmtime, sled, hyper, axum or tokio. Everything here is data,
+//! pure functions over it, or a trait another crate implements, so the flow
+//! engine can be tested with fakes and a storage backend is a drop-in. The
+//! edge check (`cargo xtask edges`) enforces it.
+
+pub mod catalog;
+pub mod connection;
+pub mod kv;
+pub mod log;
+pub mod model;
+pub mod plugin;
+pub mod run;
+pub mod trigger;
+
+use connection::ConnectionStore;
+use run::RunStore;
+use trigger::TriggerStore;
+
+/// Everything the server keeps in one storage backend: runs and flows,
+/// triggers, connections.
+pub trait Store: RunStore + TriggerStore + ConnectionStore {
+    /// What the backend has written since it was opened, for `/metrics`.
+    fn write_stats(&self) -> WriteStats;
+}
+
+/// Counters of a storage backend's writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Writes (one log entry, or one transaction, each).
+    pub writes: u64,
+    /// Syncs to disk (group commit: one for every writer waiting at the time).
+    pub syncs: u64,
+    /// Bytes of log written.
+    pub log_bytes: u64,
+}
+
+/// `n` bytes for people: `512 bytes`, `1.5 KiB`, `64 MiB`, `2 GiB`.
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64).replace(".0 ", " "),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0).replace(".0 ", " "),
+        n => format!("{n} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512 << 10), "512 KiB");
+        assert_eq!(human_bytes(1 << 30), "1 GiB");
+        assert_eq!(human_bytes(1536 << 10), "1.5 MiB");
+        assert_eq!(human_bytes(10), "10 bytes");
+    }
+}

@@ -1,0 +1,323 @@
+//! Runs and step records: what the executor persists, and the traits through
+//! which it reaches storage ([`RunStore`]) and plugins ([`Plugins`]).
+
+use crate::catalog::Catalog;
+use crate::log::LogLine;
+use crate::model::FlowDef;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker is executing it.
+    Running,
+    /// Waiting for a delay or a retry; holds no worker.
+    Waiting,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Waiting => "waiting",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// One execution of a flow for one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Time-ordered unique id.
+    pub id: String,
+    pub flow: String,
+    /// The flow version this run executes.
+    pub version: u64,
+    pub status: RunStatus,
+    /// The trigger's event (`trigger` in expressions). Shared: an event may
+    /// be large, and a run's record is copied while it executes. The store
+    /// keeps it apart from the rest of the record, which it decodes without it.
+    #[serde(default)]
+    pub trigger: Arc<Value>,
+    pub created_ms: u64,
+    pub updated_ms: u64,
+    /// Why the run failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The output of the last step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    /// When waiting: when it wakes (ms since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_ms: Option<u64>,
+    /// The run this one re-runs, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
+    /// The exact plugin versions (content hashes) the run uses, by how the
+    /// flow names them (`http`, `http@1.2.0`): fixed when the run is created,
+    /// so a plugin swapped meanwhile does not change a run in flight.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub plugins: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Running,
+    Succeeded,
+    /// Failed for good; with `on_error: continue` or `branch` the run went on.
+    Failed,
+    /// Waiting for a delay or a retry.
+    Waiting,
+}
+
+/// Why a step failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepFailure {
+    pub message: String,
+    /// Whether another attempt may succeed.
+    pub retryable: bool,
+    /// The plugin asked to wait at least this long (rate limiting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl StepFailure {
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retryable: false, retry_after_ms: None }
+    }
+}
+
+/// What happened to one step of one run (one per step path; loop items have
+/// their own paths, e.g. `each[3].clean`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Where in the flow: `create`, `check.then.wait`, `each[3].clean`.
+    pub path: String,
+    pub step_id: String,
+    pub status: StepStatus,
+    /// The rendered input (actions and transforms), the evaluated condition or list (control steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<StepFailure>,
+    pub attempts: u32,
+    pub started_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<u64>,
+    /// When waiting: when the step continues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<LogLine>,
+    /// Log lines the plugin wrote beyond what a call keeps (counted, not kept).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_logs: u64,
+    /// Assigned by the store when the record is first written (`seq` 0): the run's step order.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// How a run ended, as retention tells runs apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndClass {
+    Succeeded,
+    /// Failed or cancelled.
+    Failed,
+}
+
+impl EndClass {
+    /// The class of a run with `status`, once it has ended.
+    pub fn of(status: RunStatus) -> Option<Self> {
+        match status {
+            RunStatus::Succeeded => Some(EndClass::Succeeded),
+            RunStatus::Failed | RunStatus::Cancelled => Some(EndClass::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An ended run, as retention lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedRun {
+    pub id: String,
+    pub flow: String,
+    pub class: EndClass,
+    /// When it ended (ms since the epoch).
+    pub ended_ms: u64,
+}
+
+/// A filter for listing runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    pub flow: Option<String>,
+    pub status: Option<RunStatus>,
+    pub limit: usize,
+}
+
+/// A stored flow version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredFlow {
+    pub name: String,
+    pub version: u64,
+    pub def: FlowDef,
+    pub updated_ms: u64,
+}
+
+/// An error of the storage backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure(pub String);
+
+impl fmt::Display for StoreFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreFailure {}
+
+pub type StoreResult<T> = Result<T, StoreFailure>;
+
+/// Where flows, runs, step records, the queue and timers live. The store
+/// crates implement it; the flow engine's tests implement it in memory.
+pub trait RunStore: Send + Sync + 'static {
+    /// Store `def` as the flow's next version unless it equals the current one.
+    fn put_flow(&self, def: &FlowDef, now_ms: u64) -> StoreResult<StoredFlow>;
+    /// The flow's current version (shared: the store may keep it decoded).
+    fn flow(&self, name: &str) -> StoreResult<Option<Arc<StoredFlow>>>;
+    fn flow_version(&self, name: &str, version: u64) -> StoreResult<Option<StoredFlow>>;
+    fn flows(&self) -> StoreResult<Vec<StoredFlow>>;
+    /// Remove the flow's current definition (its versions stay for its runs).
+    /// Whether it existed.
+    fn delete_flow(&self, name: &str) -> StoreResult<bool>;
+
+    /// Save a new run and put it on the queue, atomically.
+    fn create_run(&self, run: &RunRecord) -> StoreResult<()>;
+    fn run(&self, id: &str) -> StoreResult<Option<RunRecord>>;
+    /// Save the run; queue, schedule (at `wake_ms`) or neither, by its status.
+    fn save_run(&self, run: &RunRecord) -> StoreResult<()>;
+    fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>>;
+    /// Runs queued or executing: what ingress checks before accepting more.
+    fn backlog(&self) -> StoreResult<usize>;
+
+    fn step(&self, run: &str, path: &str) -> StoreResult<Option<StepRecord>>;
+    /// Write a step record. A record with `seq` 0 is the step's first: the
+    /// store gives it the next place in the run's order (into `step.seq`,
+    /// so the caller's later writes of the same step keep it).
+    fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()>;
+    /// Write `steps` (in order, each as [`RunStore::put_step`]) and then, if
+    /// given, the run (as [`RunStore::save_run`]), all as one write.
+    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()>;
+    /// The run's step records in the order they were first written.
+    fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
+
+    /// Runs waiting for a worker, oldest first.
+    fn queued(&self, limit: usize) -> StoreResult<Vec<String>>;
+    /// Drop the queue entry of a run that has no record (a crash can leave
+    /// one: the entry is written first).
+    fn unqueue(&self, id: &str) -> StoreResult<()>;
+    /// Waiting runs whose wake time is at or before `now_ms`, moved to the queue.
+    fn wake_due(&self, now_ms: u64) -> StoreResult<Vec<String>>;
+    /// The earliest wake time of any waiting run.
+    fn next_wake(&self) -> StoreResult<Option<u64>>;
+
+    /// Make everything written so far durable.
+    fn flush(&self) -> BoxFuture<'_, StoreResult<()>>;
+
+    // ---- retention: ended runs, by flow and by how and when they ended ----
+
+    /// Make the listing of ended runs complete: a store written before it was
+    /// kept lacks it. Cheap once done.
+    fn prepare_retention(&self) -> StoreResult<()>;
+    /// The flows (deleted ones too) that have ended runs.
+    fn flows_with_ended_runs(&self) -> StoreResult<Vec<String>>;
+    /// Ended runs of `flow` in `class` that ended before `before_ms`,
+    /// earliest end first, at most `limit`.
+    fn ended_runs(&self, flow: &str, class: EndClass, before_ms: u64, limit: usize) -> StoreResult<Vec<EndedRun>>;
+    /// How many ended runs of `flow` in `class` ended before `before_ms`.
+    fn count_ended(&self, flow: &str, class: EndClass, before_ms: u64) -> StoreResult<u64>;
+    /// How many ended runs `flow` has.
+    fn ended_total(&self, flow: &str) -> StoreResult<u64>;
+    /// Delete these runs — record, event and step records — and take each
+    /// out of the listing of ended runs. A listed run that has not ended (a
+    /// crash can leave a stale listing) keeps its records and loses the
+    /// listing. Returns how many runs were deleted.
+    fn delete_runs(&self, runs: &[EndedRun]) -> StoreResult<usize>;
+}
+
+/// The result of one plugin call made for a step.
+#[derive(Debug)]
+pub struct PluginCall {
+    pub result: Result<Value, StepFailure>,
+    pub logs: Vec<LogLine>,
+    /// Lines beyond the per-call cap, dropped and counted.
+    pub dropped_logs: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// How the executor reaches plugins. The `weft` binary's plugin registry
+/// implements it over the sandbox; tests implement it without wasm.
+pub trait Plugins: Catalog + Send + Sync + 'static {
+    /// Run `connector.action` for `connection`.
+    fn invoke<'a>(&'a self, call: ActionCall<'a>) -> BoxFuture<'a, PluginCall>;
+    /// Run transform `plugin` on `input`.
+    fn transform<'a>(
+        &'a self,
+        plugin: &'a str,
+        version: Option<&'a str>,
+        input: &'a Value,
+    ) -> BoxFuture<'a, PluginCall>;
+}
+
+/// One action call.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionCall<'a> {
+    pub connector: &'a str,
+    pub version: Option<&'a str>,
+    pub action: &'a str,
+    pub connection: &'a str,
+    pub input: &'a Value,
+    /// Stable across attempts: `<run id>/<step path>`.
+    pub idempotency_key: &'a str,
+    pub attempt: u32,
+}
+
+/// Time, injectable so retries and delays can be tested without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Resolve no earlier than `when_ms` (a test clock may resolve when advanced).
+    fn sleep_until(&self, when_ms: u64) -> BoxFuture<'_, ()>;
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

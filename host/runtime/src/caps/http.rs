@@ -1,0 +1,420 @@
+//! Outbound HTTP: `wasi:http/outgoing-handler`, with the host deciding each request.
+//!
+//! A request goes out only when
+//! 1. its host (and port) matches one of the connection's [`HostRule`]s, and
+//! 2. every address the host resolves to is globally reachable, or the rule
+//!    names that address explicitly (an IP literal, or `localhost` for
+//!    loopback). Everything the IANA special-purpose registries mark as not
+//!    globally reachable — loopback, private, link-local (cloud metadata:
+//!    169.254.169.254), CGNAT, documentation, benchmarking, 6to4, Teredo… —
+//!    is refused otherwise (see [`super::address`]).
+//!
+//! Plain-HTTP connections go to the exact address that was checked, so DNS
+//! cannot change between check and connect. (HTTPS connects by name for SNI
+//! and certificate checks; its address is checked just before.) wasi:http does
+//! not follow redirects: a guest that follows one sends a new request, which
+//! is checked again. Request and response bodies are size-capped and every
+//! wait is time-capped. A refused request fails with `HttpRequestDenied`; the
+//! reason (and any cap a body ran into) goes to the host log and into the
+//! call's error.
+
+use super::address::non_public;
+use crate::limits::Limits;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+use weft_core::connection::{HostRule, HostRules};
+
+/// Why a request did not go out.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Policy: the guest gets `HttpRequestDenied`.
+    Denied(String),
+    /// The name did not resolve.
+    Dns(String),
+}
+
+/// Decide a request to `host:port`: the addresses to connect to, or why not.
+pub async fn check(rules: &[HostRule], host: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    let literal = host.parse::<IpAddr>().ok();
+    let Some(rule) = rules.iter().find(|r| r.matches(&host, literal, port)) else {
+        let granted = if rules.is_empty() {
+            "no hosts are granted".to_string()
+        } else {
+            format!("granted: {}", rules.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        };
+        return Err(Refusal::Denied(format!("{host}:{port} is not granted to this connection ({granted})")));
+    };
+    let addrs: Vec<SocketAddr> = match literal {
+        Some(ip) => vec![SocketAddr::new(ip, port)],
+        None => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| Refusal::Dns(format!("cannot resolve {host}: {e}")))?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(Refusal::Dns(format!("{host} resolves to no address")));
+    }
+    for addr in &addrs {
+        if let Some(why) = non_public(addr.ip())
+            && !rule.names_address(addr.ip())
+        {
+            let grant = SocketAddr::new(addr.ip(), port);
+            return Err(Refusal::Denied(format!(
+                "{host} resolves to {}, which is not globally reachable: {why}; such addresses need an explicit grant (e.g. {grant})",
+                addr.ip()
+            )));
+        }
+    }
+    Ok(addrs)
+}
+
+/// The `wasi:http` hooks of one call: policy, caps, and the record of refusals.
+pub struct OutboundHttp {
+    plugin: Arc<str>,
+    rules: HostRules,
+    max_request_bytes: u64,
+    max_response_bytes: u64,
+    timeout: Duration,
+    refusals: Arc<Mutex<Vec<String>>>,
+    /// Fuel the requests sent since this was last asked cost.
+    charged: u64,
+}
+
+impl OutboundHttp {
+    pub fn new(plugin: Arc<str>, rules: HostRules, limits: &Limits) -> Self {
+        Self {
+            plugin,
+            rules,
+            max_request_bytes: limits.max_http_request_bytes,
+            max_response_bytes: limits.max_http_response_bytes,
+            timeout: limits.http_timeout,
+            refusals: Arc::default(),
+            charged: 0,
+        }
+    }
+
+    /// What the requests sent since this was last asked cost in fuel.
+    pub fn take_charged(&mut self) -> u64 {
+        std::mem::take(&mut self.charged)
+    }
+
+    /// Requests refused or cut short during this call, with why.
+    pub fn refusals(&self) -> Vec<String> {
+        self.refusals.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
+
+impl WasiHttpHooks for OutboundHttp {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
+        drop(fut);
+        self.charged = self.charged.saturating_add(super::fuel::HTTP_REQUEST);
+        let plugin = self.plugin.clone();
+        let rules = self.rules.clone();
+        let refusals = self.refusals.clone();
+        let (max_request, max_response, cap) = (self.max_request_bytes, self.max_response_bytes, self.timeout);
+        Box::new(async move {
+            let mut request = request;
+            let uri = request.uri().clone();
+            let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+            let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?.to_string();
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let addrs = match check(&rules, &host, port).await {
+                Ok(addrs) => addrs,
+                Err(Refusal::Denied(reason)) => {
+                    tracing::warn!(plugin = %plugin, %uri, %reason, "outbound HTTP request denied");
+                    Refused { list: refusals, what: format!("{} {uri}", request.method()) }.record(&reason);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+                Err(Refusal::Dns(reason)) => {
+                    tracing::debug!(plugin = %plugin, %uri, %reason, "outbound HTTP: DNS failure");
+                    return Err(HttpError::DnsError { rcode: Some(reason), info_code: None });
+                }
+            };
+            if !https {
+                // Connect to the address that was checked, not to whatever the name resolves to next.
+                let mut parts = uri.into_parts();
+                let authority = match addrs[0] {
+                    SocketAddr::V4(a) => a.to_string(),
+                    SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+                };
+                parts.authority = Some(authority.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?);
+                *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+            }
+            let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
+            let options = options.unwrap_or_default();
+            let options = RequestOptions {
+                connect_timeout: capped(options.connect_timeout),
+                first_byte_timeout: capped(options.first_byte_timeout),
+                between_bytes_timeout: capped(options.between_bytes_timeout),
+            };
+            let what = format!("{} {}", request.method(), request.uri());
+            let refused = Refused { list: refusals.clone(), what };
+            let request = request
+                .map(|body| CappedBody::new(body, max_request, Direction::Request, refused.clone()).boxed_unsync());
+            let (response, io): (_, Box<dyn Future<Output = _> + Send>) = if https {
+                let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+                (response.map(|body| body.boxed_unsync()), Box::new(io))
+            } else {
+                // The pool drives its connections itself: nothing for the caller to await.
+                (pooled_send(request, &options).await?, Box::new(async { Ok(()) }))
+            };
+            let response =
+                response.map(|body| CappedBody::new(body, max_response, Direction::Response, refused).boxed_unsync());
+            Ok((response, io))
+        })
+    }
+}
+
+/// Keep-alive connections for plain HTTP, shared by every call in the
+/// process, keyed by the checked address (`ip:port`) a request goes to. A
+/// connection carries nothing of the call that opened it, so reusing it for
+/// another plugin's request to the same address is no more than a proxy does;
+/// it saves a TCP handshake (and a TIME_WAIT socket) per request.
+type PooledClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::combinators::UnsyncBoxBody<Bytes, HttpError>,
+>;
+
+static POOL: std::sync::LazyLock<PooledClient> = std::sync::LazyLock::new(|| {
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .set_host(false)
+        .build(connector)
+});
+
+/// Send a plain-HTTP request on a pooled connection, under the request's
+/// timeouts: connecting and the first byte within `first_byte_timeout`, then
+/// each next frame of the body within `between_bytes_timeout`.
+async fn pooled_send(
+    request: http::Request<http_body_util::combinators::UnsyncBoxBody<Bytes, HttpError>>,
+    options: &RequestOptions,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let first_byte = options.first_byte_timeout.unwrap_or(Duration::from_secs(600));
+    let between = options.between_bytes_timeout.unwrap_or(Duration::from_secs(600)).max(Duration::from_nanos(1));
+    let response = tokio::time::timeout(first_byte, POOL.request(request))
+        .await
+        .map_err(|_| HttpError::ConnectionReadTimeout)?
+        .map_err(client_error)?;
+    Ok(response.map(|incoming| TimedBody { incoming, between, deadline: None }.boxed_unsync()))
+}
+
+/// What a pooled request's failure is, in `wasi:http` terms.
+fn client_error(error: hyper_util::client::legacy::Error) -> HttpError {
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        if let Some(e) = cause.downcast_ref::<hyper::Error>() {
+            // hyper::Error is not Clone; re-derive the code from its kind.
+            return if e.is_timeout() {
+                HttpError::HttpResponseTimeout
+            } else if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+                HttpError::HttpResponseIncomplete
+            } else {
+                HttpError::HttpProtocolError
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            return HttpError::Connect(std::io::Error::new(e.kind(), e.to_string()));
+        }
+        source = cause.source();
+    }
+    if error.is_connect() { HttpError::ConnectionRefused } else { HttpError::HttpProtocolError }
+}
+
+/// A response body that fails when the next frame takes longer than `between`.
+struct TimedBody {
+    incoming: hyper::body::Incoming,
+    between: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        match Pin::new(&mut self.incoming).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                self.deadline = None;
+                Poll::Ready(frame.map(|f| {
+                    f.map_err(|e| if e.is_timeout() { HttpError::HttpResponseTimeout } else { HttpError::from(e) })
+                }))
+            }
+            Poll::Pending => {
+                let between = self.between;
+                let deadline = self.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(between)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Request,
+    Response,
+}
+
+/// Where a call's refusals are recorded, and which request they concern.
+#[derive(Clone)]
+struct Refused {
+    list: Arc<Mutex<Vec<String>>>,
+    what: String,
+}
+
+impl Refused {
+    fn record(&self, reason: &str) {
+        if let Ok(mut list) = self.list.lock()
+            && list.len() < 32
+        {
+            list.push(format!("{}: {reason}", self.what));
+        }
+    }
+}
+
+/// A body that fails once more than `limit` bytes have passed.
+struct CappedBody {
+    inner: WasiBody,
+    remaining: u64,
+    limit: u64,
+    direction: Direction,
+    refused: Refused,
+}
+
+impl CappedBody {
+    fn new(inner: WasiBody, limit: u64, direction: Direction, refused: Refused) -> Self {
+        Self { inner, remaining: limit, limit, direction, refused }
+    }
+}
+
+impl Body for CappedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let len = data.len() as u64;
+            if len > self.remaining {
+                let what = match self.direction {
+                    Direction::Request => "request",
+                    Direction::Response => "response",
+                };
+                let cap = weft_core::human_bytes(self.limit);
+                self.refused.record(&format!("the {what} body is over the {cap} cap"));
+                let limit = Some(self.limit);
+                return Poll::Ready(Some(Err(match self.direction {
+                    Direction::Request => HttpError::HttpRequestBodySize(limit),
+                    Direction::Response => HttpError::HttpResponseBodySize(limit),
+                })));
+            }
+            self.remaining -= len;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(list: &[&str]) -> Vec<HostRule> {
+        list.iter().map(|r| r.parse().unwrap()).collect()
+    }
+
+    #[tokio::test]
+    async fn loopback_needs_an_explicit_grant() {
+        let denied = check(&rules(&["*"]), "127.0.0.1", 80).await.unwrap_err();
+        assert!(matches!(&denied, Refusal::Denied(m) if m.contains("loopback")), "{denied:?}");
+        assert!(check(&rules(&["127.0.0.1"]), "127.0.0.1", 80).await.is_ok());
+        assert!(check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8080).await.is_ok());
+        assert!(check(&rules(&["localhost"]), "localhost", 80).await.is_ok());
+        let wrong_port = check(&rules(&["127.0.0.1:8080"]), "127.0.0.1", 8081).await.unwrap_err();
+        assert!(matches!(&wrong_port, Refusal::Denied(m) if m.contains("not granted")), "{wrong_port:?}");
+        let metadata = check(&rules(&["*"]), "169.254.169.254", 80).await.unwrap_err();
+        assert!(matches!(&metadata, Refusal::Denied(m) if m.contains("cloud metadata")), "{metadata:?}");
+    }
+
+    /// A connection granted `*` reaches only globally reachable addresses;
+    /// naming an address grants it.
+    #[tokio::test]
+    async fn any_host_means_any_globally_reachable_host() {
+        for host in [
+            "192.0.2.1",
+            "198.51.100.1",
+            "203.0.113.1",
+            "192.88.99.1",
+            "198.18.0.1",
+            "2002:c0a8:101::1",
+            "[2002:a9fe:a9fe::]",
+            "2001:0:4136:e378:8000:63bf:3f57:fefe",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "3fff::1",
+        ] {
+            let denied = check(&rules(&["*"]), host, 80).await.unwrap_err();
+            assert!(
+                matches!(&denied, Refusal::Denied(m) if m.contains("is not globally reachable")),
+                "{host}: {denied:?}"
+            );
+        }
+        assert!(check(&rules(&["192.0.2.1"]), "192.0.2.1", 80).await.is_ok());
+        assert!(check(&rules(&["[2002:c0a8:101::1]:80"]), "2002:c0a8:101::1", 80).await.is_ok());
+        assert!(check(&rules(&["*"]), "93.184.216.34", 80).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn names_must_match() {
+        let r = rules(&["api.example.com", "*.hooks.example.com"]);
+        let err = check(&r, "evil.com", 443).await.unwrap_err();
+        assert_eq!(
+            err,
+            Refusal::Denied(
+                "evil.com:443 is not granted to this connection (granted: api.example.com, *.hooks.example.com)".into()
+            )
+        );
+        // A suffix rule does not match the bare domain, nor a lookalike.
+        assert!(matches!(check(&r, "hooks.example.com", 443).await, Err(Refusal::Denied(_))));
+        assert!(matches!(check(&r, "evilhooks.example.com", 443).await, Err(Refusal::Denied(_))));
+        // An IP literal is not matched by a name rule.
+        assert!(matches!(check(&rules(&["localhost"]), "127.0.0.1", 80).await, Err(Refusal::Denied(_))));
+    }
+}

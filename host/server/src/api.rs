@@ -1,0 +1,448 @@
+//! The admin API under `/api/` (the bearer-token check is a layer in
+//! [`super::Server::router`]). `openapi.yaml` documents every route; a test
+//! checks that each documented operation exists and needs the token.
+
+use super::{ApiError, PathParam, QueryParam, Shared};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use weft_core::catalog::{Catalog, PluginInfo};
+use weft_core::connection::{Connection, ConnectionInfo, HostRule};
+use weft_core::model::{FlowDef, TriggerDef};
+use weft_core::run::{RunFilter, RunStatus};
+
+type Json = axum::Json<Value>;
+type ApiResult = Result<Response, ApiError>;
+
+/// Largest plugin upload (JavaScript and Python components are 10–20 MB).
+pub(super) const MAX_PLUGIN_BYTES: usize = 64 << 20;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/plugins", get(list_plugins).post(install_plugin).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)))
+        .route("/plugins/{name}", get(get_plugin).delete(remove_plugin))
+        .route("/connections", get(list_connections))
+        .route("/connections/{id}", get(get_connection).put(put_connection).delete(delete_connection))
+        .route("/flows", get(list_flows).post(create_flow))
+        .route("/flows/{name}", get(get_flow).put(update_flow).delete(delete_flow))
+        .route("/flows/{name}/activate", post(activate))
+        .route("/flows/{name}/deactivate", post(deactivate))
+        .route("/flows/{name}/hook", get(hook_url))
+        .route("/flows/{name}/poll", post(poll_now))
+        .route("/flows/{name}/runs", post(start_run))
+        .route("/runs", get(list_runs))
+        .route("/runs/prune", post(prune_runs))
+        .route("/runs/{id}", get(get_run))
+        .route("/runs/{id}/rerun", post(rerun))
+        .route("/runs/{id}/cancel", post(cancel))
+}
+
+fn ok(value: Value) -> ApiResult {
+    Ok(axum::Json(value).into_response())
+}
+
+fn created(value: Value) -> ApiResult {
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+/// The OpenAPI document, converted once from the YAML kept beside this file.
+pub(super) async fn openapi() -> Json {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    axum::Json(
+        DOC.get_or_init(|| serde_yaml_ng::from_str(include_str!("openapi.yaml")).expect("openapi.yaml is valid YAML"))
+            .clone(),
+    )
+}
+
+// ---- plugins --------------------------------------------------------------------------------------
+
+/// A plugin as the API shows it: the current version, every version kept in
+/// memory with the flows whose runs start on it, and the flows that use it.
+fn plugin_summary(state: &Shared, plugin: &PluginInfo) -> Result<Value, ApiError> {
+    let name = plugin.name.as_str();
+    let usage = flows_using(state, name)?;
+    let versions: Vec<Value> = state
+        .plugins
+        .versions(name)
+        .into_iter()
+        .map(|v| {
+            let flows: Vec<&String> = usage.iter().filter(|(_, hash)| hash.as_deref() == Some(&v.hash)).map(|(f, _)| f).collect();
+            json!({ "version": v.version, "hash": v.hash, "current": v.current, "installed": v.installed, "flows": flows })
+        })
+        .collect();
+    let mut summary = json!({
+        "name": name,
+        "world": plugin.world.to_string(),
+        "version": plugin.version,
+        "hash": plugin.hash,
+        "versions": versions,
+        "used_by": usage.iter().map(|(f, _)| f).collect::<Vec<_>>(),
+    });
+    if let Some(m) = &plugin.manifest {
+        summary["description"] = json!(m.description);
+        summary["triggers"] = json!(m.triggers.iter().map(|t| &t.name).collect::<Vec<_>>());
+        summary["actions"] = json!(m.actions.iter().map(|a| &a.name).collect::<Vec<_>>());
+    }
+    Ok(summary)
+}
+
+/// Flows whose current definition names plugin `name`, each with the content
+/// hash its new runs take (`None` when the version it pins is not installed).
+fn flows_using(state: &Shared, name: &str) -> Result<Vec<(String, Option<String>)>, ApiError> {
+    let mut out = Vec::new();
+    for flow in state.store.flows()? {
+        for (reference, _) in weft_flow::validate::plugin_references(&flow.def) {
+            let (plugin, version) = weft_flow::validate::split_version(&reference);
+            if plugin == name {
+                out.push((flow.name.clone(), state.plugins.resolve(plugin, version)));
+            }
+        }
+    }
+    out.dedup();
+    Ok(out)
+}
+
+async fn list_plugins(State(state): State<Shared>) -> ApiResult {
+    let mut out = Vec::new();
+    for plugin in state.plugins.installed() {
+        out.push(plugin_summary(&state, &plugin)?);
+    }
+    let problems: Vec<Value> =
+        state.plugins.problems().into_iter().map(|(file, error)| json!({ "file": file, "error": error })).collect();
+    ok(json!({ "plugins": out, "problems": problems }))
+}
+
+#[derive(Deserialize)]
+struct InstallQuery {
+    /// The name of a transform (connectors are named by their manifest).
+    name: Option<String>,
+}
+
+async fn install_plugin(
+    State(state): State<Shared>,
+    QueryParam(q): QueryParam<InstallQuery>,
+    body: Bytes,
+) -> ApiResult {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("send the plugin's .wasm bytes as the request body"));
+    }
+    let fallback = q.name.as_deref().unwrap_or("transform");
+    let plugin = state.plugins.install(fallback, &body).await.map_err(ApiError::bad_request)?;
+    created(plugin_summary(&state, &plugin)?)
+}
+
+async fn get_plugin(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    let plugin = state.plugins.plugin(&name).ok_or_else(|| ApiError::not_found(format!("no plugin {name:?}")))?;
+    let mut out = plugin_summary(&state, &plugin)?;
+    if let Some(m) = &plugin.manifest {
+        out["manifest"] = serde_json::to_value(m).unwrap_or_default();
+    }
+    ok(out)
+}
+
+#[derive(Deserialize)]
+struct RemoveQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+async fn remove_plugin(
+    State(state): State<Shared>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<RemoveQuery>,
+) -> ApiResult {
+    if state.plugins.plugin(&name).is_none() {
+        return Err(ApiError::not_found(format!("no plugin {name:?}")));
+    }
+    let mut users: Vec<String> = flows_using(&state, &name)?.into_iter().map(|(f, _)| f).collect();
+    users.dedup();
+    if !users.is_empty() && !q.force {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("plugin {name:?} is used by flows {users:?}; remove them first or add ?force=true"),
+        ));
+    }
+    state
+        .plugins
+        .remove(&name)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot delete the plugin file: {e}")))?;
+    ok(json!({ "removed": name, "flows_affected": users }))
+}
+
+// ---- connections ----------------------------------------------------------------------------------
+
+fn connection_view(record: &ConnectionInfo) -> Value {
+    json!({
+        "id": record.id,
+        "plugin": record.plugin,
+        "settings": record.settings,
+        "secrets": record.secret_names,
+        "hosts": record.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_connections(State(state): State<Shared>) -> ApiResult {
+    ok(Value::Array(state.store.connections()?.iter().map(connection_view).collect()))
+}
+
+async fn get_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
+    let record = state
+        .store
+        .connections()?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no connection {id:?}")))?;
+    ok(connection_view(&record))
+}
+
+/// A connection as sent by a client. Settings and hosts replace what was
+/// there when given; secrets merge: a value sets, `null` removes, an absent
+/// name keeps the stored secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnectionBody {
+    plugin: String,
+    settings: Option<Map<String, Value>>,
+    #[serde(default)]
+    secrets: BTreeMap<String, Option<String>>,
+    hosts: Option<Vec<String>>,
+}
+
+async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<String>, body: Bytes) -> ApiResult {
+    weft_core::plugin::check_name("connection id", &id, true).map_err(ApiError::bad_request)?;
+    let body: ConnectionBody = parse_json(&body)?;
+    let existing = state.store.connection(&id)?;
+    let mut connection = match existing {
+        Some((plugin, c)) if plugin == body.plugin => Arc::unwrap_or_clone(c),
+        _ => Connection { id: id.clone(), ..Default::default() },
+    };
+    if let Some(settings) = body.settings {
+        connection.settings = settings;
+    }
+    if let Some(hosts) = body.hosts {
+        let rules = hosts.iter().map(|h| h.parse::<HostRule>()).collect::<Result<Vec<_>, _>>();
+        connection.hosts = Arc::new(rules.map_err(ApiError::bad_request)?);
+    }
+    for (name, value) in body.secrets {
+        match value {
+            Some(v) => connection.secrets.insert(name, v),
+            None => connection.secrets.remove(&name),
+        };
+    }
+    let record = state.store.put_connection(&id, &body.plugin, &connection)?;
+    state.store.flush().await?;
+    ok(connection_view(&record))
+}
+
+async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
+    if !state.store.delete_connection(&id)? {
+        return Err(ApiError::not_found(format!("no connection {id:?}")));
+    }
+    state.store.flush().await?;
+    ok(json!({ "deleted": id }))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            ApiError::bad_request(format!("invalid JSON body: {}", e.inner()))
+        } else {
+            ApiError::bad_request(format!("invalid JSON body: {path}: {}", e.inner()))
+        }
+    })
+}
+
+// ---- flows ----------------------------------------------------------------------------------------
+
+fn flow_kind(def: &FlowDef) -> &'static str {
+    match def.trigger {
+        TriggerDef::Manual => "manual",
+        TriggerDef::Webhook(_) => "webhook",
+        TriggerDef::Polling(_) => "polling",
+        TriggerDef::Schedule(_) => "schedule",
+    }
+}
+
+async fn list_flows(State(state): State<Shared>) -> ApiResult {
+    let mut out = Vec::new();
+    for f in state.store.flows()? {
+        let active = state.store.trigger(&f.name)?.is_some_and(|t| t.active);
+        out.push(json!({
+            "name": f.name,
+            "version": f.version,
+            "trigger": flow_kind(&f.def),
+            "steps": f.def.steps.len(),
+            "active": active,
+            "updated_ms": f.updated_ms,
+            "plugins_missing": state.executor.missing_plugins(&f),
+        }));
+    }
+    ok(Value::Array(out))
+}
+
+/// Store a flow from a YAML or JSON body; re-sync its trigger when active.
+async fn save_flow(state: &Shared, body: &[u8], expected_name: Option<&str>) -> ApiResult {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the flow is not UTF-8 text"))?;
+    let def = FlowDef::parse(text).map_err(ApiError::bad_request)?;
+    if let Some(name) = expected_name
+        && def.name != name
+    {
+        return Err(ApiError::bad_request(format!("the URL names flow {name:?} but the body names {:?}", def.name)));
+    }
+    weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let previous = state.store.flow(&def.name)?.map(|f| f.version);
+    let stored = state.store.put_flow(&def, weft_core::run::now_ms())?;
+    state.store.flush().await?;
+    let changed = previous != Some(stored.version);
+    let mut warning = None;
+    if changed && let Err(e) = state.triggers.refresh(&stored.name).await {
+        warning = Some(e.to_string());
+    }
+    let body = json!({ "name": stored.name, "version": stored.version, "changed": changed, "warning": warning });
+    if previous.is_none() { created(body) } else { ok(body) }
+}
+
+async fn create_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
+    save_flow(&state, &body, None).await
+}
+
+async fn update_flow(State(state): State<Shared>, PathParam(name): PathParam<String>, body: Bytes) -> ApiResult {
+    save_flow(&state, &body, Some(&name)).await
+}
+
+async fn get_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    let flow = state.store.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
+    let trigger = state.triggers.status(&name)?;
+    ok(json!({ "flow": flow, "trigger": trigger }))
+}
+
+async fn delete_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    if state.store.flow(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("no flow named {name:?}")));
+    }
+    let warning = state.triggers.remove(&name).await?;
+    state.store.delete_flow(&name)?;
+    state.store.flush().await?;
+    ok(json!({ "deleted": name, "warning": warning }))
+}
+
+async fn activate(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    ok(serde_json::to_value(state.triggers.activate(&name).await?).unwrap_or_default())
+}
+
+async fn deactivate(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    if state.store.flow(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("no flow named {name:?}")));
+    }
+    let warning = state.triggers.deactivate(&name).await?;
+    ok(json!({ "flow": name, "active": false, "warning": warning }))
+}
+
+async fn hook_url(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    let status = state.triggers.status(&name)?;
+    if status.kind != "webhook" {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!("flow {name:?} has a {} trigger, not a webhook", status.kind),
+        ));
+    }
+    let Some(url) = status.webhook_url else {
+        return Err(ApiError::new(StatusCode::CONFLICT, format!("flow {name:?} gets its URL when first activated")));
+    };
+    ok(json!({ "flow": name, "url": url, "active": status.active, "manual_subscription": status.manual_subscription }))
+}
+
+async fn poll_now(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    let runs = state.triggers.poll_now(&name).await?;
+    ok(json!({ "flow": name, "runs": runs }))
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    /// Wait for the run to end and return its final record.
+    #[serde(default)]
+    wait: bool,
+}
+
+async fn start_run(
+    State(state): State<Shared>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<WaitQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let trigger: Value = if body.is_empty() { json!({}) } else { parse_json(&body)? };
+    let run = state.executor.start(&name, trigger)?;
+    if q.wait {
+        let run = state.executor.finished(&run.id).await?;
+        return ok(json!({ "run": run, "steps": state.store.steps(&run.id)? }));
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
+}
+
+// ---- runs -----------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct RunsQuery {
+    flow: Option<String>,
+    status: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQuery>) -> ApiResult {
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(serde_json::from_value::<RunStatus>(Value::String(s.to_string())).map_err(|_| {
+            ApiError::bad_request(format!(
+                "unknown status {s:?}: use queued, running, waiting, succeeded, failed or cancelled"
+            ))
+        })?),
+    };
+    let runs = state.store.runs(&RunFilter { flow: q.flow, status, limit: q.limit.unwrap_or(50).min(1000) })?;
+    ok(serde_json::to_value(runs).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+struct PruneQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn prune_runs(State(state): State<Shared>, QueryParam(q): QueryParam<PruneQuery>) -> ApiResult {
+    let report = state.pruner.prune(q.dry_run).await?;
+    ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+async fn get_run(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
+    let run = state.store.run(&id)?.ok_or_else(|| ApiError::not_found(format!("no run {id:?}")))?;
+    ok(json!({ "run": run, "steps": state.store.steps(&id)? }))
+}
+
+#[derive(Deserialize)]
+struct RerunQuery {
+    #[serde(default)]
+    current_version: bool,
+}
+
+async fn rerun(
+    State(state): State<Shared>,
+    PathParam(id): PathParam<String>,
+    QueryParam(q): QueryParam<RerunQuery>,
+) -> ApiResult {
+    let run = state.executor.rerun(&id, q.current_version)?;
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
+}
+
+async fn cancel(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
+    let run = state.executor.cancel(&id).await?;
+    ok(json!({ "run": run }))
+}

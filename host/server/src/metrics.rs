@@ -1,0 +1,69 @@
+//! `/metrics` in the Prometheus text format (version 0.0.4).
+
+use super::Shared;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+/// Counters the server keeps itself (the executor keeps its own).
+#[derive(Default)]
+pub(crate) struct Metrics {
+    hooks: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    /// Count one webhook request by how it ended.
+    pub fn hook(&self, outcome: &'static str) {
+        *self.hooks.lock().expect("metrics").entry(outcome).or_default() += 1;
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+pub(super) async fn render(State(state): State<Shared>) -> Response {
+    let mut out = String::new();
+    family(&mut out, "weft_webhook_requests_total", "counter", "Webhook requests by outcome.");
+    for (outcome, n) in state.metrics.hooks.lock().expect("metrics").iter() {
+        let _ = writeln!(out, "weft_webhook_requests_total{{outcome=\"{outcome}\"}} {n}");
+    }
+    let stats = state.executor.stats();
+    family(&mut out, "weft_runs_created_total", "counter", "Runs created by triggers, the API and re-runs.");
+    let _ = writeln!(out, "weft_runs_created_total {}", stats.created.load(Ordering::Relaxed));
+    family(&mut out, "weft_runs_finished_total", "counter", "Runs that ended, by status.");
+    for (status, counter) in
+        [("succeeded", &stats.succeeded), ("failed", &stats.failed), ("cancelled", &stats.cancelled)]
+    {
+        let _ = writeln!(out, "weft_runs_finished_total{{status=\"{status}\"}} {}", counter.load(Ordering::Relaxed));
+    }
+    family(&mut out, "weft_runs_pruned_total", "counter", "Ended runs deleted by retention.");
+    let _ = writeln!(out, "weft_runs_pruned_total {}", state.pruner.pruned());
+    family(&mut out, "weft_run_backlog", "gauge", "Runs queued or executing.");
+    let _ = writeln!(out, "weft_run_backlog {}", state.store.backlog().unwrap_or_default());
+    family(&mut out, "weft_runs_executing", "gauge", "Runs executing now.");
+    let _ = writeln!(out, "weft_runs_executing {}", state.executor.running());
+    let written = state.store.write_stats();
+    for (name, help, counter) in [
+        ("weft_store_writes_total", "Store writes (one write-ahead log entry each).", written.writes),
+        (
+            "weft_store_syncs_total",
+            "fdatasyncs of the write-ahead log (group commit: one for all waiting).",
+            written.syncs,
+        ),
+        ("weft_store_log_bytes_total", "Bytes appended to the write-ahead log.", written.log_bytes),
+    ] {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {counter}");
+    }
+    family(&mut out, "weft_plugins_loaded", "gauge", "Plugins loaded.");
+    let _ = writeln!(out, "weft_plugins_loaded {}", state.plugins.installed_count());
+    family(&mut out, "weft_flows_active", "gauge", "Flows whose trigger is active.");
+    let active = state.store.triggers().map(|t| t.iter().filter(|r| r.active).count()).unwrap_or_default();
+    let _ = writeln!(out, "weft_flows_active {active}");
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
