@@ -2,6 +2,8 @@
 //! (every test). Each builds what it needs; `rust-toolchain.toml` makes rustup
 //! install the pinned toolchain and the wasm32-wasip2 target on first use.
 
+mod edges;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,10 +15,11 @@ fn main() -> ExitCode {
         "demo" => demo(),
         "test" => test(),
         "schema" => schema(),
+        "edges" => edges::check_workspace(&root(), &mut cargo()).map(|summary| println!("{summary}")),
         "polyglot" => polyglot().map(|dir| println!("built into {}", dir.display())),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|polyglot|schema>\n  demo      build the plugins and weft, then run them\n  test      run every test\n  polyglot  build the JavaScript and Python test components\n  schema    regenerate schema/flow.schema.json"
+                "usage: cargo xtask <demo|test|edges|polyglot|schema>\n  demo      build the plugins and weft, then run them\n  test      run every test\n  edges     check the crates' dependencies against ARCHITECTURE.md's rules\n  polyglot  build the JavaScript and Python test components\n  schema    regenerate schema/flow.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -45,9 +48,10 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed with {status}")) }
 }
 
-/// Every test: unit, integration (real plugins built by tests/build.rs), CLI and doc tests; and
-/// every benchmark built.
+/// Every test: the dependency rules first (they fail in seconds), then unit, integration
+/// (real plugins built by tests/build.rs), CLI and doc tests; and every benchmark built.
 fn test() -> Result<(), String> {
+    println!("==> {}", edges::check_workspace(&root(), &mut cargo())?);
     ensure_wasm_target();
     let polyglot = polyglot()?;
     let json_server = json_server()?;
