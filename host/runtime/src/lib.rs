@@ -24,10 +24,11 @@
 //!
 //! **Architecture invariant:** this is the only weft crate that names
 //! wasmtime, and nothing outside it sees a generated binding: callers get
-//! `weft-core`'s [`Manifest`], [`PluginError`], [`Event`](weft_core::plugin::Event)… and this crate's
-//! [`CallError`] and [`Outcome`]. It reaches storage only through
-//! `weft-core`'s [`KvStore`] trait: it depends on no store, no flow engine
-//! and no server (`cargo xtask edges` enforces it).
+//! `weft-core`'s [`Manifest`], [`PluginError`],
+//! [`Event`](weft_core::plugin::Event)… and this crate's [`CallError`] and
+//! [`Outcome`]. It reaches storage only through `weft-core`'s [`KvStore`]
+//! trait: it depends on no store, no flow engine and no server (`cargo xtask
+//! edges` enforces it).
 
 pub mod bindings;
 pub mod cache;

@@ -8,6 +8,15 @@
 //! queue and timers ([`runs`], implementing [`RunStore`](weft_core::run::RunStore));
 //! connections with sealed secrets ([`connections`]); trigger records, hook
 //! tokens and poll states ([`triggers`]); the admin token's hash (`admin`).
+//! `wal/` beside `db/` holds the write-ahead log (see `wal.rs`).
+//!
+//! [`Db`] implements every storage trait of `weft-core`: `RunStore`,
+//! `TriggerStore`, `ConnectionStore`, `KvStore` and `Store`.
+//!
+//! **Architecture invariant:** the only weft crate that names sled. It
+//! depends on `weft-core` alone: it knows no sandbox, no flow engine and no
+//! server (`cargo xtask edges` enforces it), so another backend can take its
+//! place behind the same traits.
 
 pub mod connections;
 pub mod runs;
