@@ -13,7 +13,7 @@
 //! least as long as the batch took: each batch is one short store write, so
 //! ingress, which writes through the same store, is never held up for long,
 //! and the pruner takes at most half of one core (the server also runs it at
-//! the lowest OS priority). Like the rest of `flow/`, it reaches the
+//! the lowest OS priority). Like the rest of this crate, it reaches the
 //! store only through [`RunStore`].
 
 use serde::Serialize;

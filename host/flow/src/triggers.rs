@@ -14,7 +14,7 @@
 //!   each poll's runs and its new cursor are saved in one transaction, so a
 //!   record is emitted once even across crashes (see [`super::polling`]).
 //!
-//! Like the rest of `flow/`, this names no wasmtime, sled or hyper type: it
+//! Like the rest of this crate, this names no wasmtime, sled or hyper type: it
 //! reaches connectors through [`TriggerPlugins`] and storage through
 //! [`TriggerStore`].
 
