@@ -28,7 +28,9 @@ async fn timed_runs(executor: &Executor, db: &Db, flow: &str, event: &serde_json
     }
     executor.run_until_idle().await.unwrap();
     let secs = started.elapsed().as_secs_f64();
-    let ok = db.runs(&RunFilter { flow: Some(flow.into()), status: Some(RunStatus::Succeeded), limit: 0 }).unwrap();
+    let ok = db
+        .runs(&RunFilter { flow: Some(flow.into()), status: Some(RunStatus::Succeeded), ..Default::default() })
+        .unwrap();
     assert_eq!(ok.len(), runs, "every run of {flow} succeeded");
     secs
 }
@@ -102,7 +104,7 @@ fn main() {
         }
         executor.run_until_idle().await.unwrap();
         let secs = started.elapsed().as_secs_f64();
-        let ok = db.runs(&RunFilter { flow: Some("three".into()), status: Some(RunStatus::Succeeded), limit: 0 }).unwrap();
+        let ok = db.runs(&RunFilter { flow: Some("three".into()), status: Some(RunStatus::Succeeded), ..Default::default() }).unwrap();
         assert_eq!(ok.len(), runs + 200, "every run succeeded");
         println!(
             "3-step flow of wasm transforms, durable step records: {runs} runs in {secs:.2} s = {:.0} runs/s, {:.0} steps/s",
@@ -117,7 +119,7 @@ fn main() {
             executor.start("later", json!({ "i": i })).unwrap();
         }
         executor.run_until_idle().await.unwrap();
-        let waiting = db.runs(&RunFilter { flow: Some("later".into()), status: Some(RunStatus::Waiting), limit: 0 }).unwrap();
+        let waiting = db.runs(&RunFilter { flow: Some("later".into()), status: Some(RunStatus::Waiting), ..Default::default() }).unwrap();
         assert_eq!(waiting.len(), 10_000);
         drop(waiting);
         println!(

@@ -22,6 +22,7 @@ fn record(i: u64) -> StepRecord {
         output: Some(contact),
         error: None,
         attempts: 1,
+        retried: Vec::new(),
         started_ms: 1_700_000_000_000 + i,
         ended_ms: Some(1_700_000_000_001 + i),
         wake_ms: None,

@@ -268,6 +268,7 @@ impl Sandbox {
                 output: Some(output),
                 error: None,
                 attempts: 1,
+                retried: Vec::new(),
                 started_ms: ended - elapsed.min(ended),
                 ended_ms: Some(ended),
                 wake_ms: None,
@@ -429,7 +430,7 @@ fn main() {
                 if durable {
                     // Killed, not stopped: what was acknowledged must be durable.
                     let db = Db::open(store.path()).expect("open the floor's store");
-                    let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
+                    let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), ..Default::default() };
                     let succeeded = db.runs(&filter(RunStatus::Succeeded)).unwrap().len() as u64;
                     let answered = warm_up.with_status(200) + load.with_status(200);
                     println!("       its store: {succeeded} runs recorded as succeeded; {answered} answered (warm-up included)");
@@ -493,7 +494,7 @@ fn main() {
         let mut succeeded = 0u64;
         let mut failed = 0u64;
         for mode in modes.split(',').filter(|m| !m.ends_with("floor")) {
-            let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), limit: 0 };
+            let filter = |status| RunFilter { flow: Some(mode.to_string()), status: Some(status), ..Default::default() };
             // Ingress runs park on their delay: waiting is their success.
             let done = if mode == "ingress" { RunStatus::Waiting } else { RunStatus::Succeeded };
             succeeded += db.runs(&filter(done)).unwrap().len() as u64;

@@ -369,7 +369,12 @@ fn failure(error: &CallError) -> StepFailure {
         CallError::Plugin { error, .. } => error.retry_after().map(|d| d.as_millis() as u64),
         _ => None,
     };
-    StepFailure { message: error.to_string(), retryable: error.is_retryable(), retry_after_ms }
+    StepFailure {
+        message: error.to_string(),
+        retryable: error.is_retryable(),
+        retry_after_ms,
+        kind: Some(error.kind().to_string()),
+    }
 }
 
 fn to_call(outcome: Outcome<Value>) -> PluginCall {
@@ -425,7 +430,7 @@ impl Registry {
         match self.connections.connection(id) {
             Ok(Some((_, connection))) => Ok((plugin, connection)),
             Ok(None) => Err(StepFailure::fatal(format!("connection {id:?} does not exist"))),
-            Err(e) => Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None }),
+            Err(e) => Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None, kind: None }),
         }
     }
 

@@ -37,6 +37,17 @@ pub enum PluginError {
 }
 
 impl PluginError {
+    /// The kind, as the contract names it (`invalid-input`, `rate-limited`…).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::InvalidInput { .. } => "invalid-input",
+            PluginError::Auth { .. } => "auth",
+            PluginError::RateLimited { .. } => "rate-limited",
+            PluginError::Transient { .. } => "transient",
+            PluginError::Fatal { .. } => "fatal",
+        }
+    }
+
     /// Whether the engine may try the step again.
     pub fn is_retryable(&self) -> bool {
         matches!(self, PluginError::RateLimited { .. } | PluginError::Transient { .. })

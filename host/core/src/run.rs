@@ -102,12 +102,36 @@ pub struct StepFailure {
     /// The plugin asked to wait at least this long (rate limiting).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
+    /// What kind of failure: a plugin's error kind (`invalid-input`, `auth`,
+    /// `rate-limited`, `transient`, `fatal`), the sandbox stopping a call
+    /// (`limit`, `trap`, `bad-output`, `capacity`), or the engine's own
+    /// (`input-mapping`). Absent for failures with no kind of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 impl StepFailure {
     pub fn fatal(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false, retry_after_ms: None }
+        Self { message: message.into(), retryable: false, retry_after_ms: None, kind: None }
     }
+
+    /// This failure, of `kind`.
+    pub fn of_kind(mut self, kind: &str) -> Self {
+        self.kind = Some(kind.to_string());
+        self
+    }
+}
+
+/// An attempt of a step that failed and was tried again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedAttempt {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub started_ms: u64,
+    pub ended_ms: u64,
+    pub error: StepFailure,
+    /// How long the engine waited before the next attempt (the back-off).
+    pub wait_ms: u64,
 }
 
 /// What happened to one step of one run (one per step path; loop items have
@@ -126,6 +150,9 @@ pub struct StepRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<StepFailure>,
     pub attempts: u32,
+    /// The attempts before the last that failed and were retried, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<FailedAttempt>,
     pub started_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_ms: Option<u64>,
@@ -176,7 +203,22 @@ pub struct EndedRun {
 pub struct RunFilter {
     pub flow: Option<String>,
     pub status: Option<RunStatus>,
+    /// Runs created at or after this time (ms since the epoch).
+    pub since_ms: Option<u64>,
+    /// Runs created before this time (ms since the epoch): the next page of a listing.
+    pub before_ms: Option<u64>,
+    /// At most this many (0: all).
     pub limit: usize,
+}
+
+impl RunFilter {
+    /// Whether `run` passes the filter (its limit aside).
+    pub fn admits(&self, run: &RunRecord) -> bool {
+        self.flow.as_ref().is_none_or(|f| *f == run.flow)
+            && self.status.is_none_or(|s| s == run.status)
+            && self.since_ms.is_none_or(|t| run.created_ms >= t)
+            && self.before_ms.is_none_or(|t| run.created_ms < t)
+    }
 }
 
 /// A stored flow version.
@@ -258,6 +300,15 @@ pub trait RunStore: Send + Sync + 'static {
     /// Ended runs of `flow` in `class` that ended before `before_ms`,
     /// earliest end first, at most `limit`.
     fn ended_runs(&self, flow: &str, class: EndClass, before_ms: u64, limit: usize) -> StoreResult<Vec<EndedRun>>;
+    /// Runs of `flow` in `class` that ended in `from_ms..to_ms`, newest first, at most `limit`.
+    fn recent_ended(
+        &self,
+        flow: &str,
+        class: EndClass,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<EndedRun>>;
     /// How many ended runs of `flow` in `class` ended before `before_ms`.
     fn count_ended(&self, flow: &str, class: EndClass, before_ms: u64) -> StoreResult<u64>;
     /// How many ended runs `flow` has.

@@ -30,11 +30,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, broadcast, oneshot};
 use weft_core::catalog::Catalog;
 use weft_core::run::{
-    ActionCall, BoxFuture, Clock, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure, StepRecord,
-    StepStatus, StoreFailure, StoredFlow,
+    ActionCall, BoxFuture, Clock, FailedAttempt, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure,
+    StepRecord, StepStatus, StoreFailure, StoredFlow,
 };
 
 /// The wall clock, with tokio's timer.
@@ -106,7 +106,47 @@ struct Inner {
     /// Callers waiting for runs to end.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunRecord>>>>,
     stats: Stats,
+    /// Run and step changes, for whoever watches ([`Executor::changes`]).
+    changes: broadcast::Sender<Change>,
 }
+
+/// A change to a run, as watchers see it: a run was queued or changed
+/// status, or one of its step records was written. Sent after the store has
+/// the change (not necessarily flushed to disk yet).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    Run {
+        id: String,
+        flow: String,
+        status: RunStatus,
+        created_ms: u64,
+        updated_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    Step {
+        run: String,
+        path: String,
+        status: StepStatus,
+    },
+}
+
+impl Change {
+    fn of_run(run: &RunRecord) -> Self {
+        Change::Run {
+            id: run.id.clone(),
+            flow: run.flow.clone(),
+            status: run.status,
+            created_ms: run.created_ms,
+            updated_ms: run.updated_ms,
+            error: run.error.clone(),
+        }
+    }
+}
+
+/// Changes a slow watcher may fall behind by before it misses some (and is told so).
+const CHANGES_BUFFERED: usize = 4096;
 
 /// What [`Executor::try_start`] did with a queued run.
 enum Start {
@@ -245,6 +285,7 @@ impl Executor {
                 cancelled: Mutex::default(),
                 waiters: Mutex::default(),
                 stats: Stats::default(),
+                changes: broadcast::channel(CHANGES_BUFFERED).0,
             }),
         }
     }
@@ -255,6 +296,32 @@ impl Executor {
 
     pub fn stats(&self) -> &Stats {
         &self.inner.stats
+    }
+
+    /// Watch run and step changes from now on. A receiver that falls more
+    /// than a few thousand changes behind gets `Lagged` and goes on from the
+    /// newest; it should read the state it shows again.
+    pub fn changes(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Tell watchers, if there are any (costs one atomic load when nobody watches).
+    fn announce(&self, change: impl FnOnce() -> Change) {
+        if self.inner.changes.receiver_count() > 0 {
+            let _ = self.inner.changes.send(change());
+        }
+    }
+
+    fn announce_steps(&self, run: &str, steps: &[&mut StepRecord]) {
+        if self.inner.changes.receiver_count() > 0 {
+            for step in steps {
+                let _ = self.inner.changes.send(Change::Step {
+                    run: run.to_string(),
+                    path: step.path.clone(),
+                    status: step.status,
+                });
+            }
+        }
     }
 
     /// Queue a run of the current version of `flow` for `trigger`.
@@ -324,6 +391,9 @@ impl Executor {
     pub fn submit(&self, runs: &[RunRecord]) {
         self.inner.ready.lock().expect("ready runs").extend(runs.iter().map(|r| r.id.clone()));
         self.inner.notify.notify_one();
+        for run in runs {
+            self.announce(|| Change::of_run(run));
+        }
     }
 
     /// Check that `flow` can run: it validates against the installed plugins and connections.
@@ -387,6 +457,7 @@ impl Executor {
                     run.wake_ms = None;
                     run.updated_ms = inner.clock.now_ms();
                     inner.store.save_run(&run)?;
+                    self.announce(|| Change::of_run(&run));
                 }
                 held
             };
@@ -466,6 +537,7 @@ impl Executor {
                 run.error = Some(e.to_string());
                 run.updated_ms = inner.clock.now_ms();
                 inner.store.save_run(&run)?;
+                self.announce(|| Change::of_run(&run));
                 inner.store.flush().await?;
                 self.ended(&run);
                 return Ok(run);
@@ -474,6 +546,8 @@ impl Executor {
         run.status = RunStatus::Running;
         run.wake_ms = None;
         run.updated_ms = inner.clock.now_ms();
+        // Watchers hear it now; the store has it with the run's first write.
+        self.announce(|| Change::of_run(&run));
         let pending = Arc::new(Mutex::new(Pending { run: Some(run.clone()), steps: Vec::new() }));
 
         // What earlier executions recorded (nothing, for a new run), read once.
@@ -517,6 +591,8 @@ impl Executor {
         }
         let mut steps: Vec<&mut StepRecord> = held.steps.iter_mut().collect();
         inner.store.put_together(&run.id, &mut steps, Some(&run))?;
+        self.announce_steps(&run.id, &steps);
+        self.announce(|| Change::of_run(&run));
         inner.store.flush().await?;
         self.ended(&run);
         Ok(run)
@@ -548,6 +624,9 @@ impl Executor {
         let run = pending.run.take();
         let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().chain(rec).collect();
         let written = self.inner.store.put_together(run_id, &mut steps, run.as_ref());
+        if written.is_ok() {
+            self.announce_steps(run_id, &steps);
+        }
         pending.steps.clear();
         written
     }
@@ -627,6 +706,7 @@ impl Executor {
             output,
             error: None,
             attempts,
+            retried: Vec::new(),
             started_ms,
             ended_ms: None,
             wake_ms: None,
@@ -668,7 +748,8 @@ impl Executor {
                     Ok(input) => input,
                     Err(e) => {
                         let failure =
-                            StepFailure::fatal(format!("input mapping at {}: {}", display_path(&e.path), e.error));
+                            StepFailure::fatal(format!("input mapping at {}: {}", display_path(&e.path), e.error))
+                                .of_kind("input-mapping");
                         let mut rec = record(StepStatus::Failed, None, None, attempt, started_ms);
                         rec.error = Some(failure.clone());
                         rec.ended_ms = Some(inner.clock.now_ms());
@@ -682,8 +763,11 @@ impl Executor {
                 // A transform takes microseconds and has no effects: only its
                 // result is recorded.
                 let mut seq = seq;
+                let retried = existing.as_ref().map(|r| r.retried.clone()).unwrap_or_default();
+                let call_started = inner.clock.now_ms();
                 if matches!(step.kind, StepKind::Action { .. }) {
                     let mut running = record(StepStatus::Running, Some(input.clone()), None, attempt, started_ms);
+                    running.retried = retried.clone();
                     self.put(scope, &mut running)?;
                     seq = running.seq;
                 }
@@ -717,6 +801,7 @@ impl Executor {
                 let PluginCall { result, logs, dropped_logs } = call;
                 let mut rec = record(StepStatus::Succeeded, Some(input), None, attempt, started_ms);
                 rec.seq = seq;
+                rec.retried = retried;
                 rec.logs = logs;
                 rec.dropped_logs = dropped_logs;
                 rec.ended_ms = Some(inner.clock.now_ms());
@@ -741,7 +826,15 @@ impl Executor {
                     Err(failure) if failure.retryable && attempt < step.retry.max_attempts => {
                         let retry_after = failure.retry_after_ms.map(Duration::from_millis);
                         let wait = backoff(&step.retry, attempt, &idempotency_key, retry_after);
-                        let wake = inner.clock.now_ms() + wait.as_millis() as u64;
+                        let ended_ms = inner.clock.now_ms();
+                        let wake = ended_ms + wait.as_millis() as u64;
+                        rec.retried.push(FailedAttempt {
+                            attempt,
+                            started_ms: call_started,
+                            ended_ms,
+                            error: failure.clone(),
+                            wait_ms: wait.as_millis() as u64,
+                        });
                         rec.status = StepStatus::Waiting;
                         rec.error = Some(failure);
                         rec.wake_ms = Some(wake);

@@ -81,7 +81,7 @@ fn ok(value: Value) -> PluginCall {
 
 fn err(message: &str, retryable: bool, retry_after_ms: Option<u64>) -> PluginCall {
     PluginCall {
-        result: Err(StepFailure { message: message.into(), retryable, retry_after_ms }),
+        result: Err(StepFailure { message: message.into(), retryable, retry_after_ms, kind: None }),
         logs: vec![],
         dropped_logs: 0,
     }
@@ -273,7 +273,17 @@ steps:
 
     let calls = h.plugins.calls.lock().unwrap().clone();
     assert_eq!(calls, [(key.clone(), "flaky".into(), 1), (key.clone(), "flaky".into(), 2), (key, "flaky".into(), 3)]);
-    assert_eq!(h.step(&run.id, "flaky").attempts, 3);
+    let step = h.step(&run.id, "flaky");
+    assert_eq!(step.attempts, 3);
+    // The two failed attempts, each with its error and the wait that followed.
+    let retried: Vec<(u32, u64, u64)> =
+        step.retried.iter().map(|a| (a.attempt, a.started_ms - started, a.wait_ms)).collect();
+    assert_eq!(retried, [(1, 0, first_wait), (2, first_wait, second_wait)]);
+    assert!(
+        step.retried.iter().all(|a| a.error.retryable && a.error.message == "503 from the app"),
+        "{:?}",
+        step.retried
+    );
 }
 
 #[tokio::test]
@@ -611,4 +621,56 @@ async fn a_run_that_already_waits_is_not_executed_again_from_the_ready_list() {
     assert_eq!(h.db.run(&run.id).unwrap().unwrap(), run);
     h.clock.advance(Duration::from_secs(3601));
     assert_eq!(h.resume(&run.id).await.status, RunStatus::Succeeded, "its timer still wakes it");
+}
+
+/// Watchers see a run queued, running, waiting and ended, and each step
+/// record as it is written, in order.
+#[tokio::test]
+async fn watchers_see_every_status_change_and_step_write() {
+    let h = harness(8);
+    h.apply(
+        r#"
+name: watched
+trigger: manual
+steps:
+  - { id: first, transform: echo, input: 1 }
+  - { id: pause, delay: 1m }
+  - { id: call, action: app.ok, connection: c, input: {} }
+"#,
+    );
+    let mut changes = h.executor.changes();
+    let run = h.run("watched", json!({})).await;
+    assert_eq!(run.status, RunStatus::Waiting);
+    h.clock.advance(Duration::from_secs(60));
+    let run = h.resume(&run.id).await;
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    let mut seen = Vec::new();
+    while let Ok(change) = changes.try_recv() {
+        seen.push(match change {
+            super::Change::Run { id, status, .. } => {
+                assert_eq!(id, run.id);
+                format!("run {status}")
+            }
+            super::Change::Step { run: id, path, status } => {
+                assert_eq!(id, run.id);
+                format!("{path} {}", serde_json::to_value(status).unwrap().as_str().unwrap())
+            }
+        });
+    }
+    assert_eq!(
+        seen,
+        [
+            "run queued",
+            "run running",
+            "first succeeded",
+            "pause waiting",
+            "run waiting",
+            "run running",
+            "pause succeeded",
+            "call running",
+            "call succeeded",
+            "run succeeded",
+        ],
+        "{seen:#?}"
+    );
 }

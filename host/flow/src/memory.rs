@@ -162,16 +162,7 @@ impl RunStore for MemoryStore {
 
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
         let limit = if filter.limit == 0 { usize::MAX } else { filter.limit };
-        Ok(self.read(|s| {
-            s.runs
-                .values()
-                .rev()
-                .filter(|r| filter.flow.as_ref().is_none_or(|f| *f == r.flow))
-                .filter(|r| filter.status.is_none_or(|st| st == r.status))
-                .take(limit)
-                .cloned()
-                .collect()
-        }))
+        Ok(self.read(|s| s.runs.values().rev().filter(|r| filter.admits(r)).take(limit).cloned().collect()))
     }
 
     fn backlog(&self) -> StoreResult<usize> {
@@ -255,6 +246,22 @@ impl RunStore for MemoryStore {
 
     fn ended_runs(&self, flow: &str, class: EndClass, before_ms: u64, limit: usize) -> StoreResult<Vec<EndedRun>> {
         Ok(self.read(|s| s.ended_of(flow, class, before_ms).take(limit).collect()))
+    }
+
+    fn recent_ended(
+        &self,
+        flow: &str,
+        class: EndClass,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<EndedRun>> {
+        Ok(self.read(|s| {
+            let mut runs: Vec<EndedRun> = s.ended_of(flow, class, to_ms).filter(|r| r.ended_ms >= from_ms).collect();
+            runs.reverse();
+            runs.truncate(limit);
+            runs
+        }))
     }
 
     fn count_ended(&self, flow: &str, class: EndClass, before_ms: u64) -> StoreResult<u64> {

@@ -477,6 +477,18 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// What kind of failure: the plugin's error kind, or how the sandbox stopped the call.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Plugin { error, .. } => error.kind(),
+            CallError::Limit { .. } => "limit",
+            CallError::Trap { .. } => "trap",
+            CallError::BadOutput { .. } => "bad-output",
+            CallError::Capacity { .. } => "capacity",
+            CallError::WrongWorld { .. } => "wrong-world",
+        }
+    }
+
     /// Whether the engine may retry the call.
     pub fn is_retryable(&self) -> bool {
         match self {

@@ -262,10 +262,19 @@ impl RunStore for Db {
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
         let limit = if filter.limit == 0 { usize::MAX } else { filter.limit };
         let mut out = Vec::new();
-        // Newest first.
-        for value in self.trees.runs.iter().values().rev() {
+        // Newest first. Ids begin with the creation time in 12 hex digits,
+        // so a time bound is a key bound.
+        let below = filter.before_ms.map(|t| format!("{t:012x}").into_bytes());
+        let runs = match &below {
+            Some(key) => self.trees.runs.range(..key.as_slice()),
+            None => self.trees.runs.range::<&[u8], _>(..),
+        };
+        for value in runs.values().rev() {
             let run: RunRecord = decode(&value.map_err(fail)?)?;
-            if filter.flow.as_ref().is_some_and(|f| *f != run.flow) || filter.status.is_some_and(|s| s != run.status) {
+            if filter.since_ms.is_some_and(|t| run.created_ms < t) {
+                break;
+            }
+            if !filter.admits(&run) {
                 continue;
             }
             out.push(self.with_event(run)?);
@@ -408,6 +417,27 @@ impl RunStore for Db {
         end.extend_from_slice(&before_ms.to_be_bytes());
         let mut out = Vec::new();
         for key in self.trees.ended.range(prefix.as_slice()..end.as_slice()).keys().take(limit) {
+            if let Some(run) = parse_ended(flow, class, &key.map_err(fail)?) {
+                out.push(run);
+            }
+        }
+        Ok(out)
+    }
+
+    fn recent_ended(
+        &self,
+        flow: &str,
+        class: EndClass,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> StoreResult<Vec<EndedRun>> {
+        let prefix = ended_prefix(flow, class);
+        let (mut start, mut end) = (prefix.clone(), prefix);
+        start.extend_from_slice(&from_ms.to_be_bytes());
+        end.extend_from_slice(&to_ms.to_be_bytes());
+        let mut out = Vec::new();
+        for key in self.trees.ended.range(start.as_slice()..end.as_slice()).keys().rev().take(limit) {
             if let Some(run) = parse_ended(flow, class, &key.map_err(fail)?) {
                 out.push(run);
             }
@@ -751,6 +781,23 @@ mod tests {
         assert_eq!(db.runs(&RunFilter::default()).unwrap().len(), 2);
     }
 
+    /// Run ids begin with their creation time, so listing by time reads only that span.
+    #[test]
+    fn runs_are_listed_newest_first_within_a_time_span() {
+        let db = Db::temporary().unwrap();
+        for (ms, flow) in [(1_000u64, "a"), (2_000, "b"), (3_000, "a"), (4_000, "a")] {
+            let mut r = run(&format!("{ms:012x}{:016x}", 7), RunStatus::Queued, None);
+            (r.flow, r.created_ms) = (flow.to_string(), ms);
+            db.create_run(&r).unwrap();
+        }
+        let created = |filter: RunFilter| db.runs(&filter).unwrap().iter().map(|r| r.created_ms).collect::<Vec<_>>();
+        assert_eq!(created(RunFilter::default()), [4_000, 3_000, 2_000, 1_000]);
+        assert_eq!(created(RunFilter { since_ms: Some(2_000), ..Default::default() }), [4_000, 3_000, 2_000]);
+        assert_eq!(created(RunFilter { before_ms: Some(3_000), ..Default::default() }), [2_000, 1_000]);
+        let page = RunFilter { flow: Some("a".into()), before_ms: Some(4_000), limit: 1, ..Default::default() };
+        assert_eq!(created(page), [3_000], "the next page of one flow's runs");
+    }
+
     /// What a crash between two writes of one unsynced log entry can leave
     /// behind (index entries are written first and removed last) is dropped.
     #[test]
@@ -802,6 +849,7 @@ mod tests {
                 output: None,
                 error: None,
                 attempts: 1,
+                retried: Vec::new(),
                 started_ms: 0,
                 ended_ms: None,
                 wake_ms: None,
@@ -822,6 +870,13 @@ mod tests {
         assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, 300, 10).unwrap()), ["r1"], "ended before 300");
         assert_eq!(ids(db.ended_runs("a", EndClass::Failed, u64::MAX, 10).unwrap()), ["r2"]);
         assert_eq!(ids(db.ended_runs("b", EndClass::Failed, u64::MAX, 10).unwrap()), ["r4"], "cancelled is failed");
+        assert_eq!(
+            ids(db.recent_ended("a", EndClass::Succeeded, 0, u64::MAX, 10).unwrap()),
+            ["r3", "r1"],
+            "newest first"
+        );
+        assert_eq!(ids(db.recent_ended("a", EndClass::Succeeded, 100, 300, 10).unwrap()), ["r1"], "from..to");
+        assert_eq!(ids(db.recent_ended("a", EndClass::Succeeded, 0, u64::MAX, 1).unwrap()), ["r3"], "at most limit");
         assert_eq!(db.count_ended("a", EndClass::Succeeded, u64::MAX).unwrap(), 2);
         // Saving an ended run again (a stale queue entry dropped) lists it once.
         db.save_run(&ended_at("r1", "a", RunStatus::Succeeded, 100)).unwrap();
