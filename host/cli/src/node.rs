@@ -125,6 +125,7 @@ impl Node {
         let executor =
             Executor::new(store.clone(), registry.clone(), clock.clone(), ExecutorConfig { workers: config.workers });
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+        let secure_cookies = public_url.starts_with("https://");
         let triggers = Triggers::new(
             executor.clone(),
             store.clone(),
@@ -145,7 +146,7 @@ impl Node {
         );
         let server = Server::new(
             Parts { store, plugins: registry, executor, triggers, pruner, token_hash },
-            HttpConfig { max_body: config.max_body, connections: config.connections },
+            HttpConfig { max_body: config.max_body, connections: config.connections, secure_cookies },
         );
         Ok(Self { server, new_token, skipped, _watch: watch })
     }

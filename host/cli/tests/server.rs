@@ -364,11 +364,16 @@ async fn the_admin_api_needs_the_token_and_documents_itself() {
             if method == "parameters" || op.get("security").is_some_and(|s| s == &json!([])) {
                 continue;
             }
-            let concrete = path.replace("{name}", "nothing").replace("{id}", "nothing");
+            let concrete = path.replace("{name}", "nothing").replace("{id}", "nothing").replace("{version}", "1");
             let url = weft.url(&concrete);
             let method = method.to_uppercase();
             let anonymous = request(&method, &url, &[], Vec::new()).await;
             assert_eq!(anonymous.status, 401, "{method} {path} without a token");
+            if path == "/api/events" {
+                // An endless stream (tests/ui.rs reads it).
+                checked += 1;
+                continue;
+            }
             let auth = format!("Bearer {token}");
             let authorized = request(&method, &url, &[("authorization", &auth)], Vec::new()).await;
             let missing_route = authorized.status == 405 || (authorized.status == 404 && authorized.body.is_empty());

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use weft_core::catalog::{Catalog, PluginInfo};
 use weft_core::connection::{Connection, ConnectionInfo, HostRule};
 use weft_core::model::{FlowDef, TriggerDef};
-use weft_core::run::{RunFilter, RunStatus};
+use weft_core::run::{EndClass, RunFilter, RunStatus, StoredFlow};
 
 type Json = axum::Json<Value>;
 type ApiResult = Result<Response, ApiError>;
@@ -37,6 +37,9 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/flows/{name}/hook", get(hook_url))
         .route("/flows/{name}/poll", post(poll_now))
         .route("/flows/{name}/runs", post(start_run))
+        .route("/flows/{name}/versions", get(flow_versions))
+        .route("/flows/{name}/versions/{version}", get(flow_version))
+        .route("/stats", get(stats))
         .route("/runs", get(list_runs))
         .route("/runs/prune", post(prune_runs))
         .route("/runs/{id}", get(get_run))
@@ -249,7 +252,7 @@ async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam
     ok(json!({ "deleted": id }))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -320,10 +323,120 @@ async fn update_flow(State(state): State<Shared>, PathParam(name): PathParam<Str
     save_flow(&state, &body, Some(&name)).await
 }
 
+/// A flow as YAML, the form `weft flow apply` takes back.
+fn flow_yaml(flow: &StoredFlow) -> String {
+    serde_yaml_ng::to_string(&flow.def).unwrap_or_default()
+}
+
 async fn get_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
     let flow = state.store.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
     let trigger = state.triggers.status(&name)?;
-    ok(json!({ "flow": flow, "trigger": trigger }))
+    ok(json!({ "flow": flow, "trigger": trigger, "yaml": flow_yaml(&flow) }))
+}
+
+/// Versions listed at most (the newest).
+const MAX_VERSIONS: u64 = 100;
+
+async fn flow_versions(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
+    let flow = state.store.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
+    let mut out = Vec::new();
+    for version in (flow.version.saturating_sub(MAX_VERSIONS - 1).max(1)..=flow.version).rev() {
+        if let Some(v) = state.store.flow_version(&name, version)? {
+            out.push(json!({ "version": v.version, "updated_ms": v.updated_ms, "steps": v.def.steps.len() }));
+        }
+    }
+    ok(Value::Array(out))
+}
+
+async fn flow_version(State(state): State<Shared>, PathParam((name, version)): PathParam<(String, u64)>) -> ApiResult {
+    let flow = state
+        .store
+        .flow_version(&name, version)?
+        .ok_or_else(|| ApiError::not_found(format!("flow {name:?} has no version {version}")))?;
+    let yaml = flow_yaml(&flow);
+    ok(json!({ "flow": flow, "yaml": yaml }))
+}
+
+// ---- statistics -----------------------------------------------------------------------------------
+
+/// Ended runs counted per flow and class at most; past it the count says so (`capped`).
+const STATS_CAP: usize = 100_000;
+
+#[derive(Deserialize)]
+struct StatsQuery {
+    /// The end of the span (default: now); for tests and for looking back.
+    now_ms: Option<u64>,
+}
+
+/// Per flow: runs ended in the last 24 h, failures among them, the last
+/// ended run. Over the last hour, all flows: runs ended per minute.
+async fn stats(State(state): State<Shared>, QueryParam(q): QueryParam<StatsQuery>) -> ApiResult {
+    let now = q.now_ms.unwrap_or_else(weft_core::run::now_ms);
+    let day_ago = now.saturating_sub(24 * 3600 * 1000);
+    let minute = 60_000;
+    let first_minute = (now / minute).saturating_sub(59) * minute;
+    let mut minutes = vec![(0u64, 0u64); 60];
+    let mut flows = Map::new();
+    for flow in state.store.flows()? {
+        let mut counts = [0usize; 2];
+        let mut capped = false;
+        let mut last: Option<(u64, String)> = None;
+        for (i, class) in [EndClass::Succeeded, EndClass::Failed].into_iter().enumerate() {
+            let ended = state.store.recent_ended(&flow.name, class, day_ago, now.saturating_add(1), STATS_CAP)?;
+            capped |= ended.len() >= STATS_CAP;
+            counts[i] = ended.len();
+            if let Some(newest) = ended.first()
+                && last.as_ref().is_none_or(|(at, _)| newest.ended_ms > *at)
+            {
+                last = Some((newest.ended_ms, newest.id.clone()));
+            }
+            for run in ended.iter().take_while(|r| r.ended_ms >= first_minute) {
+                let slot = ((run.ended_ms - first_minute) / minute) as usize;
+                if let Some(slot) = minutes.get_mut(slot) {
+                    if class == EndClass::Succeeded { slot.0 += 1 } else { slot.1 += 1 }
+                }
+            }
+        }
+        if last.is_none() {
+            // Nothing in the last day: the newest ever, if any.
+            for class in [EndClass::Succeeded, EndClass::Failed] {
+                if let Some(newest) = state.store.recent_ended(&flow.name, class, 0, now.saturating_add(1), 1)?.pop()
+                    && last.as_ref().is_none_or(|(at, _)| newest.ended_ms > *at)
+                {
+                    last = Some((newest.ended_ms, newest.id));
+                }
+            }
+        }
+        let last_run = match last {
+            Some((ended_ms, id)) => match state.store.run(&id)? {
+                Some(run) => json!({ "id": id, "status": run.status, "ended_ms": ended_ms }),
+                None => Value::Null,
+            },
+            None => Value::Null,
+        };
+        flows.insert(
+            flow.name.clone(),
+            json!({
+                "runs_24h": counts[0] + counts[1],
+                "failed_24h": counts[1],
+                "capped": capped,
+                "last_run": last_run,
+            }),
+        );
+    }
+    let minutes: Vec<Value> = minutes
+        .iter()
+        .enumerate()
+        .map(|(i, (succeeded, failed))| {
+            json!({ "t": first_minute + i as u64 * minute, "succeeded": succeeded, "failed": failed })
+        })
+        .collect();
+    ok(json!({
+        "flows": flows,
+        "minutes": minutes,
+        "backlog": state.store.backlog()?,
+        "executing": state.executor.running(),
+    }))
 }
 
 async fn delete_flow(State(state): State<Shared>, PathParam(name): PathParam<String>) -> ApiResult {
@@ -395,6 +508,8 @@ async fn start_run(
 struct RunsQuery {
     flow: Option<String>,
     status: Option<String>,
+    since_ms: Option<u64>,
+    before_ms: Option<u64>,
     limit: Option<usize>,
 }
 
@@ -407,7 +522,14 @@ async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQu
             ))
         })?),
     };
-    let runs = state.store.runs(&RunFilter { flow: q.flow, status, limit: q.limit.unwrap_or(50).min(1000) })?;
+    let filter = RunFilter {
+        flow: q.flow,
+        status,
+        since_ms: q.since_ms,
+        before_ms: q.before_ms,
+        limit: q.limit.unwrap_or(50).clamp(1, 1000),
+    };
+    let runs = state.store.runs(&filter)?;
     ok(serde_json::to_value(runs).unwrap_or_default())
 }
 

@@ -10,9 +10,11 @@
 //! real socket); [`Server::serve`] runs it with the workers and the trigger
 //! loop until a shutdown signal.
 //!
-//! The admin API takes `Authorization: Bearer <token>`. Only the token's
+//! The admin API takes `Authorization: Bearer <token>`, or the session
+//! cookie the web UI gets for the token ([`session`]). Only the token's
 //! SHA-256 is kept ([`token_hash`]), and requests are checked by comparing
-//! hashes in constant time.
+//! hashes in constant time. The web UI itself is served from files embedded
+//! at build time ([`ui`]).
 //!
 //! **Architecture invariant:** this is the only weft crate that serves HTTP
 //! (axum, hyper's server). It reaches storage and plugins only through
@@ -22,9 +24,12 @@
 
 mod api;
 pub mod client;
+mod events;
 mod hooks;
 pub mod listen;
 mod metrics;
+pub mod session;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -34,7 +39,6 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 use weft_core::Store;
 use weft_core::catalog::PluginRegistry;
 use weft_flow::retention::Pruner;
@@ -60,11 +64,13 @@ pub struct HttpConfig {
     pub max_body: usize,
     /// How long clients may take, and how many may be connected.
     pub connections: listen::ConnectionLimits,
+    /// Mark the session cookie `Secure`: browsers reach weft over https.
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body: 1 << 20, connections: listen::ConnectionLimits::default() }
+        Self { max_body: 1 << 20, connections: listen::ConnectionLimits::default(), secure_cookies: false }
     }
 }
 
@@ -80,7 +86,10 @@ pub(crate) struct AppState {
     /// Bytes of request bodies that may be held at once (see [`read_body`]).
     pub bodies: Arc<tokio::sync::Semaphore>,
     pub token_hash: [u8; 32],
+    pub sessions: session::Sessions,
     pub metrics: metrics::Metrics,
+    /// Set when the server stops: long-lived answers (the event stream) end.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 type Shared = Arc<AppState>;
@@ -109,7 +118,9 @@ impl Server {
             body_timeout: config.connections.body_timeout,
             bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
             token_hash: parts.token_hash,
+            sessions: session::Sessions::new(config.secure_cookies),
             metrics: metrics::Metrics::default(),
+            closing: tokio::sync::watch::channel(false).0,
         });
         Self { state, config }
     }
@@ -118,8 +129,14 @@ impl Server {
     pub fn router(&self) -> Router {
         let state = self.state.clone();
         let api = api::routes()
+            .route("/events", axum::routing::get(events::stream))
             .layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
-            .route("/openapi.json", axum::routing::get(api::openapi));
+            .route("/openapi.json", axum::routing::get(api::openapi))
+            .route("/session", axum::routing::get(session::current).post(session::sign_in).delete(session::sign_out))
+            .layer(axum::middleware::map_response(|mut response: Response| async move {
+                ui::secure_headers(response.headers_mut());
+                response
+            }));
         Router::new()
             .nest("/api", api)
             .route(
@@ -129,9 +146,15 @@ impl Server {
             )
             .route("/healthz", axum::routing::get(healthz))
             .merge(hooks::routes())
-            // Unknown paths and methods answer like every other error: `{"error"}`.
-            .fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
-                ApiError::not_found(format!("there is nothing at {method} {}", loggable_path(uri.path())))
+            // Other GETs are the web UI's; unknown paths and methods answer
+            // like every other error: `{"error"}`.
+            .fallback(|method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap| async move {
+                let path = uri.path();
+                let ui_path = !path.starts_with("/api/") && !path.starts_with("/hooks/");
+                if ui_path && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+                    return ui::serve(&method, &uri, &headers);
+                }
+                ApiError::not_found(format!("there is nothing at {method} {}", loggable_path(path))).into_response()
             })
             .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
                 ApiError::new(
@@ -176,6 +199,11 @@ impl Server {
             lowest_thread_priority();
             pruner.run_blocking(&stop);
         })?;
+        let closing = state.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.closing.send_replace(true);
+        };
         let result = listen::serve(listener, self.router(), self.config.connections, shutdown).await;
         workers.abort();
         trigger_loop.abort();
@@ -300,7 +328,10 @@ const BODIES_IN_FLIGHT: usize = 256 << 20;
 async fn read_body(State(state): State<Shared>, request: Request, next: Next) -> Response {
     use http_body_util::BodyExt;
     let (parts, body) = request.into_parts();
-    if parts.uri.path().starts_with("/api/") && !authorized(&state, &parts.headers) {
+    if parts.uri.path().starts_with("/api/")
+        && parts.uri.path() != "/api/session"
+        && session::credential(&state, &parts.headers).is_none()
+    {
         // The token check answers it; its body is not worth reading.
         return next.run(Request::from_parts(parts, axum::body::Body::empty())).await;
     }
@@ -387,32 +418,22 @@ async fn healthz(State(state): State<Shared>) -> Response {
     .into_response()
 }
 
-/// The admin token check: 401 unless `Authorization: Bearer <token>` hashes to the stored hash.
-/// The bearer token of a request, if it presents one.
-fn presented_token(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-}
-
-/// Whether the request presents the admin token.
-fn authorized(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    presented_token(headers).is_some_and(|token| bool::from(token_hash(token).ct_eq(&state.token_hash)))
-}
-
+/// The admin API's check: 401 unless the request presents the admin token
+/// (`Authorization: Bearer`) or a live session cookie; 403 when a session
+/// cookie asks for a change without the session's CSRF token.
 async fn require_token(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    if !authorized(&state, request.headers()) {
-        let presented = presented_token(request.headers());
-        let message = if presented.is_none() {
-            "this endpoint needs `Authorization: Bearer <admin token>` (shown when weft first started)"
+    let Some(credential) = session::credential(&state, request.headers()) else {
+        let message = if session::presented_token(request.headers()).is_none() {
+            "this endpoint needs `Authorization: Bearer <admin token>` (shown when weft first started) or a signed-in session"
         } else {
             "the admin token is not valid"
         };
         let mut response = ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"weft\""));
         return response;
+    };
+    if !session::csrf_ok(request.method(), request.headers(), &credential) {
+        return session::csrf_refused();
     }
     next.run(request).await
 }

@@ -145,6 +145,12 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
         config.data_dir.display(),
         config.plugins_dir.display()
     );
+    let ui = config.public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
+    if weft_server::ui::built() {
+        eprintln!("web UI: {}/ (sign in with the admin token)", ui.trim_end_matches('/'));
+    } else {
+        eprintln!("web UI: not built into this binary (run `cargo xtask ui`, then build weft again)");
+    }
     server.serve(listener, shutdown()).await?;
     eprintln!("weft stopped");
     Ok(ExitCode::SUCCESS)
