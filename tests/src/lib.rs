@@ -9,6 +9,7 @@ pub mod plugins {
 }
 
 pub mod app;
+pub mod browser;
 pub mod github;
 pub mod http;
 pub mod json_server;

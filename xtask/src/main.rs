@@ -17,9 +17,10 @@ fn main() -> ExitCode {
         "schema" => schema(),
         "edges" => edges::check_workspace(&root(), &mut cargo()).map(|summary| println!("{summary}")),
         "polyglot" => polyglot().map(|dir| println!("built into {}", dir.display())),
+        "ui" => ui(false),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|edges|polyglot|schema>\n  demo      build the plugins and weft, then run them\n  test      run every test\n  edges     check the crates' dependencies against ARCHITECTURE.md's rules\n  polyglot  build the JavaScript and Python test components\n  schema    regenerate schema/flow.schema.json"
+                "usage: cargo xtask <demo|test|ui|edges|polyglot|schema>\n  demo      build the web UI, the plugins and weft, then run them\n  test      run every test\n  ui        build the web UI (host/ui) that weft embeds\n  edges     check the crates' dependencies against ARCHITECTURE.md's rules\n  polyglot  build the JavaScript and Python test components\n  schema    regenerate schema/flow.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -53,11 +54,20 @@ fn run(cmd: &mut Command) -> Result<(), String> {
 fn test() -> Result<(), String> {
     println!("==> {}", edges::check_workspace(&root(), &mut cargo())?);
     ensure_wasm_target();
+    // The UI first: weft embeds it when compiled, and its own tests run here.
+    ui(true)?;
+    let (chromium, chromedriver) = browser()?;
     let polyglot = polyglot()?;
     let json_server = json_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
-    run(cargo().arg("test").env("WEFT_POLYGLOT_DIR", &polyglot).env("WEFT_JSON_SERVER", &json_server))?;
+    run(cargo()
+        .arg("test")
+        .env("WEFT_POLYGLOT_DIR", &polyglot)
+        .env("WEFT_JSON_SERVER", &json_server)
+        .env("WEFT_CHROMIUM", &chromium)
+        .env("WEFT_CHROMEDRIVER", &chromedriver)
+        .env("WEFT_UI_SCREENSHOTS", target_dir().join("ui-screenshots")))?;
     // The benchmarks are not run here (they take minutes and want a quiet
     // machine), but they must keep compiling: built with the tests' profile.
     run(cargo().args(["build", "--benches"]))
@@ -143,6 +153,61 @@ fn polyglot() -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// Build the web UI in `host/ui` with its locked dependencies (`npm ci`, run
+/// again only when the lockfile changes), type-check it and bundle it with
+/// vite into `host/ui/dist`, where weft embeds it from; each text asset gets
+/// a gzip twin that weft sends to browsers that accept it. With `test`, the
+/// UI's unit tests run too.
+fn ui(test: bool) -> Result<(), String> {
+    let dir = root().join("host").join("ui");
+    let installed = dir.join("node_modules").join(".package-lock.json");
+    if stale(&installed, &[&dir.join("package-lock.json")]) {
+        println!("==> npm ci (host/ui)");
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir))?;
+    }
+    println!("==> building the web UI (host/ui: tsc, vite)");
+    run(Command::new("npm").args(["run", "--silent", "build"]).current_dir(&dir))?;
+    let mut files = vec![dir.join("dist")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).map_err(|e| e.to_string())?.flatten().map(|e| e.path()));
+        } else if path.extension().is_some_and(|x| ["js", "css", "html", "svg", "json", "map"].iter().any(|t| x == *t))
+        {
+            run(Command::new("gzip").args(["-9", "-k", "-f", "-n"]).arg(&path))?;
+        }
+    }
+    if test {
+        println!("==> the web UI's unit tests (vitest)");
+        run(Command::new("npm").args(["test", "--silent"]).current_dir(&dir))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium and its WebDriver, for the browser tests: installed with
+/// apt-get when absent (a browser downloaded by a test framework cannot be
+/// fetched here). Their paths.
+fn browser() -> Result<(PathBuf, PathBuf), String> {
+    let chromium = PathBuf::from("/usr/bin/chromium");
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if !chromium.exists() || !driver.exists() {
+        println!("==> installing chromium and chromium-driver (apt-get)");
+        let sudo = |args: &[&str]| {
+            let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+            let mut cmd = if root { Command::new(args[0]) } else { Command::new("sudo") };
+            if root {
+                cmd.args(&args[1..])
+            } else {
+                cmd.args(args)
+            };
+            cmd.env("DEBIAN_FRONTEND", "noninteractive");
+            cmd
+        };
+        run(&mut sudo(&["apt-get", "update", "-qq"]))?;
+        run(&mut sudo(&["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"]))?;
+    }
+    Ok((chromium, driver))
+}
+
 /// Whether `output` is missing or older than any of `inputs`.
 fn stale(output: &Path, inputs: &[&Path]) -> bool {
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
@@ -184,6 +249,7 @@ fn ensure_wasm_target() {
 /// Build the plugins and weft, then show them at work against a local app.
 fn demo() -> Result<(), String> {
     ensure_wasm_target();
+    ui(false)?;
     println!("==> building the plugins (wasm32-wasip2) and weft");
     let plugin_names = ["http", "clean-contact", "records", "jq", "template", "github", "slack"];
     let mut build = cargo();
@@ -395,13 +461,21 @@ fn demo() -> Result<(), String> {
     cli("the runs so far", &["runs", "list"])?;
     cli("a manual run of the first example, waited for", &["flow", "run", "contact-sync", "--input", contact])?;
     cli(
+        "a contact without an email: the run fails, and says why",
+        &["flow", "run", "contact-sync", "--input", r#"{"name":"Grace Hopper"}"#],
+    )?;
+    cli(
+        "a follow-up a day from now: the run waits, holding no worker",
+        &["flow", "run", "follow-up", "--no-wait", "--input", contact],
+    )?;
+    cli(
         "poll for new contacts now (the webhook and the manual run created two): two leads",
         &["flow", "poll", "new-contact-to-lead"],
     )?;
     std::thread::sleep(std::time::Duration::from_millis(1000));
     println!("\n==> the leads in the CRM\n$ curl {crm_url}/leads\n{}", get(&format!("{crm_url}/leads"))?);
     println!(
-        "\nweft is serving on {server_url} (Ctrl-C stops it). Try:\n  \
+        "\nweft is serving on {server_url} (Ctrl-C stops it).\n\n  web UI: {server_url}/  (sign in with the admin token: {token})\n\nTry:\n  \
          curl -X POST {hook} -H 'content-type: application/json' -d '{contact}'\n  \
          curl -H 'Authorization: Bearer {token}' {server_url}/api/runs\n  \
          curl -H 'Authorization: Bearer {token}' {server_url}/metrics\n  \
