@@ -27,7 +27,7 @@ use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, broadcast, oneshot};
@@ -108,6 +108,8 @@ struct Inner {
     stats: Stats,
     /// Run and step changes, for whoever watches ([`Executor::changes`]).
     changes: broadcast::Sender<Change>,
+    /// How many [`Changes`] receivers exist: nothing is sent while it is 0.
+    watchers: Arc<AtomicUsize>,
 }
 
 /// A change to a run, as watchers see it: a run was queued or changed
@@ -147,6 +149,31 @@ impl Change {
 
 /// Changes a slow watcher may fall behind by before it misses some (and is told so).
 const CHANGES_BUFFERED: usize = 4096;
+
+/// A watcher of [`Change`]s, from [`Executor::changes`].
+pub struct Changes {
+    receiver: broadcast::Receiver<Change>,
+    watchers: Arc<AtomicUsize>,
+}
+
+impl Changes {
+    /// The next change; `Lagged(n)` when this watcher fell `n` changes behind
+    /// (it goes on from the oldest still buffered).
+    pub async fn recv(&mut self) -> Result<Change, broadcast::error::RecvError> {
+        self.receiver.recv().await
+    }
+
+    /// The next change if one is waiting.
+    pub fn try_recv(&mut self) -> Result<Change, broadcast::error::TryRecvError> {
+        self.receiver.try_recv()
+    }
+}
+
+impl Drop for Changes {
+    fn drop(&mut self) {
+        self.watchers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// What [`Executor::try_start`] did with a queued run.
 enum Start {
@@ -286,6 +313,7 @@ impl Executor {
                 waiters: Mutex::default(),
                 stats: Stats::default(),
                 changes: broadcast::channel(CHANGES_BUFFERED).0,
+                watchers: Arc::default(),
             }),
         }
     }
@@ -301,19 +329,24 @@ impl Executor {
     /// Watch run and step changes from now on. A receiver that falls more
     /// than a few thousand changes behind gets `Lagged` and goes on from the
     /// newest; it should read the state it shows again.
-    pub fn changes(&self) -> broadcast::Receiver<Change> {
-        self.inner.changes.subscribe()
+    pub fn changes(&self) -> Changes {
+        self.inner.watchers.fetch_add(1, Ordering::SeqCst);
+        Changes { receiver: self.inner.changes.subscribe(), watchers: self.inner.watchers.clone() }
     }
 
-    /// Tell watchers, if there are any (costs one atomic load when nobody watches).
+    fn watched(&self) -> bool {
+        self.inner.watchers.load(Ordering::Relaxed) > 0
+    }
+
+    /// Tell watchers, if there are any (one atomic load when nobody watches).
     fn announce(&self, change: impl FnOnce() -> Change) {
-        if self.inner.changes.receiver_count() > 0 {
+        if self.watched() {
             let _ = self.inner.changes.send(change());
         }
     }
 
     fn announce_steps(&self, run: &str, steps: &[&mut StepRecord]) {
-        if self.inner.changes.receiver_count() > 0 {
+        if self.watched() {
             for step in steps {
                 let _ = self.inner.changes.send(Change::Step {
                     run: run.to_string(),

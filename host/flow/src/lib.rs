@@ -23,7 +23,7 @@ pub mod retention;
 pub mod triggers;
 pub mod validate;
 
-pub use engine::{Change, ExecError, Executor, ExecutorConfig, SystemClock};
+pub use engine::{Change, Changes, ExecError, Executor, ExecutorConfig, SystemClock};
 pub use triggers::{TriggerConfig, Triggers};
 pub use validate::{Flow, InvalidFlow, Problem, Step, StepKind, validate};
 
