@@ -360,7 +360,7 @@ async fn flow_version(State(state): State<Shared>, PathParam((name, version)): P
 // ---- statistics -----------------------------------------------------------------------------------
 
 /// Ended runs counted per flow and class at most; past it the count says so (`capped`).
-const STATS_CAP: usize = 100_000;
+const STATS_CAP: usize = 10_000;
 
 #[derive(Deserialize)]
 struct StatsQuery {

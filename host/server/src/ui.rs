@@ -107,3 +107,41 @@ fn file(name: &str, immutable: bool, gzip: bool) -> Response {
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str, gzip: bool) -> Response {
+        let mut headers = HeaderMap::new();
+        if gzip {
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8"));
+        }
+        serve(&Method::GET, &path.parse().unwrap(), &headers)
+    }
+
+    /// With the UI, app paths get the app's page and assets are cached; without
+    /// it, `/` says how to build it. Either way the policy is on every answer.
+    #[test]
+    fn the_app_or_how_to_build_it() {
+        let root = get("/", false);
+        assert!(root.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("script-src 'self'"));
+        assert_eq!(root.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        if !built() {
+            assert_eq!(root.status(), StatusCode::OK);
+            assert!(root.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+            assert_eq!(get("/runs/x", false).status(), StatusCode::NOT_FOUND);
+            return;
+        }
+        assert!(root.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(root.headers()[header::CACHE_CONTROL], "no-cache");
+        let page = get("/runs/0123", true);
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()[header::CONTENT_ENCODING], "gzip");
+        let asset = Assets::iter().find(|f| f.starts_with("assets/") && f.ends_with(".js")).unwrap();
+        let js = get(&format!("/{asset}"), false);
+        assert!(js.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+        assert!(js.headers().get(header::CONTENT_ENCODING).is_none(), "plain for clients without gzip");
+        assert_eq!(get("/assets/missing.js", false).status(), StatusCode::NOT_FOUND);
+    }
+}
