@@ -262,6 +262,22 @@ async fn flow_versions_yaml_statistics_and_runs_by_time_are_served() {
     assert_eq!(total, 3, "{stats}");
     assert!(minutes.windows(2).all(|w| w[1]["t"].as_u64() == w[0]["t"].as_u64().map(|t| t + 60_000)));
     assert_eq!(stats["backlog"], 0);
+    // A run that has not ended is its flow's last run.
+    let later = json!({ "name": "later", "trigger": "manual", "steps": [ { "id": "pause", "delay": "1h" } ] });
+    weft.ok("POST", "/api/flows", Some(&later)).await;
+    let waiting = weft.ok("POST", "/api/flows/later/runs", Some(&json!({}))).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = weft.ok("GET", "/api/stats", None).await;
+        let last = &stats["flows"]["later"]["last_run"];
+        if last["status"] == "waiting" {
+            assert_eq!(last["id"], waiting["run"]["id"]);
+            assert_eq!(stats["flows"]["later"]["runs_24h"], 0, "not ended: not counted");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Runs by time: a page before the newest, and none from the future.
     let all = weft.ok("GET", "/api/runs?flow=contact-sync", None).await;

@@ -359,6 +359,9 @@ async fn flow_version(State(state): State<Shared>, PathParam((name, version)): P
 
 // ---- statistics -----------------------------------------------------------------------------------
 
+/// The newest runs read for runs that have not ended.
+const RECENT_RUNS: usize = 1000;
+
 /// Ended runs counted per flow and class at most; past it the count says so (`capped`).
 const STATS_CAP: usize = 10_000;
 
@@ -376,6 +379,13 @@ async fn stats(State(state): State<Shared>, QueryParam(q): QueryParam<StatsQuery
     let minute = 60_000;
     let first_minute = (now / minute).saturating_sub(59) * minute;
     let mut minutes = vec![(0u64, 0u64); 60];
+    // Runs not ended yet (queued, running, waiting) are not in the ended-run
+    // listing: the newest runs created, each flow's first among them.
+    let mut newest: BTreeMap<String, weft_core::run::RunRecord> = BTreeMap::new();
+    let recent = RunFilter { since_ms: Some(day_ago), limit: RECENT_RUNS, ..Default::default() };
+    for run in state.store.runs(&recent)? {
+        newest.entry(run.flow.clone()).or_insert(run);
+    }
     let mut flows = Map::new();
     for flow in state.store.flows()? {
         let mut counts = [0usize; 2];
@@ -407,12 +417,18 @@ async fn stats(State(state): State<Shared>, QueryParam(q): QueryParam<StatsQuery
                 }
             }
         }
-        let last_run = match last {
-            Some((ended_ms, id)) => match state.store.run(&id)? {
-                Some(run) => json!({ "id": id, "status": run.status, "ended_ms": ended_ms }),
+        let unended = newest
+            .get(&flow.name)
+            .filter(|run| !run.status.is_final() && last.as_ref().is_none_or(|(at, _)| run.created_ms >= *at));
+        let last_run = match (unended, last) {
+            (Some(run), _) => json!({ "id": run.id, "status": run.status, "created_ms": run.created_ms }),
+            (None, Some((ended_ms, id))) => match state.store.run(&id)? {
+                Some(run) => {
+                    json!({ "id": id, "status": run.status, "created_ms": run.created_ms, "ended_ms": ended_ms })
+                }
                 None => Value::Null,
             },
-            None => Value::Null,
+            (None, None) => Value::Null,
         };
         flows.insert(
             flow.name.clone(),

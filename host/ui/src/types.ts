@@ -236,7 +236,7 @@ export interface FlowStats {
   failed_24h: number;
   /** The counts stopped at the server's cap. */
   capped?: boolean;
-  last_run: { id: string; status: RunStatus; ended_ms?: number } | null;
+  last_run: { id: string; status: RunStatus; created_ms?: number; ended_ms?: number } | null;
 }
 
 export interface Minute {

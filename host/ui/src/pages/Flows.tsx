@@ -179,7 +179,7 @@ function LastRun({ stats, now }: { stats: FlowStats | undefined; now: number }) 
   if (!last || typeof last.id !== 'string' || !last.id || typeof last.status !== 'string') return <span className="muted">—</span>;
   return (
     <Link href={`/runs/${encodeURIComponent(last.id)}`} className="last-run">
-      <StatusPill status={last.status} /> {last.ended_ms ? <RelTime ms={last.ended_ms} now={now} /> : null}
+      <StatusPill status={last.status} /> {(last.ended_ms ?? last.created_ms) ? <RelTime ms={(last.ended_ms ?? last.created_ms)!} now={now} /> : null}
     </Link>
   );
 }

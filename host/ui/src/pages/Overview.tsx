@@ -159,7 +159,7 @@ export default function OverviewPage() {
                   <td>
                     {s.last_run ? (
                       <Link href={`/runs/${encodeURIComponent(s.last_run.id)}`}>
-                        <StatusPill status={s.last_run.status} /> {s.last_run.ended_ms ? <RelTime ms={s.last_run.ended_ms} now={now} /> : null}
+                        <StatusPill status={s.last_run.status} /> {(s.last_run.ended_ms ?? s.last_run.created_ms) ? <RelTime ms={(s.last_run.ended_ms ?? s.last_run.created_ms)!} now={now} /> : null}
                       </Link>
                     ) : (
                       '—'
