@@ -3,8 +3,9 @@
 //! a hook, `/healthz` or `/metrics`.
 //!
 //! Files under `/assets/` have content hashes in their names and are cached
-//! for a year; every other path answers `index.html` (the app routes in the
-//! browser), never cached. A file built with a `.gz` twin is sent compressed
+//! for a year; the app's own pages (`/`, `/flows…`, `/runs…`, `/plugins`,
+//! `/connections`) answer `index.html` (the app routes in the browser), never
+//! cached; any other path is a JSON 404 like the API's. A file built with a `.gz` twin is sent compressed
 //! to clients that accept gzip. A binary built before the UI was serves the
 //! API as always and answers `/` with one line on how to build the UI.
 //!
@@ -30,6 +31,9 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 /// What `/` says when the binary was built without the UI.
 pub(crate) const NOT_BUILT: &str = "weft's web UI is not built into this binary: run `cargo xtask ui` and build weft again \
      (`cargo xtask demo` does both); the admin API is at /api/\n";
+
+/// The first path segments the app routes in the browser.
+const APP_PAGES: [&str; 4] = ["flows", "runs", "plugins", "connections"];
 
 /// Whether this binary has the UI.
 pub fn built() -> bool {
@@ -57,13 +61,17 @@ pub(crate) fn serve(method: &Method, uri: &Uri, request_headers: &HeaderMap) -> 
             super::ApiError::not_found(format!("there is nothing at {method} {}", uri.path())).into_response()
         }
     } else {
+        let page = path.split('/').next().unwrap_or_default();
         let (name, immutable) = match Assets::get(path) {
             Some(_) if !path.is_empty() => (path, path.starts_with("assets/")),
-            // A path the app routes (`/runs/…`), or a missing hashed file: the app's page.
-            _ if path.starts_with("assets/") => {
-                return super::ApiError::not_found(format!("no UI file {}", uri.path())).into_response();
+            // A page the app routes (`/runs/…`): the app's page.
+            _ if path.is_empty() || APP_PAGES.contains(&page) => ("index.html", false),
+            _ => {
+                let mut response =
+                    super::ApiError::not_found(format!("there is nothing at {method} {}", uri.path())).into_response();
+                secure_headers(response.headers_mut());
+                return response;
             }
-            _ => ("index.html", false),
         };
         file(name, immutable, accepts_gzip(request_headers))
     };
@@ -143,5 +151,8 @@ mod tests {
         assert!(js.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
         assert!(js.headers().get(header::CONTENT_ENCODING).is_none(), "plain for clients without gzip");
         assert_eq!(get("/assets/missing.js", false).status(), StatusCode::NOT_FOUND);
+        let elsewhere = get("/nowhere", false);
+        assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND, "only the app's pages are the app");
+        assert!(elsewhere.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
     }
 }
