@@ -372,9 +372,17 @@ struct StatsQuery {
 }
 
 /// Per flow: runs ended in the last 24 h, failures among them, the last
-/// ended run. Over the last hour, all flows: runs ended per minute.
+/// run. Over the last hour, all flows: runs ended per minute. The store is
+/// read off the async workers: a busy store's listing takes milliseconds.
 async fn stats(State(state): State<Shared>, QueryParam(q): QueryParam<StatsQuery>) -> ApiResult {
     let now = q.now_ms.unwrap_or_else(weft_core::run::now_ms);
+    let stats = tokio::task::spawn_blocking(move || stats_at(&state, now))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("statistics failed: {e}")))??;
+    ok(stats)
+}
+
+fn stats_at(state: &Shared, now: u64) -> Result<Value, ApiError> {
     let day_ago = now.saturating_sub(24 * 3600 * 1000);
     let minute = 60_000;
     let first_minute = (now / minute).saturating_sub(59) * minute;
@@ -447,7 +455,7 @@ async fn stats(State(state): State<Shared>, QueryParam(q): QueryParam<StatsQuery
             json!({ "t": first_minute + i as u64 * minute, "succeeded": succeeded, "failed": failed })
         })
         .collect();
-    ok(json!({
+    Ok(json!({
         "flows": flows,
         "minutes": minutes,
         "backlog": state.store.backlog()?,
