@@ -29,6 +29,7 @@ fn record(i: u64) -> StepRecord {
         logs: Vec::new(),
         dropped_logs: 0,
         seq: 0,
+        pinned: false,
     }
 }
 

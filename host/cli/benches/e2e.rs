@@ -251,6 +251,7 @@ impl Sandbox {
             wake_ms: None,
             rerun_of: None,
             plugins: Default::default(),
+            test: None,
         };
         if self.durable {
             self.db.create_run(&run).map_err(|e| e.to_string())?;
@@ -275,6 +276,7 @@ impl Sandbox {
                 logs: outcome.logs,
                 dropped_logs: outcome.dropped_logs,
                 seq: 0,
+                pinned: false,
             })
         };
         let input = (*run.trigger).clone();

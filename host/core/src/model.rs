@@ -220,27 +220,74 @@ pub enum OnErrorDef {
     Branch(Vec<StepDef>),
 }
 
+/// Why a flow file could not be read, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// `yaml` or `json` for a syntax error, else empty.
+    pub syntax: &'static str,
+    /// Where in the flow, for a shape error: `steps[0].transfrom`; empty for
+    /// the whole document or a syntax error.
+    pub path: String,
+    pub message: String,
+    /// Where in the text (1-based), for a syntax error.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.syntax, self.path.as_str()) {
+            ("yaml", _) => write!(f, "invalid flow YAML: {}", self.message),
+            ("json", _) => write!(f, "invalid flow JSON: {}", self.message),
+            (_, "") => write!(f, "invalid flow: {}", self.message),
+            (_, path) => write!(f, "invalid flow: {path}: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 impl FlowDef {
     /// Parse a flow file: JSON if it starts with `{`, YAML otherwise. Syntax
     /// errors name the line and column; shape errors name the path
     /// (`steps[0]: unknown field `transfrom``).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let value: Value = if text.trim_start().starts_with('{') {
-            serde_json::from_str(text).map_err(|e| format!("invalid flow JSON: {e}"))?
-        } else {
-            serde_yaml_ng::from_str(text).map_err(|e| format!("invalid flow YAML: {e}"))?
+        Self::parse_located(text).map_err(|e| e.to_string())
+    }
+
+    /// [`FlowDef::parse`], with the error's place apart from its message.
+    pub fn parse_located(text: &str) -> Result<Self, ParseError> {
+        let syntax = |syntax, message: String, at: Option<(usize, usize)>| ParseError {
+            syntax,
+            path: String::new(),
+            message,
+            line: at.map(|a| a.0),
+            column: at.map(|a| a.1),
         };
-        Self::from_value(value)
+        let value: Value = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text)
+                .map_err(|e| syntax("json", e.to_string(), (e.line() > 0).then(|| (e.line(), e.column()))))?
+        } else {
+            serde_yaml_ng::from_str(text)
+                .map_err(|e| syntax("yaml", e.to_string(), e.location().map(|l| (l.line(), l.column()))))?
+        };
+        Self::from_value_located(value)
     }
 
     /// A flow from an already-parsed JSON document.
     pub fn from_value(value: Value) -> Result<Self, String> {
+        Self::from_value_located(value).map_err(|e| e.to_string())
+    }
+
+    fn from_value_located(value: Value) -> Result<Self, ParseError> {
         serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            if path == "." {
-                format!("invalid flow: {}", e.inner())
-            } else {
-                format!("invalid flow: {path}: {}", e.inner())
+            ParseError {
+                syntax: "",
+                path: if path == "." { String::new() } else { path },
+                message: e.inner().to_string(),
+                line: None,
+                column: None,
             }
         })
     }
@@ -277,6 +324,17 @@ mod tests {
         assert!(err.starts_with("invalid flow YAML:") && err.contains("line 4"), "{err}");
         let err = FlowDef::parse("name: f\ntrigger: sometimes\nsteps: []\n").unwrap_err();
         assert!(err.starts_with("invalid flow: trigger: unknown variant `sometimes`"), "{err}");
+    }
+
+    #[test]
+    fn parse_errors_say_where() {
+        let e = FlowDef::parse_located("name: f\ntrigger: manual\nsteps: [\n").unwrap_err();
+        assert_eq!((e.syntax, e.line), ("yaml", Some(4)), "{e:?}");
+        let e = FlowDef::parse_located("{\"name\": \"f\",\n \"steps\": [}").unwrap_err();
+        assert_eq!((e.syntax, e.line, e.column), ("json", Some(2), Some(12)), "{e:?}");
+        let e = FlowDef::parse_located("name: f\ntrigger: manual\nsteps:\n  - id: a\n    transfrom: t\n").unwrap_err();
+        assert_eq!((e.syntax, e.path.as_str(), e.line), ("", "steps[0].transfrom", None), "{e:?}");
+        assert!(e.message.starts_with("unknown field `transfrom`"), "{e:?}");
     }
 
     #[test]

@@ -80,6 +80,33 @@ pub struct RunRecord {
     /// so a plugin swapped meanwhile does not change a run in flight.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub plugins: std::collections::BTreeMap<String, String>,
+    /// Set on a test run: a run started from the editor with a sample event,
+    /// apart from the flow's production runs (listings, statistics and
+    /// retention tell them apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<Arc<TestRun>>,
+}
+
+impl RunRecord {
+    /// Whether this is a test run.
+    pub fn is_test(&self) -> bool {
+        self.test.is_some()
+    }
+}
+
+/// What a test run runs: a definition that need not be saved, with the
+/// outputs of some steps given instead of called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestRun {
+    /// The definition under test (what the editor holds, saved or not).
+    pub def: FlowDef,
+    /// Steps whose output is given, by step id: they are not called, their
+    /// record shows the given output (`pinned`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pinned: std::collections::BTreeMap<String, Value>,
+    /// Stop, succeeded, once this step has run (testing one step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +194,9 @@ pub struct StepRecord {
     /// Assigned by the store when the record is first written (`seq` 0): the run's step order.
     #[serde(default)]
     pub seq: u64,
+    /// A test run gave this step's output: it was not called.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 /// How a run ended, as retention tells runs apart.
@@ -175,15 +205,23 @@ pub enum EndClass {
     Succeeded,
     /// Failed or cancelled.
     Failed,
+    /// A test run, however it ended.
+    Test,
 }
 
 impl EndClass {
-    /// The class of a run with `status`, once it has ended.
-    pub fn of(status: RunStatus) -> Option<Self> {
+    /// The class of `run`, once it has ended.
+    pub fn of(run: &RunRecord) -> Option<Self> {
+        Self::of_status(run.status, run.is_test())
+    }
+
+    /// The class of a run with `status`, a test run or not, once it has ended.
+    pub fn of_status(status: RunStatus, test: bool) -> Option<Self> {
         match status {
+            _ if !status.is_final() => None,
+            _ if test => Some(EndClass::Test),
             RunStatus::Succeeded => Some(EndClass::Succeeded),
-            RunStatus::Failed | RunStatus::Cancelled => Some(EndClass::Failed),
-            _ => None,
+            _ => Some(EndClass::Failed),
         }
     }
 }
@@ -209,6 +247,8 @@ pub struct RunFilter {
     pub before_ms: Option<u64>,
     /// At most this many (0: all).
     pub limit: usize,
+    /// List test runs instead of production runs.
+    pub test: bool,
 }
 
 impl RunFilter {
@@ -218,6 +258,7 @@ impl RunFilter {
             && self.status.is_none_or(|s| s == run.status)
             && self.since_ms.is_none_or(|t| run.created_ms >= t)
             && self.before_ms.is_none_or(|t| run.created_ms < t)
+            && self.test == run.is_test()
     }
 }
 

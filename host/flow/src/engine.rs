@@ -34,7 +34,7 @@ use tokio::sync::{Notify, Semaphore, broadcast, oneshot};
 use weft_core::catalog::Catalog;
 use weft_core::run::{
     ActionCall, BoxFuture, Clock, FailedAttempt, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure,
-    StepRecord, StepStatus, StoreFailure, StoredFlow,
+    StepRecord, StepStatus, StoreFailure, StoredFlow, TestRun,
 };
 
 /// The wall clock, with tokio's timer.
@@ -79,6 +79,8 @@ pub enum ExecError {
     PluginMissing { flow: String, plugins: Vec<String> },
     #[error(transparent)]
     Invalid(#[from] validate::InvalidFlow),
+    #[error("{0}")]
+    BadTest(String),
     #[error(transparent)]
     Store(#[from] StoreFailure),
 }
@@ -126,6 +128,9 @@ pub enum Change {
         updated_ms: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// A test run (started from the editor), not a production run.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        test: bool,
     },
     Step {
         run: String,
@@ -143,6 +148,7 @@ impl Change {
             created_ms: run.created_ms,
             updated_ms: run.updated_ms,
             error: run.error.clone(),
+            test: run.is_test(),
         }
     }
 }
@@ -202,6 +208,8 @@ enum Stop {
     Fail(String),
     /// The run was cancelled.
     Cancelled,
+    /// A test run reached the step it was to stop after, with this output.
+    Reached(Value),
     Store(StoreFailure),
 }
 
@@ -231,6 +239,8 @@ struct Scope {
     item: Option<(ExprValue, usize)>,
     /// Held-back writes, shared by the run's loop items.
     pending: Arc<Mutex<Pending>>,
+    /// A test run's pinned outputs and where it stops.
+    test: Option<Arc<TestRun>>,
 }
 
 /// What a run has not written yet: its `running` record and step records
@@ -391,8 +401,63 @@ impl Executor {
                 wake_ms: None,
                 rerun_of: None,
                 plugins: pins.clone(),
+                test: None,
             })
             .collect()
+    }
+
+    /// Queue a test run: `test.def` (saved or not) runs for `trigger`, the
+    /// steps in `test.pinned` give their output without being called, and
+    /// the run stops after `test.until` when given. Delays are not waited.
+    /// The run is listed apart from production runs and kept for a week.
+    pub fn start_test(&self, test: TestRun, trigger: Value) -> Result<RunRecord, ExecError> {
+        let inner = &self.inner;
+        let flow = validate::validate(test.def.clone(), inner.plugins.as_ref())?;
+        let mut calls = HashSet::new();
+        let mut all = HashSet::new();
+        validate::walk_steps(&flow.steps, &mut |step| {
+            all.insert(step.id.clone());
+            if matches!(step.kind, StepKind::Action { .. } | StepKind::Transform { .. }) {
+                calls.insert(step.id.clone());
+            }
+        });
+        for id in test.pinned.keys() {
+            if !calls.contains(id) {
+                let why = if all.contains(id) { "is not an action or transform" } else { "is not a step of the flow" };
+                return Err(ExecError::BadTest(format!("pinned output for {id:?}: {id:?} {why}")));
+            }
+        }
+        if let Some(until) = &test.until
+            && !all.contains(until)
+        {
+            return Err(ExecError::BadTest(format!("until: {until:?} is not a step of the flow")));
+        }
+        let mut pins = BTreeMap::new();
+        validate::walk_plugins(&flow.steps, &mut |name, version| {
+            if let Some(hash) = inner.plugins.resolve(name, version) {
+                pins.insert(reference(name, version), hash);
+            }
+        });
+        let now = inner.clock.now_ms();
+        let version = inner.store.flow(&flow.def.name)?.map_or(0, |f| f.version);
+        let run = RunRecord {
+            id: new_run_id(now),
+            flow: flow.def.name.clone(),
+            version,
+            status: RunStatus::Queued,
+            trigger: Arc::new(trigger),
+            created_ms: now,
+            updated_ms: now,
+            error: None,
+            output: None,
+            wake_ms: None,
+            rerun_of: None,
+            plugins: pins,
+            test: Some(Arc::new(test)),
+        };
+        inner.store.create_run(&run)?;
+        self.submit(std::slice::from_ref(&run));
+        Ok(run)
     }
 
     /// The exact plugin versions a new run of a flow uses: what each of its
@@ -594,6 +659,7 @@ impl Executor {
             steps: BTreeMap::new(),
             item: None,
             pending,
+            test: run.test.clone(),
         };
         let outcome = self.steps(&flow.steps, "", &mut scope).await;
         let mut held = std::mem::take(&mut *scope.pending.lock().expect("pending writes"));
@@ -614,6 +680,10 @@ impl Executor {
             Err(Stop::Cancelled) => {
                 run.status = RunStatus::Cancelled;
                 run.error = Some("cancelled".into());
+            }
+            Err(Stop::Reached(output)) => {
+                run.status = RunStatus::Succeeded;
+                run.output = Some(output);
             }
             Err(Stop::Store(e)) => return Err(e.into()),
         }
@@ -672,6 +742,11 @@ impl Executor {
     /// The validated flow a run executes: checked against the plugin versions
     /// the run started with, so a swap meanwhile cannot change what it runs.
     fn flow_for(&self, run: &RunRecord) -> Result<Arc<Flow>, ExecError> {
+        if let Some(test) = &run.test {
+            // A test run carries its definition; it is validated for each execution.
+            let catalog = Pinned { plugins: self.inner.plugins.as_ref(), pins: &run.plugins };
+            return Ok(Arc::new(validate::validate(test.def.clone(), &catalog)?));
+        }
         self.validated(&run.flow, run.version, &run.plugins)
     }
 
@@ -719,6 +794,9 @@ impl Executor {
                     return Err(Stop::Cancelled);
                 }
                 last = self.step(step, &path, scope).await?;
+                if scope.test.as_ref().and_then(|t| t.until.as_deref()) == Some(step.id.as_str()) {
+                    return Err(Stop::Reached(last));
+                }
             }
             Ok(last)
         })
@@ -746,6 +824,7 @@ impl Executor {
             logs: Vec::new(),
             dropped_logs: 0,
             seq,
+            pinned: false,
         };
 
         match &step.kind {
@@ -777,6 +856,17 @@ impl Executor {
                     StepKind::Action { input, .. } | StepKind::Transform { input, .. } => input,
                     _ => unreachable!("matched above"),
                 };
+                if let Some(output) = scope.test.as_ref().and_then(|t| t.pinned.get(&step.id)).cloned() {
+                    // A test run gave this step's output: it is not called. The
+                    // input is rendered all the same (when it can be), to show.
+                    let input = input_mapping.render(&scope.context()).ok();
+                    let mut rec = record(StepStatus::Succeeded, input, Some(output.clone()), 0, started_ms);
+                    rec.pinned = true;
+                    rec.ended_ms = Some(inner.clock.now_ms());
+                    self.put(scope, &mut rec)?;
+                    scope.record(&step.id, &output, None);
+                    return Ok(output);
+                }
                 let input = match input_mapping.render(&scope.context()) {
                     Ok(input) => input,
                     Err(e) => {
@@ -1001,7 +1091,9 @@ impl Executor {
                         (rec, wake, true)
                     }
                 };
-                if wake > now {
+                // A test run does not wait: it goes on at once, as if the time had come.
+                let testing = scope.test.is_some();
+                if wake > now && !testing {
                     // Written with the run's `waiting` record, which comes next.
                     if new {
                         self.defer(scope, rec)?;
@@ -1009,7 +1101,11 @@ impl Executor {
                     return Err(Stop::Wait(wake));
                 }
                 // Due (or a time already past when the step began): go on at once.
-                let output = json!({ "waited_until_ms": wake });
+                let output = if wake > now {
+                    json!({ "waited_until_ms": wake, "not_waited": true })
+                } else {
+                    json!({ "waited_until_ms": wake })
+                };
                 rec.status = StepStatus::Succeeded;
                 rec.output = Some(output.clone());
                 rec.ended_ms = Some(now);

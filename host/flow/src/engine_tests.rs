@@ -674,3 +674,82 @@ steps:
         "{seen:#?}"
     );
 }
+
+fn test_of(yaml: &str, pinned: Value, until: Option<&str>) -> TestRun {
+    TestRun {
+        def: FlowDef::parse(yaml).unwrap(),
+        pinned: serde_json::from_value(pinned).unwrap(),
+        until: until.map(str::to_string),
+    }
+}
+
+const TESTED: &str = r#"
+name: tested
+trigger: manual
+steps:
+  - id: up
+    transform: upper
+    input: { text: "{{ trigger.name }}" }
+  - id: call
+    action: app.ok
+    connection: c
+    input: { name: "{{ steps.up.output }}" }
+  - id: later
+    delay: 1d
+  - id: last
+    transform: echo
+    input: { called: "{{ steps.call.output }}", waited: "{{ steps.later.output.not_waited }}" }
+"#;
+
+#[tokio::test]
+async fn a_test_run_uses_pinned_outputs_does_not_wait_and_is_listed_apart() {
+    let h = harness(4);
+    // The flow need not be saved: a test run carries its definition.
+    let pinned = json!({ "call": { "id": 42 } });
+    let run = h.executor.start_test(test_of(TESTED, pinned, None), json!({ "name": "ada" })).unwrap();
+    assert!(run.is_test());
+    h.executor.run_until_idle().await.unwrap();
+    let run = h.db.run(&run.id).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(run.output.unwrap(), json!({ "called": { "id": 42 }, "waited": true }));
+    assert!(h.plugins.calls.lock().unwrap().is_empty(), "the pinned action was not called");
+    let call = h.step(&run.id, "call");
+    assert!(call.pinned);
+    assert_eq!(call.input.unwrap(), json!({ "name": "ADA" }), "the input is rendered all the same");
+    assert!(!h.step(&run.id, "up").pinned);
+
+    // Production listings, statistics and retention classes leave it out.
+    assert!(h.db.runs(&RunFilter::default()).unwrap().is_empty());
+    let tests = h.db.runs(&RunFilter { test: true, ..Default::default() }).unwrap();
+    assert_eq!(tests.len(), 1);
+    assert_eq!(h.db.recent_ended("tested", EndClass::Succeeded, 0, u64::MAX, 10).unwrap().len(), 0);
+    assert_eq!(h.db.recent_ended("tested", EndClass::Test, 0, u64::MAX, 10).unwrap().len(), 1);
+    assert_eq!(h.db.ended_total("tested").unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_test_run_stops_after_the_step_it_tests_and_unpinned_actions_run() {
+    let h = harness(4);
+    let run = h.executor.start_test(test_of(TESTED, json!({}), Some("call")), json!({ "name": "bo" })).unwrap();
+    h.executor.run_until_idle().await.unwrap();
+    let run = h.db.run(&run.id).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);
+    assert_eq!(run.output.unwrap(), json!({ "got": { "name": "BO" } }), "the tested step's output");
+    assert_eq!(h.plugins.calls.lock().unwrap().len(), 1, "an action not pinned runs for real");
+    assert!(h.db.step(&run.id, "later").unwrap().is_none(), "nothing after the tested step ran");
+}
+
+#[tokio::test]
+async fn a_test_run_refuses_unknown_pins_and_invalid_flows() {
+    let h = harness(1);
+    let e = h.executor.start_test(test_of(TESTED, json!({ "nope": 1 }), None), json!({})).unwrap_err();
+    assert_eq!(e.to_string(), r#"pinned output for "nope": "nope" is not a step of the flow"#);
+    let e = h.executor.start_test(test_of(TESTED, json!({ "later": 1 }), None), json!({})).unwrap_err();
+    assert_eq!(e.to_string(), r#"pinned output for "later": "later" is not an action or transform"#);
+    let e = h.executor.start_test(test_of(TESTED, json!({}), Some("zzz")), json!({})).unwrap_err();
+    assert_eq!(e.to_string(), r#"until: "zzz" is not a step of the flow"#);
+    let bad = TESTED.replace("app.ok", "app.missing");
+    let e = h.executor.start_test(test_of(&bad, json!({}), None), json!({})).unwrap_err();
+    assert!(e.to_string().contains("steps.call.action"), "{e}");
+    assert!(h.db.runs(&RunFilter { test: true, ..Default::default() }).unwrap().is_empty());
+}

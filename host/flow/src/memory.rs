@@ -39,11 +39,12 @@ fn class_key(class: EndClass) -> u8 {
     match class {
         EndClass::Succeeded => 0,
         EndClass::Failed => 1,
+        EndClass::Test => 2,
     }
 }
 
 fn listing(run: &RunRecord) -> Option<(String, u8, u64, String)> {
-    EndClass::of(run.status).map(|c| (run.flow.clone(), class_key(c), run.updated_ms, run.id.clone()))
+    EndClass::of(run).map(|c| (run.flow.clone(), class_key(c), run.updated_ms, run.id.clone()))
 }
 
 impl State {
@@ -269,7 +270,9 @@ impl RunStore for MemoryStore {
     }
 
     fn ended_total(&self, flow: &str) -> StoreResult<u64> {
-        Ok(self.read(|s| s.ended.iter().filter(|(f, ..)| f == flow).count() as u64))
+        Ok(self.read(|s| {
+            s.ended.iter().filter(|(f, class, ..)| f == flow && *class != class_key(EndClass::Test)).count() as u64
+        }))
     }
 
     fn delete_runs(&self, runs: &[EndedRun]) -> StoreResult<usize> {

@@ -63,9 +63,15 @@ impl RetentionPolicy {
         match class {
             EndClass::Succeeded => self.succeeded,
             EndClass::Failed => self.failed,
+            EndClass::Test => TEST_RUNS_AGE,
         }
     }
 }
+
+/// Test runs (started from the editor) are kept this long after they end…
+pub const TEST_RUNS_AGE: Duration = Duration::from_secs(7 * 86_400);
+/// …and at most this many per flow, the newest.
+pub const TEST_RUNS_MAX: u64 = 100;
 
 /// How the pruner paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -96,11 +102,13 @@ pub struct FlowPruned {
     pub failed: u64,
     /// Further runs beyond the flow's `max_runs`, oldest first.
     pub over_max_runs: u64,
+    /// Test runs older than 7 days or beyond the newest 100.
+    pub test: u64,
 }
 
 impl FlowPruned {
     fn total(&self) -> u64 {
-        self.succeeded + self.failed + self.over_max_runs
+        self.succeeded + self.failed + self.over_max_runs + self.test
     }
 }
 
@@ -205,7 +213,7 @@ impl Pruner {
         let mut report = PruneReport { dry_run, ..PruneReport::default() };
         for (flow, policy) in self.policies()? {
             let mut pruned = FlowPruned { flow: flow.clone(), ..FlowPruned::default() };
-            for class in [EndClass::Succeeded, EndClass::Failed] {
+            for class in [EndClass::Succeeded, EndClass::Failed, EndClass::Test] {
                 let cutoff = now.saturating_sub(policy.age(class).as_millis() as u64);
                 let n = if dry_run {
                     store.count_ended(&flow, class, cutoff)?
@@ -215,9 +223,27 @@ impl Pruner {
                 match class {
                     EndClass::Succeeded => pruned.succeeded = n,
                     EndClass::Failed => pruned.failed = n,
+                    EndClass::Test => pruned.test = n,
                 }
             }
-            let left = store.ended_total(&flow)?.saturating_sub(if dry_run { pruned.total() } else { 0 });
+            // Test runs beyond the newest TEST_RUNS_MAX, oldest first.
+            let tests_left = store.count_ended(&flow, EndClass::Test, u64::MAX)?.saturating_sub(if dry_run {
+                pruned.test
+            } else {
+                0
+            });
+            if tests_left > TEST_RUNS_MAX {
+                pruned.test += if dry_run {
+                    tests_left - TEST_RUNS_MAX
+                } else {
+                    self.delete_while(|limit| {
+                        let excess = store.count_ended(&flow, EndClass::Test, u64::MAX)?.saturating_sub(TEST_RUNS_MAX);
+                        store.ended_runs(&flow, EndClass::Test, u64::MAX, (excess as usize).min(limit))
+                    })?
+                };
+            }
+            let left =
+                store.ended_total(&flow)?.saturating_sub(if dry_run { pruned.succeeded + pruned.failed } else { 0 });
             if left > policy.max_runs {
                 pruned.over_max_runs = if dry_run {
                     left - policy.max_runs
@@ -306,6 +332,7 @@ mod tests {
             wake_ms: (status == RunStatus::Waiting).then_some(u64::MAX / 2),
             rerun_of: None,
             plugins: Default::default(),
+            test: None,
         };
         db.create_run(&RunRecord { status: RunStatus::Queued, wake_ms: None, ..run.clone() }).unwrap();
         db.save_run(&run).unwrap();

@@ -559,25 +559,34 @@ impl Checker<'_> {
 
 /// Call `f(name, version)` for every action's connector and transform in `steps`, nested ones too.
 pub fn walk_plugins(steps: &[Step], f: &mut impl FnMut(&str, Option<&str>)) {
+    walk_steps(steps, &mut |step| match &step.kind {
+        StepKind::Action { connector, version, .. } => f(connector, version.as_deref()),
+        StepKind::Transform { plugin, version, .. } => f(plugin, version.as_deref()),
+        _ => {}
+    });
+}
+
+/// Call `f` on every step, nested ones (branches, loop bodies, error
+/// branches) right after the step that holds them.
+pub fn walk_steps(steps: &[Step], f: &mut impl FnMut(&Step)) {
     for step in steps {
+        f(step);
         match &step.kind {
-            StepKind::Action { connector, version, .. } => f(connector, version.as_deref()),
-            StepKind::Transform { plugin, version, .. } => f(plugin, version.as_deref()),
             StepKind::If { then, otherwise, .. } => {
-                walk_plugins(then, f);
-                walk_plugins(otherwise, f);
+                walk_steps(then, f);
+                walk_steps(otherwise, f);
             }
             StepKind::Switch { cases, default, .. } => {
                 for (_, steps) in cases {
-                    walk_plugins(steps, f);
+                    walk_steps(steps, f);
                 }
-                walk_plugins(default, f);
+                walk_steps(default, f);
             }
-            StepKind::ForEach { steps, .. } => walk_plugins(steps, f),
-            StepKind::Delay(_) | StepKind::DelayUntil(_) => {}
+            StepKind::ForEach { steps, .. } => walk_steps(steps, f),
+            _ => {}
         }
         if let OnError::Branch(steps) = &step.on_error {
-            walk_plugins(steps, f);
+            walk_steps(steps, f);
         }
     }
 }

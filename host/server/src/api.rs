@@ -31,6 +31,9 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/connections", get(list_connections))
         .route("/connections/{id}", get(get_connection).put(put_connection).delete(delete_connection))
         .route("/flows", get(list_flows).post(create_flow))
+        .route("/flows/validate", post(validate_flow))
+        .route("/flows/test", post(test_flow))
+        .route("/expressions/preview", post(preview_expression))
         .route("/flows/{name}", get(get_flow).put(update_flow).delete(delete_flow))
         .route("/flows/{name}/activate", post(activate))
         .route("/flows/{name}/deactivate", post(deactivate))
@@ -39,6 +42,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/flows/{name}/runs", post(start_run))
         .route("/flows/{name}/versions", get(flow_versions))
         .route("/flows/{name}/versions/{version}", get(flow_version))
+        .route("/flows/{name}/versions/{version}/restore", post(restore_version))
+        .route("/flows/{name}/diff", get(flow_diff))
         .route("/stats", get(stats))
         .route("/runs", get(list_runs))
         .route("/runs/prune", post(prune_runs))
@@ -301,8 +306,13 @@ async fn save_flow(state: &Shared, body: &[u8], expected_name: Option<&str>) -> 
     {
         return Err(ApiError::bad_request(format!("the URL names flow {name:?} but the body names {:?}", def.name)));
     }
-    weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog).map_err(|e| ApiError::invalid(&e))?;
+    store_flow(state, def).await
+}
+
+/// Store a valid flow as its next version (unless it equals the current one)
+/// and re-sync its trigger when active.
+async fn store_flow(state: &Shared, def: FlowDef) -> ApiResult {
     let previous = state.store.flow(&def.name)?.map(|f| f.version);
     let stored = state.store.put_flow(&def, weft_core::run::now_ms())?;
     state.store.flush().await?;
@@ -313,6 +323,103 @@ async fn save_flow(state: &Shared, body: &[u8], expected_name: Option<&str>) -> 
     }
     let body = json!({ "name": stored.name, "version": stored.version, "changed": changed, "warning": warning });
     if previous.is_none() { created(body) } else { ok(body) }
+}
+
+/// Problems as the API lists them.
+pub(super) fn problems_json(problems: &[weft_flow::validate::Problem]) -> Value {
+    problems.iter().map(|p| json!({ "path": p.path, "message": p.message })).collect()
+}
+
+/// Check a flow (YAML or JSON) as saving it would, without saving: every
+/// problem with its path, a syntax error with its line and column. The
+/// parsed definition comes back too, for editors that hold it as data.
+async fn validate_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the flow is not UTF-8 text"))?;
+    let def = match FlowDef::parse_located(text) {
+        Ok(def) => def,
+        Err(e) => {
+            let mut problem = json!({ "path": e.path, "message": e.to_string() });
+            if let (Some(line), Some(column)) = (e.line, e.column) {
+                problem["line"] = json!(line);
+                problem["column"] = json!(column);
+            }
+            return ok(json!({ "valid": false, "problems": [problem], "flow": null }));
+        }
+    };
+    let problems = match weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog) {
+        Ok(_) => json!([]),
+        Err(invalid) => problems_json(&invalid.problems),
+    };
+    let valid = problems.as_array().is_some_and(Vec::is_empty);
+    ok(json!({ "valid": valid, "problems": problems, "flow": def }))
+}
+
+/// A test run's request: the flow (as data, or as YAML/JSON text), the
+/// sample event, outputs given for some steps, and the step to stop after.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestBody {
+    flow: Value,
+    #[serde(default)]
+    trigger: Value,
+    #[serde(default)]
+    pinned: BTreeMap<String, Value>,
+    #[serde(default)]
+    until: Option<String>,
+}
+
+/// Start a test run of a flow, saved or not; it never touches the flow's
+/// trigger and is listed apart (`GET /api/runs?test=true`).
+async fn test_flow(State(state): State<Shared>, QueryParam(q): QueryParam<WaitQuery>, body: Bytes) -> ApiResult {
+    let body: TestBody = parse_json(&body)?;
+    let def = match body.flow {
+        Value::String(text) => FlowDef::parse(&text),
+        value => FlowDef::from_value(value),
+    }
+    .map_err(|e| ApiError::bad_request(format!("flow: {e}")))?;
+    let test = weft_core::run::TestRun { def, pinned: body.pinned, until: body.until };
+    let run = state.executor.start_test(test, body.trigger)?;
+    if q.wait {
+        let run = state.executor.finished(&run.id).await?;
+        return ok(json!({ "run": run, "steps": state.store.steps(&run.id)? }));
+    }
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "run": run }))).into_response())
+}
+
+/// What an expression preview evaluates against: a template (any JSON whose
+/// strings may hold `{{ … }}`) and the data a step would see.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewBody {
+    template: Value,
+    #[serde(default)]
+    trigger: Value,
+    /// `steps.<id>`: each step's `{ output, error? }`.
+    #[serde(default)]
+    steps: Map<String, Value>,
+    #[serde(default)]
+    item: Option<Value>,
+    #[serde(default)]
+    index: Option<u64>,
+}
+
+/// Render a template as a step's input would be rendered, on sample data:
+/// `{ value }`, or `{ error }` saying what is wrong and where.
+async fn preview_expression(body: Bytes) -> ApiResult {
+    let body: PreviewBody = parse_json(&body)?;
+    let mapping = match weft_flow::expr::Mapping::compile(&body.template) {
+        Ok(m) => m,
+        Err(e) => return ok(json!({ "error": e.error.to_string(), "path": e.path })),
+    };
+    let mut scope = json!({ "trigger": body.trigger, "steps": body.steps, "run": { "id": "preview" } });
+    if let Some(item) = body.item {
+        scope["item"] = item;
+        scope["index"] = json!(body.index.unwrap_or(0));
+    }
+    match mapping.render(&weft_flow::expr::ExprValue::from_json(&scope)) {
+        Ok(value) => ok(json!({ "value": value })),
+        Err(e) => ok(json!({ "error": e.error.to_string(), "path": e.path })),
+    }
 }
 
 async fn create_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
@@ -355,6 +462,55 @@ async fn flow_version(State(state): State<Shared>, PathParam((name, version)): P
         .ok_or_else(|| ApiError::not_found(format!("flow {name:?} has no version {version}")))?;
     let yaml = flow_yaml(&flow);
     ok(json!({ "flow": flow, "yaml": yaml }))
+}
+
+/// Make version `version` of a flow its current definition again, as a new
+/// version (nothing changes when it equals the current one).
+async fn restore_version(
+    State(state): State<Shared>,
+    PathParam((name, version)): PathParam<(String, u64)>,
+) -> ApiResult {
+    let old = state
+        .store
+        .flow_version(&name, version)?
+        .ok_or_else(|| ApiError::not_found(format!("flow {name:?} has no version {version}")))?;
+    if state.store.flow(&name)?.is_none() {
+        return Err(ApiError::not_found(format!("no flow named {name:?}")));
+    }
+    weft_flow::validate(old.def.clone(), state.plugins.as_ref() as &dyn Catalog).map_err(|e| ApiError::invalid(&e))?;
+    store_flow(&state, old.def).await
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    /// The older version (default: the one before `to`).
+    from: Option<u64>,
+    /// The newer version (default: the current one).
+    to: Option<u64>,
+}
+
+/// What changed between two versions of a flow: a unified diff of their YAML.
+async fn flow_diff(
+    State(state): State<Shared>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<DiffQuery>,
+) -> ApiResult {
+    let current = state.store.flow(&name)?.ok_or_else(|| ApiError::not_found(format!("no flow named {name:?}")))?;
+    let to = q.to.unwrap_or(current.version);
+    let from = q.from.unwrap_or(to.saturating_sub(1).max(1));
+    let version = |v: u64| -> Result<StoredFlow, ApiError> {
+        state
+            .store
+            .flow_version(&name, v)?
+            .ok_or_else(|| ApiError::not_found(format!("flow {name:?} has no version {v}")))
+    };
+    let (old, new) = (flow_yaml(&version(from)?), flow_yaml(&version(to)?));
+    let diff = similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} v{from}"), &format!("{name} v{to}"))
+        .to_string();
+    ok(json!({ "flow": name, "from": from, "to": to, "diff": diff, "changed": old != new }))
 }
 
 // ---- statistics -----------------------------------------------------------------------------------
@@ -535,6 +691,9 @@ struct RunsQuery {
     since_ms: Option<u64>,
     before_ms: Option<u64>,
     limit: Option<usize>,
+    /// Test runs instead of production runs.
+    #[serde(default)]
+    test: bool,
 }
 
 async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQuery>) -> ApiResult {
@@ -552,6 +711,7 @@ async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQu
         since_ms: q.since_ms,
         before_ms: q.before_ms,
         limit: q.limit.unwrap_or(50).clamp(1, 1000),
+        test: q.test,
     };
     let runs = state.store.runs(&filter)?;
     ok(serde_json::to_value(runs).unwrap_or_default())

@@ -236,11 +236,21 @@ fn loggable_path(path: &str) -> String {
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
+    /// An invalid flow's problems, each with its path (`steps.create.input.url`).
+    problems: Option<serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), problems: None }
+    }
+
+    /// 422 for an invalid flow, its problems listed apart as well.
+    pub fn invalid(flow: &weft_flow::validate::InvalidFlow) -> Self {
+        Self {
+            problems: Some(api::problems_json(&flow.problems)),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, flow.to_string())
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -279,7 +289,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromR
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
+        let mut body = serde_json::json!({ "error": self.message });
+        if let Some(problems) = self.problems {
+            body["problems"] = problems;
+        }
+        (self.status, axum::Json(body)).into_response()
     }
 }
 
@@ -295,7 +309,8 @@ impl From<weft_flow::ExecError> for ApiError {
         let status = match &e {
             E::UnknownFlow(_) | E::UnknownRun(_) => StatusCode::NOT_FOUND,
             E::NotFailed(_) | E::Ended(..) | E::PluginMissing { .. } => StatusCode::CONFLICT,
-            E::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::Invalid(invalid) => return Self::invalid(invalid),
+            E::BadTest(_) => StatusCode::BAD_REQUEST,
             E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())

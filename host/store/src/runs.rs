@@ -111,6 +111,8 @@ struct Head<'a> {
     rerun_of: Option<&'a str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     plugins: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'a weft_core::run::TestRun>,
 }
 
 /// `run`'s record as `runs` keeps it, without its event.
@@ -129,6 +131,7 @@ fn encode_head(run: &RunRecord) -> StoreResult<Vec<u8>> {
         wake_ms,
         rerun_of,
         plugins,
+        test,
     } = run;
     encode(&Head {
         id,
@@ -142,6 +145,7 @@ fn encode_head(run: &RunRecord) -> StoreResult<Vec<u8>> {
         wake_ms: *wake_ms,
         rerun_of: rerun_of.as_deref(),
         plugins,
+        test: test.as_deref(),
     })
 }
 
@@ -159,6 +163,7 @@ fn class_byte(class: EndClass) -> u8 {
     match class {
         EndClass::Succeeded => b's',
         EndClass::Failed => b'f',
+        EndClass::Test => b't',
     }
 }
 
@@ -176,7 +181,7 @@ fn ended_key(flow: &str, class: EndClass, ended_ms: u64, run: &str) -> Vec<u8> {
 
 /// Where `run` is listed among ended runs, if it has ended.
 fn ended_key_of(run: &RunRecord) -> Option<Vec<u8>> {
-    EndClass::of(run.status).map(|class| ended_key(&run.flow, class, run.updated_ms, &run.id))
+    EndClass::of(run).map(|class| ended_key(&run.flow, class, run.updated_ms, &run.id))
 }
 
 fn parse_ended(flow: &str, class: EndClass, key: &[u8]) -> Option<EndedRun> {
@@ -506,7 +511,7 @@ impl RunStore for Db {
                     }
                     deleted += 1;
                 }
-                if w.remove(&t.ended, &listing)?.is_some() {
+                if w.remove(&t.ended, &listing)?.is_some() && run.class != EndClass::Test {
                     self.count_ended_change(&run.flow, -1);
                 }
             }
@@ -556,7 +561,8 @@ impl Db {
         let (old_wake, event_apart, old_ended) = match t.runs.get(id).map_err(StoreError::from)? {
             Some(old) => {
                 let old = decode::<Old>(&old)?;
-                let ended = EndClass::of(old.status).map(|c| ended_key(&run.flow, c, old.updated_ms, &run.id));
+                let ended = EndClass::of_status(old.status, run.is_test())
+                    .map(|c| ended_key(&run.flow, c, old.updated_ms, &run.id));
                 (old.wake_ms, old.trigger.is_none(), ended)
             }
             None => (None, false, None),
@@ -584,7 +590,8 @@ impl Db {
             if let Some(key) = &old_ended {
                 w.remove(&t.ended, key)?;
             }
-            let change = new_ended.is_some() as i64 - old_ended.is_some() as i64;
+            // Test runs are not counted against the flow's `max_runs`.
+            let change = if run.is_test() { 0 } else { new_ended.is_some() as i64 - old_ended.is_some() as i64 };
             self.count_ended_change(&run.flow, change);
         }
         if let Some(wake) = old_wake {
@@ -704,6 +711,7 @@ mod tests {
             wake_ms,
             rerun_of: None,
             plugins: Default::default(),
+            test: None,
         }
     }
 
@@ -827,6 +835,35 @@ mod tests {
     }
 
     #[test]
+    fn test_runs_are_listed_and_counted_apart() {
+        let db = Db::temporary().unwrap();
+        let def = weft_core::model::FlowDef::parse("name: a\ntrigger: manual\nsteps: []\n").unwrap();
+        let test = Some(Arc::new(weft_core::run::TestRun { def, pinned: Default::default(), until: None }));
+        let mut t = RunRecord { test, ..ended_at("t1", "a", RunStatus::Queued, 0) };
+        db.create_run(&t).unwrap();
+        t.status = RunStatus::Succeeded;
+        t.updated_ms = 50;
+        db.save_run(&t).unwrap();
+        let mut p = ended_at("p1", "a", RunStatus::Queued, 0);
+        db.create_run(&p).unwrap();
+        p.status = RunStatus::Failed;
+        p.updated_ms = 60;
+        db.save_run(&p).unwrap();
+        let listed = |test| db.runs(&RunFilter { test, ..Default::default() }).unwrap();
+        assert_eq!(listed(false).iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["p1"]);
+        let tests = listed(true);
+        assert_eq!(tests.len(), 1);
+        assert_eq!(tests[0], db.run("t1").unwrap().unwrap(), "the test (definition and all) is kept");
+        assert!(tests[0].test.as_ref().is_some_and(|t| t.def.name == "a"));
+        assert_eq!(db.ended_total("a").unwrap(), 1, "test runs do not count against max_runs");
+        let ended = db.ended_runs("a", EndClass::Test, u64::MAX, 10).unwrap();
+        assert_eq!(ended.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["t1"]);
+        assert_eq!(db.delete_runs(&ended).unwrap(), 1);
+        assert_eq!(db.ended_total("a").unwrap(), 1);
+        assert!(db.run("t1").unwrap().is_none());
+    }
+
+    #[test]
     fn ended_runs_are_listed_by_flow_class_and_end_and_deleted_whole() {
         let db = Db::temporary().unwrap();
         // Through their lives: created, running, ended.
@@ -856,6 +893,7 @@ mod tests {
                 logs: vec![],
                 dropped_logs: 0,
                 seq: 0,
+                pinned: false,
             };
             db.put_step(id, &mut step).unwrap();
             r.status = status;

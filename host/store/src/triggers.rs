@@ -109,6 +109,7 @@ mod tests {
             wake_ms: None,
             rerun_of: None,
             plugins: Default::default(),
+            test: None,
         };
         let state = PollState { key: "k".into(), mark: Some("7".into()), ..Default::default() };
         db.record_events("f", Some(&state), &[run("a"), run("b")]).unwrap();

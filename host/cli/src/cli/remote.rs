@@ -298,11 +298,12 @@ pub async fn runs(cmd: RunsCommand, g: &Global) -> Result<ExitCode> {
             println!("{verb} {} ended runs", out["runs"]);
             for f in out["flows"].as_array().into_iter().flatten() {
                 println!(
-                    "  {:<24} {} succeeded, {} failed or cancelled (older than the flow keeps), {} over its max_runs",
+                    "  {:<24} {} succeeded, {} failed or cancelled (older than the flow keeps), {} over its max_runs, {} test runs",
                     str_of(f, "flow"),
                     f["succeeded"],
                     f["failed"],
-                    f["over_max_runs"]
+                    f["over_max_runs"],
+                    f["test"].as_u64().unwrap_or(0)
                 );
             }
             Ok(ExitCode::SUCCESS)
