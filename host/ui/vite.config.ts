@@ -13,8 +13,12 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     sourcemap: false,
+    // The flow editor's chunk (CodeMirror, the YAML library) loads only with the editor.
+    chunkSizeWarningLimit: 700,
   },
   server: {
+    // The editor imports the flow format's JSON Schema from the repository's schema/ folder.
+    fs: { allow: ['.', '../../schema'] },
     // `npm run dev` against a local `weft serve`.
     proxy: {
       '/api': { target: 'http://127.0.0.1:8080', changeOrigin: false },

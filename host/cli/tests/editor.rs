@@ -203,3 +203,144 @@ async fn versions_diff_and_roll_back_and_new_runs_take_the_restored_one() {
     let paths: Vec<String> = app.log().into_iter().map(|r| r.1).collect();
     assert_eq!(paths, ["/echo"], "the run took the restored version");
 }
+
+// ---- the editor in a real browser ------------------------------------------------------------------
+
+use std::time::{Duration, Instant};
+use weft_tests::browser::Browser;
+use weft_tests::json_server::JsonServer;
+
+async fn signed_in(weft: &Weft) -> Browser {
+    let b = Browser::start().await;
+    b.client.goto(&weft.url("/")).await.unwrap();
+    b.type_into("[data-testid=token]", TOKEN).await;
+    b.click("[data-testid=sign-in]").await;
+    b.find("a[href='/flows']").await;
+    b
+}
+
+/// Wait until `check` holds, polling (10 s at most).
+async fn eventually<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Type at the end of what a field holds (WebDriver types where the cursor is: the end).
+async fn type_more(b: &Browser, css: &str, text: &str) {
+    b.find(css).await.send_keys(text).await.unwrap();
+}
+
+/// A user builds "new contact → jq reshape → create lead" from nothing, maps
+/// two fields by clicking them in a sample, saves, activates, and sees a new
+/// contact become a lead; then breaks and fixes a field and watches the
+/// problem come and go.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_is_built_in_the_editor_from_nothing_and_runs() {
+    let crm = JsonServer::start(&json!({ "contacts": [{ "id": 1, "first_name": "Old", "last_name": "Contact", "email": "old@example.com" }], "leads": [] })).await;
+    let (_dir, data, plugin_dir) = workspace(&[plugins::RECORDS, plugins::JQ]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    let connection = json!({ "plugin": "records", "settings": { "base_url": crm.url() }, "hosts": [crm.grant()] });
+    weft.ok("PUT", "/api/connections/crm-records", Some(&connection)).await;
+    let b = signed_in(&weft).await;
+
+    // A new flow: its name, and its trigger picked from the connectors' polling triggers.
+    b.click("a[href='/flows']").await;
+    b.click("[data-testid=new-flow]").await;
+    b.type_into("[data-testid=flow-name]", "new-contact-to-lead").await;
+    b.click("[data-testid=flow-node-trigger]").await;
+    b.find("[data-testid=trigger-kind]").await.select_by_value("polling").await.unwrap();
+    b.find("[data-testid=trigger-connector]").await.select_by_value("records").await.unwrap();
+    b.find("[data-testid=trigger-name]").await.select_by_value("new_record").await.unwrap();
+    b.find("[data-testid=trigger-connection]").await.select_by_value("crm-records").await.unwrap();
+    b.type_into("[data-testid=trigger-config-field-collection]", "contacts").await;
+    b.type_into("[data-testid=trigger-interval]", "30s").await;
+
+    // A sample event to map from.
+    b.find("[data-testid=sample-source]").await.select_by_value("paste").await.unwrap();
+    b.type_into(
+        "[data-testid=sample-paste]",
+        r#"{"id": 7, "first_name": "Ada", "last_name": "Lovelace", "email": "ADA@EXAMPLE.COM"}"#,
+    )
+    .await;
+    b.click("[data-testid=sample-paste-use]").await;
+    b.find("[data-testid='data-trigger.email']").await;
+
+    // The jq step, from the palette; its data mapped by clicking the event.
+    b.click("[data-testid=add-step]").await;
+    b.type_into("[data-testid=palette-search]", "jq").await;
+    b.click("[data-testid=palette-jq]").await;
+    b.find("[data-testid=step-editor]").await;
+    b.type_into("[data-testid=step-id]", "reshape").await;
+    b.click("[data-testid=input-as-json-root]").await;
+    let program = r#"{contact_id: .id, label: (.first_name + \" \" + .last_name), email: (.email | ascii_downcase)}"#;
+    b.type_into("[data-testid=input-root]", &format!(r#"{{"program": "{program}", "data": "#)).await;
+    b.click("[data-testid='data-trigger']").await;
+    type_more(&b, "[data-testid=input-root]", "}").await;
+    b.screenshot("editor-jq").await;
+    // Test the step alone: its output becomes part of the sample.
+    b.click("[data-testid=test-step]").await;
+    b.text_until("[data-testid=step-result-status]", |t| t.to_lowercase().contains("succeeded")).await;
+
+    // The records action, its record mapped by clicking two fields of the jq output.
+    b.click("[data-testid=add-step]").await;
+    b.type_into("[data-testid=palette-search]", "records.create").await;
+    b.click("[data-testid='palette-records.create']").await;
+    b.type_into("[data-testid=step-id]", "lead").await;
+    b.find("[data-testid='data-steps.reshape.output.label']").await;
+    b.type_into("[data-testid=input-field-collection]", "leads").await;
+    b.type_into("[data-testid=input-field-record]", r#"{"contact_id": "#).await;
+    b.click("[data-testid='data-steps.reshape.output.contact_id']").await;
+    type_more(&b, "[data-testid=input-field-record]", r#", "label": "#).await;
+    b.click("[data-testid='data-steps.reshape.output.label']").await;
+    type_more(&b, "[data-testid=input-field-record]", "}").await;
+    b.text_until("[data-testid=validity]", |t| t == "valid").await;
+    b.screenshot("editor-action").await;
+
+    // Save, activate; a contact added to the application becomes a lead.
+    b.click("[data-testid=save-flow]").await;
+    b.text_until("[data-testid=saved]", |t| t.contains("version 1")).await;
+    b.click("[data-testid=editor-active]").await;
+    eventually("the flow is active", || async {
+        weft.ok("GET", "/api/flows/new-contact-to-lead", None).await["trigger"]["active"] == json!(true)
+    })
+    .await;
+    let def = weft.ok("GET", "/api/flows/new-contact-to-lead", None).await["flow"]["def"].clone();
+    assert_eq!(def["steps"][0]["input"]["data"], "{{ trigger }}", "{def}");
+    assert_eq!(
+        def["steps"][1]["input"]["record"],
+        json!({ "contact_id": "{{ steps.reshape.output.contact_id }}", "label": "{{ steps.reshape.output.label }}" })
+    );
+    crm.add("contacts", &json!({ "first_name": "Grace", "last_name": "Hopper", "email": "GRACE@EXAMPLE.COM" })).await;
+    weft.ok("POST", "/api/flows/new-contact-to-lead/poll", None).await;
+    eventually("the lead appears", || async { crm.get("/leads").await.as_array().is_some_and(|l| !l.is_empty()) })
+        .await;
+    let leads = crm.get("/leads").await;
+    assert_eq!(leads[0]["label"], "Grace Hopper", "{leads}");
+    assert_eq!(leads[0]["contact_id"], 2, "{leads}");
+
+    // The run, in the inspector.
+    let runs = weft.ok("GET", "/api/runs?flow=new-contact-to-lead", None).await;
+    let run = runs[0]["id"].as_str().unwrap().to_string();
+    weft.finished(&run).await;
+    b.client.goto(&weft.url(&format!("/runs/{run}"))).await.unwrap();
+    b.text_until("[data-testid=run-status]", |t| t.contains("succeeded")).await;
+    b.find("[data-testid='step-row-lead']").await;
+    b.screenshot("editor-run").await;
+
+    // A problem shows on its field while typing and goes when fixed.
+    b.client.goto(&weft.url("/flows/new-contact-to-lead/edit")).await.unwrap();
+    b.click("[data-testid=flow-node-trigger]").await;
+    b.type_into("[data-testid=trigger-interval]", "soon").await;
+    let problem = b.text_until("[data-testid=problem-interval]", |t| !t.is_empty()).await;
+    assert!(problem.contains("\"soon\" is not a duration"), "{problem}");
+    b.find("[data-testid=flow-node-trigger-problems]").await;
+    b.screenshot("editor-problem").await;
+    b.type_into("[data-testid=trigger-interval]", "45s").await;
+    b.text_until("[data-testid=validity]", |t| t == "valid").await;
+    let gone = b.script("return document.querySelector('[data-testid=problem-interval]') === null").await;
+    assert_eq!(gone, json!(true), "the problem went with the fix");
+    b.close().await;
+}

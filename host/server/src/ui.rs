@@ -3,7 +3,7 @@
 //! a hook, `/healthz` or `/metrics`.
 //!
 //! Files under `/assets/` have content hashes in their names and are cached
-//! for a year; the app's own pages (`/`, `/flows…`, `/runs…`, `/plugins`,
+//! for a year; the app's own pages (`/`, `/flows…`, `/new-flow`, `/runs…`, `/plugins`,
 //! `/connections`) answer `index.html` (the app routes in the browser), never
 //! cached; any other path is a JSON 404 like the API's. A file built with a `.gz` twin is sent compressed
 //! to clients that accept gzip. A binary built before the UI was serves the
@@ -33,7 +33,7 @@ pub(crate) const NOT_BUILT: &str = "weft's web UI is not built into this binary:
      (`cargo xtask demo` does both); the admin API is at /api/\n";
 
 /// The first path segments the app routes in the browser.
-const APP_PAGES: [&str; 4] = ["flows", "runs", "plugins", "connections"];
+const APP_PAGES: [&str; 5] = ["flows", "runs", "plugins", "connections", "new-flow"];
 
 /// Whether this binary has the UI.
 pub fn built() -> bool {

@@ -13,6 +13,9 @@ import { ConnectionsPage } from './pages/Connections';
 // The diagram (React Flow, dagre) and the chart (chart.js) load only with their pages.
 const FlowPage = lazy(() => import('./pages/Flow'));
 const OverviewPage = lazy(() => import('./pages/Overview'));
+// The editor (CodeMirror, the schema forms) only with its pages.
+const EditorPage = lazy(() => import('./editor/Editor'));
+const EDITOR_PATH = /^\/(?:new-flow|flows\/(?<name>[^/]+)\/edit)\/?$/;
 
 type Auth = 'checking' | 'signed-out' | 'signed-in';
 
@@ -154,6 +157,8 @@ function Shell({ onSignedOut }: { onSignedOut: () => void }) {
           <Switch>
             <Route path="/" component={OverviewPage} />
             <Route path="/flows" component={FlowsPage} />
+            {/* One route for both: a new flow's editor stays as it is when its first save names it. */}
+            <Route path={EDITOR_PATH}>{(params: { name?: string }) => <EditorPage key="editor" name={params.name ? decodeURIComponent(params.name) : null} />}</Route>
             <Route path="/flows/:name">{(params) => <FlowPage key={params.name} name={params.name} />}</Route>
             <Route path="/runs" component={RunsPage} />
             <Route path="/runs/:id">{(params) => <RunPage key={params.id} id={params.id} />}</Route>

@@ -2,8 +2,10 @@
 // browser holds; the CSRF token lives in this module's memory only (never in Web Storage) and
 // goes with every non-GET request as `X-Weft-Csrf`.
 
+import type { Problem } from './editor/shared';
 import type {
   Connection,
+  FlowDef,
   ConnectionInput,
   FlowDetail,
   FlowSummary,
@@ -22,10 +24,13 @@ import type {
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** An invalid flow's problems (422), each with its path. */
+  readonly problems?: Problem[];
+  constructor(status: number, message: string, problems?: Problem[]) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
+    this.problems = problems;
   }
 }
 
@@ -69,13 +74,14 @@ interface RequestOptions {
   session?: boolean;
 }
 
-async function errorMessage(response: Response): Promise<string> {
+async function errorMessage(response: Response): Promise<string | { error: string; problems?: Problem[] }> {
   const text = await response.text().catch(() => '');
   if (text) {
     try {
       const body = JSON.parse(text) as unknown;
       if (body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string') {
-        return (body as { error: string }).error;
+        const { error, problems } = body as { error: string; problems?: Problem[] };
+        return Array.isArray(problems) ? { error, problems } : error;
       }
     } catch {
       // not JSON: the text itself is the message
@@ -112,7 +118,8 @@ export async function request<T>(method: string, path: string, options: RequestO
   if (!response.ok) {
     const message = await errorMessage(response);
     if (response.status === 401 && !options.session && onUnauthorized) onUnauthorized();
-    throw new ApiError(response.status, message);
+    if (typeof message === 'string') throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message.error, message.problems);
   }
   const text = await response.text();
   if (!text) return undefined as T;
@@ -167,6 +174,39 @@ export const getFlowVersion = (name: string, version: number) =>
 export const activateFlow = (name: string) => request<TriggerStatus>('POST', `/api/flows/${enc(name)}/activate`);
 export const deactivateFlow = (name: string) =>
   request<{ flow?: string; active: boolean; warning?: string | null }>('POST', `/api/flows/${enc(name)}/deactivate`);
+/** Save a flow (YAML/JSON text, or the definition as data): a new version when it changed. */
+export const saveFlow = (flow: FlowDef | string, existing: string | null) => {
+  const path = existing === null ? '/api/flows' : `/api/flows/${enc(existing)}`;
+  return request<SaveResult>(existing === null ? 'POST' : 'PUT', path, typeof flow === 'string' ? { raw: new Blob([flow]), rawType: 'application/yaml' } : { json: flow });
+};
+/** Check a flow as saving it would, without saving it. */
+export const validateFlow = (flow: FlowDef | string) =>
+  request<Validation>('POST', '/api/flows/validate', typeof flow === 'string' ? { raw: new Blob([flow]), rawType: 'application/yaml' } : { json: flow });
+/** A test run of a definition (saved or not) on a sample event; pinned steps are not called. */
+export const testFlow = (body: { flow: FlowDef | string; trigger: Json; pinned?: Record<string, Json>; until?: string }) =>
+  request<{ run: Run }>('POST', '/api/flows/test', { json: body });
+/** Render a template on sample data, as a step's input is rendered. */
+export const previewTemplate = (body: { template: Json; trigger: Json; steps: Record<string, { output: Json }>; item?: Json; index?: number }) =>
+  request<{ value?: Json; error?: string; path?: string }>('POST', '/api/expressions/preview', { json: body });
+export const flowDiff = (name: string, from: number, to: number) =>
+  request<{ flow: string; from: number; to: number; diff: string; changed: boolean }>('GET', `/api/flows/${enc(name)}/diff`, { query: { from, to } });
+/** Roll back: the version's definition becomes current again, as a new version. */
+export const restoreVersion = (name: string, version: number) =>
+  request<SaveResult>('POST', `/api/flows/${enc(name)}/versions/${version}/restore`);
+
+export interface SaveResult {
+  name: string;
+  version: number;
+  changed: boolean;
+  warning?: string | null;
+}
+
+export interface Validation {
+  valid: boolean;
+  problems: Problem[];
+  flow: FlowDef | null;
+}
+
 /** "Run now": the body is the trigger event. */
 export const startRun = (name: string, event: Json) =>
   request<{ run: Run }>('POST', `/api/flows/${enc(name)}/runs`, { json: event });
@@ -182,6 +222,8 @@ export interface RunQuery {
   since_ms?: number;
   before_ms?: number;
   limit?: number;
+  /** Test runs (from the editor) instead of production runs. */
+  test?: boolean;
 }
 
 export const listRuns = (query: RunQuery = {}) => request<Run[]>('GET', '/api/runs', { query: { ...query } });

@@ -27,6 +27,8 @@ export interface Run {
   rerun_of?: string;
   /** How the flow names each plugin (`http`, `http@1.2.0`) → the content hash the run uses. */
   plugins?: Record<string, string>;
+  /** Only on a test run (started from the editor): what it tested. */
+  test?: { def: FlowDef; pinned?: Record<string, Json>; until?: string };
 }
 
 /**
@@ -98,6 +100,8 @@ export interface Step {
   logs?: LogLine[];
   dropped_logs?: number;
   seq: number;
+  /** A test run gave this step's output: it was not called. */
+  pinned?: boolean;
 }
 
 export interface RunWithSteps {
@@ -347,6 +351,8 @@ export interface ConnectionInput {
 export interface RunEvent {
   id: string;
   flow: string;
+  /** A test run (from the editor), not a production run. */
+  test?: boolean;
   status: RunStatus;
   created_ms: number;
   updated_ms: number;

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
-import { activateFlow, deactivateFlow, getFlow, getFlowVersion, getRun, listFlowVersions, listRuns, messageOf, startRun } from '../api';
+import { activateFlow, deactivateFlow, flowDiff, getFlow, getFlowVersion, getRun, listFlowVersions, listRuns, messageOf, restoreVersion, startRun } from '../api';
 import { CopyButton, ErrorBox, ErrorKindBadge, Facts, JsonValue, Loading, RelTime, Section, StatusPill } from '../components';
 import { absoluteTime } from '../format';
 import { stepsById } from '../graph';
@@ -97,6 +97,9 @@ export default function FlowPage({ name }: { name: string }) {
           {detail.flow.def.description && <p className="muted">{detail.flow.def.description}</p>}
         </div>
         <div className="head-actions">
+          <Link href={`/flows/${encodeURIComponent(name)}/edit`} className="button primary" data-testid="edit-flow">
+            Edit
+          </Link>
           <Link href={`/runs?flow=${encodeURIComponent(name)}`} className="button">
             Runs
           </Link>
@@ -209,12 +212,94 @@ export default function FlowPage({ name }: { name: string }) {
           <div className="yaml">
             <ErrorBox error={versionError} />
             <div className="muted small">version {shown.flow.version}{isCurrent ? ' (current)' : ''}</div>
+            <VersionTools
+              name={name}
+              shown={shown.flow.version}
+              current={detail.flow.version}
+              onRestored={() => {
+                setShown(null);
+                load();
+                listFlowVersions(name).then(setVersions, (e: unknown) => setVersionsError(messageOf(e)));
+              }}
+            />
             <pre className="code" data-testid="flow-yaml">
               {shown.yaml ?? JSON.stringify(shown.flow.def, null, 2)}
             </pre>
           </div>
         </div>
       </Section>
+    </div>
+  );
+}
+
+/** Compare the shown version with another, and roll back to it. */
+function VersionTools({ name, shown, current, onRestored }: { name: string; shown: number; current: number; onRestored: () => void }) {
+  const [against, setAgainst] = useState<number | ''>('');
+  const [diff, setDiff] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    setDiff(null);
+    setAgainst('');
+  }, [shown]);
+  const compare = (other: number) => {
+    setAgainst(other);
+    setError(null);
+    const [from, to] = other < shown ? [other, shown] : [shown, other];
+    flowDiff(name, from, to).then(
+      (out) => setDiff(out.changed ? out.diff : `versions ${from} and ${to} are the same`),
+      (e: unknown) => setError(messageOf(e)),
+    );
+  };
+  const restore = () => {
+    setBusy(true);
+    setError(null);
+    restoreVersion(name, shown).then(
+      () => {
+        setBusy(false);
+        onRestored();
+      },
+      (e: unknown) => {
+        setBusy(false);
+        setError(messageOf(e));
+      },
+    );
+  };
+  return (
+    <div className="version-tools">
+      <div className="button-row">
+        {current > 1 && (
+          <label className="inline-field">
+            Compare with{' '}
+            <select value={against} onChange={(e) => e.target.value !== '' && compare(Number(e.target.value))} data-testid="diff-against">
+              <option value="">version…</option>
+              {Array.from({ length: current }, (_, i) => current - i)
+                .filter((v) => v !== shown)
+                .map((v) => (
+                  <option key={v} value={v}>
+                    v{v}
+                    {v === current ? ' (current)' : ''}
+                  </option>
+                ))}
+            </select>
+          </label>
+        )}
+        {shown !== current && (
+          <button type="button" className="button small" onClick={restore} disabled={busy} data-testid="restore-version">
+            {busy ? 'Rolling back…' : `Roll back to v${shown}`}
+          </button>
+        )}
+      </div>
+      <ErrorBox error={error} testId="version-error" />
+      {diff !== null && (
+        <pre className="diff" data-testid="version-diff">
+          {diff.split('\n').map((line, i) => (
+            <span key={i} className={line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : line.startsWith('@@') ? 'hunk' : undefined}>
+              {line || ' '}
+            </span>
+          ))}
+        </pre>
+      )}
     </div>
   );
 }

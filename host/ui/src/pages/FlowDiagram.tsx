@@ -25,7 +25,18 @@ type WeftNodeData = {
   height: number;
   selected: boolean;
   onSelect?: (stepId: string) => void;
+  mark?: NodeMark;
 };
+
+/** What the editor shows on a node: its problems, and how it did in the last test. */
+export interface NodeMark {
+  problems?: number;
+  status?: string;
+  pinned?: boolean;
+}
+
+/** The selection id of the trigger node, when the trigger is selectable. */
+export const TRIGGER_SELECTION = ':trigger';
 type WeftNode = Node<WeftNodeData, 'weft'>;
 
 const KIND_ICON: Partial<Record<NodeKind, string>> = {
@@ -39,13 +50,14 @@ const KIND_ICON: Partial<Record<NodeKind, string>> = {
 };
 
 const WeftNodeView = memo(function WeftNodeView({ data }: NodeProps<WeftNode>) {
-  const testId = data.stepId !== undefined ? `node-${data.stepId}` : `flow-node-${data.kind}`;
+  const testId = data.stepId !== undefined && data.kind !== 'trigger' ? `node-${data.stepId}` : `flow-node-${data.kind}`;
+  const mark = data.mark;
   return (
     <>
       <Handle type="target" position={Position.Top} id="in" isConnectable={false} />
       <Handle type="target" position={Position.Right} id="back-in" isConnectable={false} className="handle-hidden" />
       <div
-        className={`flow-node kind-${data.kind}${data.selected ? ' selected' : ''}`}
+        className={`flow-node kind-${data.kind}${data.selected ? ' selected' : ''}${mark?.problems ? ' has-problems' : ''}`}
         style={{ width: data.width, height: data.height }}
         data-testid={testId}
         title={data.detail ? `${data.label}\n${data.detail}` : data.label}
@@ -68,6 +80,21 @@ const WeftNodeView = memo(function WeftNodeView({ data }: NodeProps<WeftNode>) {
           {data.label}
         </div>
         {data.detail && <div className="flow-node-detail">{data.detail}</div>}
+        {mark && (mark.problems || mark.status || mark.pinned) && (
+          <div className="flow-node-marks">
+            {mark.problems ? (
+              <span className="node-problems" data-testid={`${testId}-problems`} title={`${mark.problems} problem${mark.problems === 1 ? '' : 's'}`}>
+                ⚠ {mark.problems}
+              </span>
+            ) : null}
+            {mark.pinned && <span className="tag" title="Its output is pinned: a test does not call it">pinned</span>}
+            {mark.status && (
+              <span className={`pill pill-${mark.status}`} data-testid={`${testId}-status`}>
+                {mark.status}
+              </span>
+            )}
+          </div>
+        )}
       </div>
       <Handle type="source" position={Position.Bottom} id="out" isConnectable={false} />
       <Handle type="source" position={Position.Right} id="back-out" isConnectable={false} className="handle-hidden" />
@@ -77,7 +104,21 @@ const WeftNodeView = memo(function WeftNodeView({ data }: NodeProps<WeftNode>) {
 
 const nodeTypes = { weft: WeftNodeView };
 
-export default function FlowDiagram({ def, selected, onSelect }: { def: FlowDef; selected: string | null; onSelect: (stepId: string) => void }) {
+export default function FlowDiagram({
+  def,
+  selected,
+  onSelect,
+  marks,
+  triggerSelectable = false,
+}: {
+  def: FlowDef;
+  selected: string | null;
+  onSelect: (stepId: string) => void;
+  /** Per step id (and TRIGGER_SELECTION): what to show on its node. */
+  marks?: Record<string, NodeMark>;
+  /** Clicking the trigger node selects TRIGGER_SELECTION. */
+  triggerSelectable?: boolean;
+}) {
   const { nodes, edges } = useMemo(() => {
     const graph = flowToGraph(def);
     const pos = layoutGraph(graph);
@@ -91,11 +132,12 @@ export default function FlowDiagram({ def, selected, onSelect }: { def: FlowDef;
           label: n.label,
           detail: n.detail,
           kind: n.kind,
-          stepId: n.stepId,
+          stepId: n.stepId ?? (triggerSelectable && n.kind === 'trigger' ? TRIGGER_SELECTION : undefined),
           width: n.kind === 'end' ? 80 : NODE_WIDTH,
           height: nodeHeight(n),
           selected: false,
           onSelect,
+          mark: marks?.[n.stepId ?? (n.kind === 'trigger' ? TRIGGER_SELECTION : '')],
         },
         draggable: false,
         connectable: false,
@@ -121,7 +163,7 @@ export default function FlowDiagram({ def, selected, onSelect }: { def: FlowDef;
       };
     });
     return { nodes, edges };
-  }, [def, onSelect]);
+  }, [def, onSelect, marks, triggerSelectable]);
 
   const shown = useMemo(
     () => nodes.map((n) => (n.data.stepId !== undefined && n.data.stepId === selected ? { ...n, data: { ...n.data, selected: true } } : n)),

@@ -78,11 +78,16 @@ export function FlowsPage() {
     <div className="page">
       <header className="page-head">
         <h1>Flows</h1>
+        <div className="head-actions">
+          <Link href="/new-flow" className="button primary" data-testid="new-flow">
+            New flow
+          </Link>
+        </div>
       </header>
       <div className="toolbar">
         <input type="search" className="filter" placeholder="Filter by name" value={filter} onChange={(e) => setFilter(e.target.value)} data-testid="flow-filter" aria-label="Filter flows by name" />
         <span className="muted small">
-          Flows are applied with <code>weft flow apply</code>.
+          Build flows here, or apply YAML with <code>weft flow apply</code>.
         </span>
       </div>
       <ErrorBox error={error} testId="flows-error" />

@@ -20,7 +20,8 @@ export function runDuration(run: Pick<Run, 'status' | 'created_ms' | 'updated_ms
 }
 
 /** Whether a run the events announced belongs in the list the filters show. */
-export function matches(event: Pick<RunEvent, 'flow' | 'status' | 'created_ms'>, filters: Filters, now: number): boolean {
+export function matches(event: Pick<RunEvent, 'flow' | 'status' | 'created_ms' | 'test'>, filters: Filters, now: number): boolean {
+  if (event.test) return false; // test runs are listed apart
   if (filters.flow && event.flow !== filters.flow) return false;
   if (filters.status && event.status !== filters.status) return false;
   const since = sinceFor(filters.range, now);
