@@ -344,3 +344,140 @@ async fn a_flow_is_built_in_the_editor_from_nothing_and_runs() {
     assert_eq!(gone, json!(true), "the problem went with the fix");
     b.close().await;
 }
+
+/// Every example flow opens in the editor and saves back, through the
+/// diagram and through the YAML tab, as the same definition: the server
+/// finds nothing changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_example_round_trips_through_the_editor() {
+    let (_dir, data, plugin_dir) = workspace(&[
+        plugins::HTTP,
+        plugins::CLEAN_CONTACT,
+        plugins::RECORDS,
+        plugins::JQ,
+        plugins::GITHUB,
+        plugins::SLACK,
+        plugins::TEMPLATE,
+    ]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    for (id, plugin) in
+        [("crm", "http"), ("inbox", "http"), ("crm-records", "records"), ("github", "github"), ("slack", "slack")]
+    {
+        weft.ok("PUT", &format!("/api/connections/{id}"), Some(&json!({ "plugin": plugin }))).await;
+    }
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut files: Vec<_> = std::fs::read_dir(&examples).unwrap().flatten().map(|e| e.path()).collect();
+    files.sort();
+    assert!(files.len() >= 7, "{files:?}");
+    let b = signed_in(&weft).await;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let reply = send_text(&weft, "POST", "/api/flows", &text).await;
+        assert_eq!(reply.status, 201, "{}: {}", file.display(), reply.text());
+        let name = reply.json()["name"].as_str().unwrap().to_string();
+        b.client.goto(&weft.url(&format!("/flows/{name}/edit"))).await.unwrap();
+        b.text_until("[data-testid=validity]", |t| t == "valid").await;
+        // Through the YAML tab and back to the diagram, then saved from the diagram…
+        b.click("[data-testid=tab-yaml]").await;
+        b.find("[data-testid=yaml-editor] .cm-content").await;
+        b.click("[data-testid=tab-visual]").await;
+        b.find("[data-testid=flow-diagram]").await;
+        b.click("[data-testid=save-flow]").await;
+        let saved = b.text_until("[data-testid=saved]", |t| !t.is_empty()).await;
+        assert_eq!(saved, "No changes: still version 1.", "{name} from the diagram");
+        // …and saved from the YAML tab, as text.
+        b.click("[data-testid=tab-yaml]").await;
+        b.find("[data-testid=yaml-editor] .cm-content").await;
+        if name == "github-issue-to-slack" {
+            b.screenshot("editor-yaml").await;
+        }
+        b.click("[data-testid=save-flow]").await;
+        let saved = b.text_until("[data-testid=saved]", |t| !t.is_empty()).await;
+        assert_eq!(saved, "No changes: still version 1.", "{name} from the YAML tab");
+        let stored = weft.ok("GET", &format!("/api/flows/{name}"), None).await;
+        let original = weft_core::model::FlowDef::parse(&text).unwrap();
+        assert_eq!(weft_core::model::FlowDef::from_value(stored["flow"]["def"].clone()).unwrap(), original, "{name}");
+        assert_eq!(stored["flow"]["version"], 1, "{name}");
+    }
+    b.close().await;
+}
+
+/// A test run with a pinned action sends the application nothing; a problem
+/// typed in the YAML tab is marked on its line and goes when fixed; rolling
+/// back to an earlier version from the flow page makes new runs take it.
+#[tokio::test(flavor = "multi_thread")]
+async fn pinned_tests_yaml_problems_and_roll_back_in_the_browser() {
+    let (app, _dir, weft) = weft_with_app().await;
+    assert_eq!(send_text(&weft, "POST", "/api/flows", FLOW).await.status, 201);
+    let b = signed_in(&weft).await;
+    b.client.goto(&weft.url("/flows/to-app/edit")).await.unwrap();
+    b.text_until("[data-testid=validity]", |t| t == "valid").await;
+
+    // A sample event, the action's output pinned: the whole flow is tested without the app.
+    b.find("[data-testid=sample-source]").await.select_by_value("paste").await.unwrap();
+    b.type_into("[data-testid=sample-paste]", r#"{"name": "Ada Lovelace", "email": "ADA@example.com"}"#).await;
+    b.click("[data-testid=sample-paste-use]").await;
+    b.click("[data-testid=node-create]").await;
+    b.click("[data-testid=step-pin]").await;
+    b.type_into("[data-testid=step-pin-value]", r#"{"status": 201, "body": {"serial": 41}}"#).await;
+    b.click("[data-testid=test-flow]").await;
+    b.text_until("[data-testid=node-done-status]", |t| t.to_lowercase().contains("succeeded")).await;
+    b.text_until("[data-testid=node-create-status]", |t| t.to_lowercase().contains("pinned")).await;
+    b.text_until("[data-testid=step-result-output]", |t| t.contains("41")).await;
+    b.screenshot("editor-pinned-test").await;
+    assert_eq!(app.requests(), 0, "the application received no request");
+    let tests = weft.ok("GET", "/api/runs?flow=to-app&test=true", None).await;
+    assert_eq!(tests[0]["status"], "succeeded", "{tests}");
+    assert_eq!(tests[0]["output"], json!({ "serial": 41 }));
+    assert_eq!(weft.ok("GET", "/api/runs?flow=to-app", None).await, json!([]), "no production run");
+
+    // The YAML tab: a wrong type is marked while typing, and the mark goes with the fix.
+    b.click("[data-testid=tab-yaml]").await;
+    let editor = "[data-testid=yaml-editor] .cm-content";
+    b.find(editor).await;
+    b.script(
+        "const line = [...document.querySelectorAll('[data-testid=yaml-editor] .cm-line')].find(l => l.textContent.includes('url: /echo')); \
+         const range = document.createRange(); range.selectNodeContents(line); range.collapse(false); \
+         const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); return null",
+    )
+    .await;
+    b.find(editor).await.send_keys("\u{0008}\u{0008}\u{0008}\u{0008}\u{0008}5").await.unwrap();
+    let problems = b.text_until("[data-testid=yaml-editor-problems]", |t| t.contains("is not of type")).await;
+    assert!(
+        problems.contains("steps.create.input.url") && problems.contains("5 is not of type \"string\""),
+        "{problems}"
+    );
+    b.find(".cm-lintRange-error").await;
+    b.screenshot("editor-yaml-problem").await;
+    b.find(editor).await.send_keys("\u{0008}/echo").await.unwrap();
+    b.text_until("[data-testid=validity]", |t| t == "valid").await;
+    let gone = b.script("return document.querySelector('[data-testid=yaml-editor-problems]') === null").await;
+    assert_eq!(gone, json!(true));
+    // A change saved from the YAML tab is a new version.
+    b.script(
+        "const line = [...document.querySelectorAll('[data-testid=yaml-editor] .cm-line')].find(l => l.textContent.includes('url: /echo')); \
+         const range = document.createRange(); range.selectNodeContents(line); range.collapse(false); \
+         const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range); return null",
+    )
+    .await;
+    b.find(editor).await.send_keys("/v2").await.unwrap();
+    b.text_until("[data-testid=validity]", |t| t == "valid").await;
+    b.click("[data-testid=save-flow]").await;
+    b.text_until("[data-testid=saved]", |t| t.contains("version 2")).await;
+    let current = weft.ok("GET", "/api/flows/to-app", None).await;
+    assert_eq!(current["flow"]["def"]["steps"][1]["input"]["url"], "/echo/v2");
+
+    // The flow page: compare versions, then roll back to the first.
+    b.client.goto(&weft.url("/flows/to-app")).await.unwrap();
+    b.click("[data-testid=version-1]").await;
+    b.find("[data-testid=diff-against]").await.select_by_value("2").await.unwrap();
+    let diff = b.text_until("[data-testid=version-diff]", |t| t.contains("/echo/v2")).await;
+    assert!(diff.contains("-    url: /echo") && diff.contains("+    url: /echo/v2"), "{diff}");
+    b.screenshot("flow-versions-diff").await;
+    b.click("[data-testid=restore-version]").await;
+    b.find("[data-testid=version-3]").await;
+    let run = weft.ok("POST", "/api/flows/to-app/runs?wait=true", Some(&json!({ "email": "a@b.c" }))).await;
+    assert_eq!(run["run"]["version"], 3, "{run}");
+    assert_eq!(app.log().into_iter().map(|r| r.1).collect::<Vec<_>>(), ["/echo"], "the run took version 1's url");
+    b.close().await;
+}

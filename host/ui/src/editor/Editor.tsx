@@ -5,7 +5,7 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useLocation } from 'wouter';
-import { stringify as toYaml, parse as fromYaml } from 'yaml';
+import { parse as fromYaml } from 'yaml';
 import { ApiError, activateFlow, deactivateFlow, getFlow, getPlugin, getRun, listConnections, listPlugins, listRuns, messageOf, previewTemplate, saveFlow, testFlow, validateFlow } from '../api';
 import { ErrorBox, Loading } from '../components';
 import { useTitle } from '../hooks';
@@ -17,6 +17,7 @@ import { Palette, paletteItems, type PaletteItem } from './Palette';
 import type { InsertTarget, Preview, Problem } from './shared';
 import { StepPanel, TriggerPanel, FlowPanel } from './panels';
 import { YamlEditor } from './YamlEditor';
+import { flowToYaml } from './yamlText';
 import flowSchema from '../../../../schema/flow.schema.json';
 import './editor.css';
 
@@ -33,11 +34,6 @@ async function loadCatalog(): Promise<EditorCatalog> {
   // The list has names only; connectors' manifests (actions, triggers, schemas) come one by one.
   const plugins = await Promise.all(list.plugins.map((p) => (p.world === 'connector' ? getPlugin(p.name).catch(() => p) : Promise.resolve(p))));
   return { plugins, connections };
-}
-
-/** The flow as YAML, the way weft writes flows. */
-export function flowToYaml(def: FlowDef): string {
-  return toYaml(def, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Poll a test run until it ends (or waits on a retry). */
@@ -334,7 +330,7 @@ export default function EditorPage({ name }: { name: string | null }) {
           <button type="button" className="button" onClick={() => runTest()} disabled={testing !== null} data-testid="test-flow">
             {testing === 'flow' ? 'Testing…' : 'Test flow'}
           </button>
-          <button type="button" className="button primary" onClick={save} disabled={saving || (!dirty && name !== null)} data-testid="save-flow">
+          <button type="button" className="button primary" onClick={save} disabled={saving} data-testid="save-flow" title={dirty ? 'Save as a new version' : 'Nothing changed since it was opened or saved'}>
             {saving ? 'Saving…' : 'Save'}
           </button>
           {name && !manual && trigger && (

@@ -2,9 +2,9 @@
 // (keys, enumerated values, `{{ expression }}` paths) and weft's validation problems shown as
 // diagnostics and as a clickable list under it.
 //
-// CSP: the server sends `style-src 'self'`. CodeMirror's themes go through style-mod, which uses
-// constructable stylesheets (adoptedStyleSheets) where the browser has them; everything else is
-// in yaml.css. Nothing here needs inline <style> elements or eval.
+// CSP: the server sends `style-src 'self'`. CodeMirror's themes go through style-mod, which
+// would write a <style> element; cspStyles.ts routes them into a constructable stylesheet
+// instead. The rest is in yaml.css. Nothing here needs inline <style> elements or eval.
 
 import { useEffect, useMemo, useRef } from 'react';
 import { basicSetup } from 'codemirror';
@@ -17,6 +17,9 @@ import { EditorView, keymap } from '@codemirror/view';
 import type { JsonSchema, Problem } from './shared';
 import { completionsAt, lineOf, problemMessage, problemRange } from './yamlSupport';
 import './yaml.css';
+import { installCspStyles } from './cspStyles';
+
+installCspStyles();
 
 export interface YamlEditorProps {
   value: string;

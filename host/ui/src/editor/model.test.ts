@@ -99,3 +99,15 @@ describe('problems', () => {
     expect(bare('{{ steps.a.output }}')).toBe('steps.a.output');
   });
 });
+
+describe('the YAML tab', () => {
+  it('prints the flow with its keys in the documented order, inputs as they were', async () => {
+    const { flowToYaml } = await import('./yamlText');
+    const text = flowToYaml({
+      steps: [{ transform: 't', input: { z: 1, a: 2 }, id: 'a', then: undefined }],
+      trigger: { polling: { interval: '1m', connection: 'c', trigger: 't', connector: 'x', config: {} } },
+      name: 'f',
+    } as unknown as FlowDef);
+    expect(text).toBe('name: f\ntrigger:\n  polling:\n    connector: x\n    trigger: t\n    connection: c\n    config: {}\n    interval: 1m\nsteps:\n  - id: a\n    transform: t\n    input:\n      z: 1\n      a: 2\n');
+  });
+});
