@@ -104,9 +104,13 @@ impl Browser {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
+    /// Replace what field `css` holds with `text`, as a user would: select
+    /// all, delete, type. (WebDriver's clear sets the value behind a React
+    /// form's back: the form never hears of it and may put the old value back.)
     pub async fn type_into(&self, css: &str, text: &str) {
         let field = self.find(css).await;
-        field.clear().await.unwrap();
+        // Control+A (then release all keys), Backspace: an input event the page sees.
+        field.send_keys("\u{E009}a\u{E000}\u{E003}").await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 

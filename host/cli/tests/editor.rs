@@ -313,6 +313,8 @@ async fn a_flow_is_built_in_the_editor_from_nothing_and_runs() {
         def["steps"][1]["input"]["record"],
         json!({ "contact_id": "{{ steps.reshape.output.contact_id }}", "label": "{{ steps.reshape.output.label }}" })
     );
+    // The first poll only notes what is there; what comes after is new.
+    weft.ok("POST", "/api/flows/new-contact-to-lead/poll", None).await;
     crm.add("contacts", &json!({ "first_name": "Grace", "last_name": "Hopper", "email": "GRACE@EXAMPLE.COM" })).await;
     weft.ok("POST", "/api/flows/new-contact-to-lead/poll", None).await;
     eventually("the lead appears", || async { crm.get("/leads").await.as_array().is_some_and(|l| !l.is_empty()) })
@@ -473,6 +475,8 @@ async fn pinned_tests_yaml_problems_and_roll_back_in_the_browser() {
     b.find("[data-testid=diff-against]").await.select_by_value("2").await.unwrap();
     let diff = b.text_until("[data-testid=version-diff]", |t| t.contains("/echo/v2")).await;
     assert!(diff.contains("-    url: /echo") && diff.contains("+    url: /echo/v2"), "{diff}");
+    b.script("document.querySelector('[data-testid=version-diff]').scrollIntoView({ block: 'center' }); return null")
+        .await;
     b.screenshot("flow-versions-diff").await;
     b.click("[data-testid=restore-version]").await;
     b.find("[data-testid=version-3]").await;

@@ -303,7 +303,7 @@ mod tests {
     use crate::memory::MemoryStore;
     use std::sync::atomic::AtomicU64;
     use weft_core::model::FlowDef;
-    use weft_core::run::{BoxFuture, RunRecord, RunStatus};
+    use weft_core::run::{BoxFuture, RunFilter, RunRecord, RunStatus};
 
     struct At(AtomicU64);
 
@@ -388,6 +388,55 @@ mod tests {
         assert_eq!(left, ["g2", "k2", "k3", "s2", "s3", "s5"]);
         assert_eq!(pruner.pruned(), 5);
         assert_eq!(pruner.prune(false).await.unwrap().runs, 0, "nothing more to prune");
+    }
+
+    #[tokio::test]
+    async fn test_runs_go_after_a_week_or_beyond_the_newest_hundred_and_leave_max_runs_alone() {
+        let db = Arc::new(MemoryStore::default());
+        let def =
+            FlowDef::parse("name: t\ntrigger: manual\nretention: { max_runs: 1 }\nsteps: [ { id: d, delay: 1s } ]")
+                .unwrap();
+        db.put_flow(&def, 0).unwrap();
+        let now = 100 * DAY;
+        let test = Some(Arc::new(weft_core::run::TestRun { def, pinned: Default::default(), until: None }));
+        let tested = |id: String, ended_ms: u64| {
+            let run = RunRecord {
+                id,
+                flow: "t".into(),
+                version: 1,
+                status: RunStatus::Queued,
+                trigger: Default::default(),
+                created_ms: 0,
+                updated_ms: 0,
+                error: None,
+                output: None,
+                wake_ms: None,
+                rerun_of: None,
+                plugins: Default::default(),
+                test: test.clone(),
+            };
+            db.create_run(&run).unwrap();
+            db.save_run(&RunRecord { status: RunStatus::Succeeded, updated_ms: ended_ms, ..run }).unwrap();
+        };
+        tested("old".into(), now - 8 * DAY);
+        for i in 0..103 {
+            tested(format!("t{i:03}"), now - 1000 + i);
+        }
+        ended(&db, "p1", "t", RunStatus::Succeeded, now - 5);
+        let pruner = Pruner::new(
+            db.clone(),
+            Arc::new(At(AtomicU64::new(now))),
+            RetentionPolicy::default(),
+            PrunerConfig { pause: Duration::ZERO, ..PrunerConfig::default() },
+        );
+        let dry = pruner.prune(true).await.unwrap();
+        let wet = pruner.prune(false).await.unwrap();
+        assert_eq!(wet, PruneReport { dry_run: false, ..dry });
+        assert_eq!((wet.flows[0].test, wet.flows[0].over_max_runs), (4, 0), "{wet:?}");
+        let left = db.runs(&RunFilter { test: true, ..Default::default() }).unwrap();
+        assert_eq!(left.len(), 100);
+        assert!(left.iter().all(|r| r.id.as_str() >= "t003"), "the oldest went first");
+        assert_eq!(db.runs(&Default::default()).unwrap().len(), 1, "the production run stays");
     }
 
     #[test]

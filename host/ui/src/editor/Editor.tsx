@@ -92,6 +92,14 @@ export default function EditorPage({ name }: { name: string | null }) {
     shownName.current = name;
   }, [name]);
 
+  // Closing or reloading the tab with unsaved changes asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const ask = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', ask);
+    return () => window.removeEventListener('beforeunload', ask);
+  }, [dirty]);
+
   // ---- loading ---------------------------------------------------------------------------------
 
   const loadSample = useCallback(

@@ -87,7 +87,7 @@ const WeftNodeView = memo(function WeftNodeView({ data }: NodeProps<WeftNode>) {
                 ⚠ {mark.problems}
               </span>
             ) : null}
-            {mark.pinned && <span className="tag" title="Its output is pinned: a test does not call it">pinned</span>}
+            {mark.pinned && mark.status !== 'pinned' && <span className="tag" title="Its output is pinned: a test does not call it">pinned</span>}
             {mark.status && (
               <span className={`pill pill-${mark.status}`} data-testid={`${testId}-status`}>
                 {mark.status}

@@ -169,6 +169,9 @@ export function RunPage({ id }: { id: string }) {
             ['Created', <RelTime ms={run.created_ms} now={now} />],
             ['Duration', duration(end - run.created_ms) + (final ? '' : ' so far')],
             ...(run.wake_ms ? ([['Wakes', <RelTime ms={run.wake_ms} now={now} />]] as [string, ReactNode][]) : []),
+            ...(run.test
+              ? ([['Test run', <span className="tag" data-testid="test-run" title="Started from the flow editor: listed apart from the flow's runs">test{run.test.until ? ` until ${run.test.until}` : ''}</span>]] as [string, ReactNode][])
+              : []),
             ...(run.rerun_of
               ? ([['Re-run of', <Link href={`/runs/${encodeURIComponent(run.rerun_of)}`} className="mono" data-testid="rerun-of">{run.rerun_of}</Link>]] as [string, ReactNode][])
               : []),
@@ -452,6 +455,7 @@ function StepDetail({
       <Facts
         items={[
           ['Status', <StatusPill status={step.status} testId="step-status" />],
+          ...(step.pinned ? ([['Pinned', <span className="tag" title="A test run gave this output: the step was not called">output given, not called</span>]] as [string, ReactNode][]) : []),
           ['Attempts', step.attempts],
           ['Started', <span title={absoluteTime(step.started_ms)}>{absoluteTime(step.started_ms)}</span>],
           ['Duration', duration(row.endMs - row.startMs) + (row.open ? ' so far' : '')],
