@@ -57,6 +57,7 @@ fn test() -> Result<(), String> {
     // The UI first: weft embeds it when compiled, and its own tests run here.
     ui(true)?;
     let (chromium, chromedriver) = browser()?;
+    let postgres = postgres()?;
     let polyglot = polyglot()?;
     let json_server = json_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
@@ -67,6 +68,7 @@ fn test() -> Result<(), String> {
         .env("WEFT_JSON_SERVER", &json_server)
         .env("WEFT_CHROMIUM", &chromium)
         .env("WEFT_CHROMEDRIVER", &chromedriver)
+        .env("WEFT_PG_BIN", &postgres)
         .env("WEFT_UI_SCREENSHOTS", target_dir().join("ui-screenshots")))?;
     // The benchmarks are not run here (they take minutes and want a quiet
     // machine), but they must keep compiling: built with the tests' profile.
@@ -183,6 +185,26 @@ fn ui(test: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Install Debian `packages` with apt-get (as root, or through sudo).
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    println!("==> installing {} (apt-get)", packages.join(", "));
+    let sudo = |args: &[&str]| {
+        let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
+        let mut cmd = if root { Command::new(args[0]) } else { Command::new("sudo") };
+        if root {
+            cmd.args(&args[1..])
+        } else {
+            cmd.args(args)
+        };
+        cmd.env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run(&mut sudo(&["apt-get", "update", "-qq"]))?;
+    let mut install = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    run(&mut sudo(&install))
+}
+
 /// Debian's Chromium and its WebDriver, for the browser tests: installed with
 /// apt-get when absent (a browser downloaded by a test framework cannot be
 /// fetched here). Their paths.
@@ -190,22 +212,31 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
     let chromium = PathBuf::from("/usr/bin/chromium");
     let driver = PathBuf::from("/usr/bin/chromedriver");
     if !chromium.exists() || !driver.exists() {
-        println!("==> installing chromium and chromium-driver (apt-get)");
-        let sudo = |args: &[&str]| {
-            let root = Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false);
-            let mut cmd = if root { Command::new(args[0]) } else { Command::new("sudo") };
-            if root {
-                cmd.args(&args[1..])
-            } else {
-                cmd.args(args)
-            };
-            cmd.env("DEBIAN_FRONTEND", "noninteractive");
-            cmd
-        };
-        run(&mut sudo(&["apt-get", "update", "-qq"]))?;
-        run(&mut sudo(&["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"]))?;
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     Ok((chromium, driver))
+}
+
+/// The folder of Debian's PostgreSQL programs (`/usr/lib/postgresql/<v>/bin`),
+/// for the tests that run a real database: the `postgresql` package is
+/// installed with apt-get when absent.
+fn postgres() -> Result<PathBuf, String> {
+    let find = || {
+        let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+            .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").exists())
+            .collect();
+        found.sort();
+        found.pop().map(|(_, bin)| bin)
+    };
+    if let Some(bin) = find() {
+        return Ok(bin);
+    }
+    apt_install(&["postgresql"])?;
+    find().ok_or_else(|| "postgresql was installed, but /usr/lib/postgresql/<version>/bin/postgres is missing".into())
 }
 
 /// Whether `output` is missing or older than any of `inputs`.

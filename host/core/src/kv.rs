@@ -6,10 +6,23 @@ use crate::run::StoreResult;
 /// The limits a namespace is kept within.
 #[derive(Debug, Clone, Copy)]
 pub struct KvQuota {
-    /// What the entries cost: each its key, its value and the store's
-    /// per-entry overhead (`weft_store::KV_ENTRY_BYTES` in the sled store).
+    /// What the entries cost: each its key, its value and the per-entry
+    /// overhead [`KV_ENTRY_BYTES`] (see [`entry_cost`]).
     pub bytes: u64,
     pub max_keys: u64,
+}
+
+/// What each key-value entry costs against its namespace's quota beyond its
+/// key and value: about what a store spends on it, on disk and in its index
+/// (measured: ~150 bytes per small entry in the embedded store, with the
+/// namespace in its key), so a namespace full of tiny entries costs about
+/// what its quota says (docs/security.md has the figures). Every backend
+/// counts the same, so a namespace's quota means the same on each.
+pub const KV_ENTRY_BYTES: u64 = 128;
+
+/// What an entry of `key` with a value of `value_len` bytes costs against its quota.
+pub fn entry_cost(key: &str, value_len: u64) -> u64 {
+    KV_ENTRY_BYTES + key.len() as u64 + value_len
 }
 
 /// What [`KvStore::kv_set`] did.

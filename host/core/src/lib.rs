@@ -15,7 +15,8 @@
 //!   API ([`PluginRegistry`](catalog::PluginRegistry)) see them;
 //! - [`connection`]: connections, host grants, [`ConnectionStore`];
 //! - [`kv`]: plugins' key-value namespaces, [`KvStore`](kv::KvStore);
-//! - [`log`]: the lines plugins log.
+//! - [`log`]: the lines plugins log;
+//! - [`seal`]: sealing secrets at rest under a key kept apart ([`Sealer`](seal::Sealer)).
 //!
 //! **Architecture invariant:** this crate depends on no other weft crate and
 //! on none of wasmtime, sled, hyper, axum or tokio. Everything here is data,
@@ -30,6 +31,7 @@ pub mod log;
 pub mod model;
 pub mod plugin;
 pub mod run;
+pub mod seal;
 pub mod trigger;
 
 use connection::ConnectionStore;

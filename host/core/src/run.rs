@@ -92,6 +92,67 @@ impl RunRecord {
     pub fn is_test(&self) -> bool {
         self.test.is_some()
     }
+
+    /// The record without its event, as the stores keep it: the record is
+    /// rewritten at every change of the run's status, the event (which may be
+    /// large: a webhook's body) once. Read back as a `RunRecord`, its
+    /// `trigger` is `null` until the store puts the event in.
+    pub fn head(&self) -> RunHead<'_> {
+        // Every field named: a field added to `RunRecord` must be added to `RunHead` too.
+        let RunRecord {
+            id,
+            flow,
+            version,
+            status,
+            trigger: _,
+            created_ms,
+            updated_ms,
+            error,
+            output,
+            wake_ms,
+            rerun_of,
+            plugins,
+            test,
+        } = self;
+        RunHead {
+            id,
+            flow,
+            version: *version,
+            status: *status,
+            created_ms: *created_ms,
+            updated_ms: *updated_ms,
+            error: error.as_deref(),
+            output: output.as_ref(),
+            wake_ms: *wake_ms,
+            rerun_of: rerun_of.as_deref(),
+            plugins,
+            test: test.as_deref(),
+        }
+    }
+}
+
+/// A run's record without its event ([`RunRecord::head`]), serialized as the
+/// `RunRecord` it is read back as.
+#[derive(Debug, Serialize)]
+pub struct RunHead<'a> {
+    id: &'a str,
+    flow: &'a str,
+    version: u64,
+    status: RunStatus,
+    created_ms: u64,
+    updated_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wake_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rerun_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    plugins: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    test: Option<&'a TestRun>,
 }
 
 /// What a test run runs: a definition that need not be saved, with the

@@ -3,72 +3,11 @@
 //! hold a secret in plain text.
 
 use super::{Db, StoreError};
-use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
-use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 use weft_core::connection::{Connection, ConnectionInfo, ConnectionStore, HostRules};
 use weft_core::run::StoreResult;
-
-/// Seals and opens secrets.
-#[derive(Clone)]
-pub(crate) struct Sealer {
-    cipher: Arc<XChaCha20Poly1305>,
-}
-
-impl Sealer {
-    pub(crate) fn load_or_create(path: &Path) -> Result<Self, StoreError> {
-        let key = match std::fs::read(path) {
-            Ok(bytes) if bytes.len() == 32 => bytes,
-            Ok(_) => return Err(StoreError(format!("{} is not a 32-byte key", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = XChaCha20Poly1305::generate_key(&mut OsRng).to_vec();
-                write_private(path, &key)
-                    .map_err(|e| StoreError(format!("cannot write the key file {}: {e}", path.display())))?;
-                key
-            }
-            Err(e) => return Err(StoreError(format!("cannot read the key file {}: {e}", path.display()))),
-        };
-        Ok(Self { cipher: Arc::new(XChaCha20Poly1305::new(Key::from_slice(&key))) })
-    }
-
-    pub(crate) fn ephemeral() -> Self {
-        Self { cipher: Arc::new(XChaCha20Poly1305::new(&XChaCha20Poly1305::generate_key(&mut OsRng))) }
-    }
-
-    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let mut out = nonce.to_vec();
-        out.extend(self.cipher.encrypt(&nonce, plain).map_err(|_| StoreError("cannot seal a secret".into()))?);
-        Ok(out)
-    }
-
-    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
-        if sealed.len() < 24 {
-            return Err(StoreError("a sealed secret is truncated".into()));
-        }
-        let (nonce, body) = sealed.split_at(24);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), body)
-            .map_err(|_| StoreError("cannot open a sealed secret: wrong weft.key for this data directory?".into()))
-    }
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
-}
 
 /// A connection as stored: which plugin it is for, and its sealed secrets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,7 +54,7 @@ impl ConnectionStore for Db {
             settings: connection.settings.clone(),
             hosts: connection.hosts.clone(),
             secret_names: connection.secrets.keys().cloned().collect(),
-            sealed: self.sealer.seal(&secrets)?,
+            sealed: self.sealer.seal(&secrets).map_err(StoreError)?,
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError(e.to_string()))?;
         let written = self.write(|w| w.insert(&self.connections, id, bytes));
@@ -128,11 +67,15 @@ impl ConnectionStore for Db {
         let opened = self.opened.get_or_load(id, || {
             let Some(bytes) = self.connections.get(id)? else { return Ok(None) };
             let record = decode(&bytes)?;
-            let secrets: BTreeMap<String, String> = if record.sealed.is_empty() {
-                BTreeMap::new()
-            } else {
-                serde_json::from_slice(&self.sealer.open(&record.sealed)?).map_err(|e| StoreError(e.to_string()))?
-            };
+            let secrets: BTreeMap<String, String> =
+                if record.sealed.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    serde_json::from_slice(&self.sealer.open(&record.sealed).map_err(|e| {
+                        StoreError(format!("{e} (is weft.key the one this data directory was made with?)"))
+                    })?)
+                    .map_err(|e| StoreError(e.to_string()))?
+                };
             let connection = Connection { id: record.id, settings: record.settings, secrets, hosts: record.hosts };
             Ok::<_, StoreError>(Some((record.plugin, Arc::new(connection))))
         })?;
@@ -157,6 +100,8 @@ impl ConnectionStore for Db {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::path::Path;
 
     fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();

@@ -104,7 +104,7 @@ pub struct Db {
     connections: sled::Tree,
     /// Connections with their secrets opened, and the plugin each is for.
     opened: Decoded<(String, Arc<Connection>)>,
-    pub(crate) sealer: connections::Sealer,
+    pub(crate) sealer: weft_core::seal::Sealer,
     /// Every write goes through the log (a temporary database's keeps no file).
     wal: Arc<wal::Wal>,
     dir: Option<PathBuf>,
@@ -136,7 +136,7 @@ impl Db {
         let db = open_sled(&dir.join("db"), options).map_err(|e| {
             StoreError(format!("cannot open the data directory {}: {e} (is another weft using it?)", dir.display()))
         })?;
-        let sealer = connections::Sealer::load_or_create(&dir.join("weft.key"))?;
+        let sealer = weft_core::seal::Sealer::load_or_create(&dir.join("weft.key")).map_err(StoreError)?;
         let wal = wal::Wal::open(&dir.join("wal"), &db)?;
         Self::from_sled(db, sealer, wal, Some(dir.to_path_buf()))
     }
@@ -145,7 +145,7 @@ impl Db {
     pub fn temporary() -> Result<Self, StoreError> {
         Self::from_sled(
             sled::Config::new().temporary(true).open()?,
-            connections::Sealer::ephemeral(),
+            weft_core::seal::Sealer::ephemeral(),
             wal::Wal::memory(),
             None,
         )
@@ -153,7 +153,7 @@ impl Db {
 
     fn from_sled(
         db: sled::Db,
-        sealer: connections::Sealer,
+        sealer: weft_core::seal::Sealer,
         wal: wal::Wal,
         dir: Option<PathBuf>,
     ) -> Result<Self, StoreError> {
@@ -334,15 +334,10 @@ impl weft_core::Store for Db {
     }
 }
 
-/// What each key-value entry costs against its namespace's quota beyond its
-/// key and value: about what the store spends on it, on disk and in its
-/// index (measured: ~150 bytes per small entry in sled, with the namespace in
-/// its key), so a namespace full of tiny entries costs about what its quota
-/// says (docs/security.md has the figures).
-pub const KV_ENTRY_BYTES: u64 = 128;
+pub use weft_core::kv::KV_ENTRY_BYTES;
 
 fn entry_cost(key: &str, value: &[u8]) -> u64 {
-    KV_ENTRY_BYTES + key.len() as u64 + value.len() as u64
+    weft_core::kv::entry_cost(key, value.len() as u64)
 }
 
 /// What a namespace holds, as its quota counts it.
@@ -418,21 +413,6 @@ mod tests {
     }
 
     #[test]
-    fn the_number_of_keys_is_capped() {
-        let db = Db::temporary().unwrap();
-        let ns = b"p\x1fc";
-        let room = KvQuota { bytes: 1 << 20, max_keys: 3 };
-        for key in ["a", "b", "c"] {
-            assert_eq!(db.kv_set(ns, key, b"1", room).unwrap(), KvSet::Stored);
-        }
-        assert_eq!(db.kv_set(ns, "d", b"1", room).unwrap(), KvSet::TooManyKeys);
-        assert_eq!(db.kv_set(ns, "a", b"2", room).unwrap(), KvSet::Stored, "replacing is not a new key");
-        db.kv_delete(ns, "b").unwrap();
-        assert_eq!(db.kv_set(ns, "d", b"1", room).unwrap(), KvSet::Stored);
-        assert_eq!(db.kv_usage(ns).unwrap().keys, 3);
-    }
-
-    #[test]
     fn usage_written_by_an_older_weft_is_counted_again() {
         let db = Db::temporary().unwrap();
         let ns = b"p\x1fc";
@@ -447,13 +427,11 @@ mod tests {
         assert_eq!(db.kv_set(ns, "c", b"", ROOMY).unwrap(), KvSet::Stored);
         assert_eq!(db.kv_usage(ns).unwrap(), KvUsage { bytes: expected.bytes + KV_ENTRY_BYTES + 1, keys: 3 });
     }
+}
 
-    #[test]
-    fn namespaces_do_not_see_each_other() {
-        let db = Db::temporary().unwrap();
-        db.kv_set(b"one", "k", b"1", ROOMY).unwrap();
-        db.kv_set(b"one-two", "k", b"2", ROOMY).unwrap();
-        assert_eq!(db.kv_get(b"one", "k").unwrap().unwrap(), b"1");
-        assert_eq!(db.kv_list(b"one", "", 10).unwrap(), vec!["k".to_string()]);
-    }
+/// What every backend must do (`weft-store-suite`), on the embedded store.
+#[cfg(test)]
+mod suite {
+    use crate::Db;
+    weft_store_suite::suite!(Db::temporary().unwrap());
 }

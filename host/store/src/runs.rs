@@ -20,7 +20,7 @@
 //! the record is written.
 
 use super::{Db, StoreError, Writes};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use weft_core::model::FlowDef;
@@ -92,61 +92,9 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
     serde_json::from_slice(bytes).map_err(|e| StoreFailure(format!("a stored record is corrupt: {e}")))
 }
 
-/// A run's record as `runs` keeps it: all but the event (see the module docs).
-#[derive(serde::Serialize)]
-struct Head<'a> {
-    id: &'a str,
-    flow: &'a str,
-    version: u64,
-    status: RunStatus,
-    created_ms: u64,
-    updated_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    output: Option<&'a serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    wake_ms: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rerun_of: Option<&'a str>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    plugins: &'a BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    test: Option<&'a weft_core::run::TestRun>,
-}
-
-/// `run`'s record as `runs` keeps it, without its event.
+/// `run`'s record as `runs` keeps it, without its event (see the module docs).
 fn encode_head(run: &RunRecord) -> StoreResult<Vec<u8>> {
-    // Every field named: a field added to `RunRecord` must be added here too.
-    let RunRecord {
-        id,
-        flow,
-        version,
-        status,
-        trigger: _,
-        created_ms,
-        updated_ms,
-        error,
-        output,
-        wake_ms,
-        rerun_of,
-        plugins,
-        test,
-    } = run;
-    encode(&Head {
-        id,
-        flow,
-        version: *version,
-        status: *status,
-        created_ms: *created_ms,
-        updated_ms: *updated_ms,
-        error: error.as_deref(),
-        output: output.as_ref(),
-        wake_ms: *wake_ms,
-        rerun_of: rerun_of.as_deref(),
-        plugins,
-        test: test.as_deref(),
-    })
+    encode(&run.head())
 }
 
 fn joined(a: &str, b: &[u8]) -> Vec<u8> {
@@ -716,39 +664,6 @@ mod tests {
     }
 
     #[test]
-    fn flows_get_a_new_version_only_when_changed() {
-        let db = Db::temporary().unwrap();
-        let def = FlowDef::parse("name: f\ntrigger: manual\nsteps: [ { id: a, delay: 1s } ]").unwrap();
-        assert_eq!(db.put_flow(&def, 1).unwrap().version, 1);
-        assert_eq!(db.put_flow(&def, 2).unwrap().version, 1);
-        assert_eq!(db.flow("f").unwrap().unwrap().version, 1, "read (and kept decoded) before the change");
-        let changed = FlowDef::parse("name: f\ntrigger: manual\nsteps: [ { id: a, delay: 2s } ]").unwrap();
-        assert_eq!(db.put_flow(&changed, 3).unwrap().version, 2);
-        assert_eq!(db.flow_version("f", 1).unwrap().unwrap().def, def);
-        assert_eq!(db.flow("f").unwrap().unwrap().def, changed, "a change is seen at once");
-        assert!(db.delete_flow("f").unwrap());
-        assert_eq!(db.flow("f").unwrap(), None, "so is a deletion");
-    }
-
-    #[test]
-    fn runs_move_between_queue_and_timers() {
-        let db = Db::temporary().unwrap();
-        db.create_run(&run("r1", RunStatus::Queued, None)).unwrap();
-        db.create_run(&run("r2", RunStatus::Queued, None)).unwrap();
-        assert_eq!(db.queued(10).unwrap(), ["r1", "r2"]);
-        db.save_run(&run("r1", RunStatus::Waiting, Some(500))).unwrap();
-        assert_eq!(db.queued(10).unwrap(), ["r2"]);
-        assert_eq!(db.next_wake().unwrap(), Some(500));
-        assert!(db.wake_due(499).unwrap().is_empty());
-        assert_eq!(db.wake_due(500).unwrap(), ["r1"]);
-        assert_eq!(db.next_wake().unwrap(), None);
-        assert_eq!(db.queued(10).unwrap(), ["r1", "r2"]);
-        db.save_run(&run("r1", RunStatus::Succeeded, None)).unwrap();
-        assert_eq!(db.queued(10).unwrap(), ["r2"]);
-        assert_eq!(db.run("r1").unwrap().unwrap().status, RunStatus::Succeeded);
-    }
-
-    #[test]
     fn a_runs_event_is_written_once_apart_from_its_record() {
         let db = Db::temporary().unwrap();
         let event = json!({ "contacts": ["a", "b"], "n": 1 });
@@ -789,23 +704,6 @@ mod tests {
         assert_eq!(db.runs(&RunFilter::default()).unwrap().len(), 2);
     }
 
-    /// Run ids begin with their creation time, so listing by time reads only that span.
-    #[test]
-    fn runs_are_listed_newest_first_within_a_time_span() {
-        let db = Db::temporary().unwrap();
-        for (ms, flow) in [(1_000u64, "a"), (2_000, "b"), (3_000, "a"), (4_000, "a")] {
-            let mut r = run(&format!("{ms:012x}{:016x}", 7), RunStatus::Queued, None);
-            (r.flow, r.created_ms) = (flow.to_string(), ms);
-            db.create_run(&r).unwrap();
-        }
-        let created = |filter: RunFilter| db.runs(&filter).unwrap().iter().map(|r| r.created_ms).collect::<Vec<_>>();
-        assert_eq!(created(RunFilter::default()), [4_000, 3_000, 2_000, 1_000]);
-        assert_eq!(created(RunFilter { since_ms: Some(2_000), ..Default::default() }), [4_000, 3_000, 2_000]);
-        assert_eq!(created(RunFilter { before_ms: Some(3_000), ..Default::default() }), [2_000, 1_000]);
-        let page = RunFilter { flow: Some("a".into()), before_ms: Some(4_000), limit: 1, ..Default::default() };
-        assert_eq!(created(page), [3_000], "the next page of one flow's runs");
-    }
-
     /// What a crash between two writes of one unsynced log entry can leave
     /// behind (index entries are written first and removed last) is dropped.
     #[test]
@@ -832,108 +730,6 @@ mod tests {
 
     fn ended_at(id: &str, flow: &str, status: RunStatus, ended_ms: u64) -> RunRecord {
         RunRecord { flow: flow.into(), updated_ms: ended_ms, ..run(id, status, None) }
-    }
-
-    #[test]
-    fn test_runs_are_listed_and_counted_apart() {
-        let db = Db::temporary().unwrap();
-        let def = weft_core::model::FlowDef::parse("name: a\ntrigger: manual\nsteps: []\n").unwrap();
-        let test = Some(Arc::new(weft_core::run::TestRun { def, pinned: Default::default(), until: None }));
-        let mut t = RunRecord { test, ..ended_at("t1", "a", RunStatus::Queued, 0) };
-        db.create_run(&t).unwrap();
-        t.status = RunStatus::Succeeded;
-        t.updated_ms = 50;
-        db.save_run(&t).unwrap();
-        let mut p = ended_at("p1", "a", RunStatus::Queued, 0);
-        db.create_run(&p).unwrap();
-        p.status = RunStatus::Failed;
-        p.updated_ms = 60;
-        db.save_run(&p).unwrap();
-        let listed = |test| db.runs(&RunFilter { test, ..Default::default() }).unwrap();
-        assert_eq!(listed(false).iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["p1"]);
-        let tests = listed(true);
-        assert_eq!(tests.len(), 1);
-        assert_eq!(tests[0], db.run("t1").unwrap().unwrap(), "the test (definition and all) is kept");
-        assert!(tests[0].test.as_ref().is_some_and(|t| t.def.name == "a"));
-        assert_eq!(db.ended_total("a").unwrap(), 1, "test runs do not count against max_runs");
-        let ended = db.ended_runs("a", EndClass::Test, u64::MAX, 10).unwrap();
-        assert_eq!(ended.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["t1"]);
-        assert_eq!(db.delete_runs(&ended).unwrap(), 1);
-        assert_eq!(db.ended_total("a").unwrap(), 1);
-        assert!(db.run("t1").unwrap().is_none());
-    }
-
-    #[test]
-    fn ended_runs_are_listed_by_flow_class_and_end_and_deleted_whole() {
-        let db = Db::temporary().unwrap();
-        // Through their lives: created, running, ended.
-        for (id, flow, status, ended) in [
-            ("r1", "a", RunStatus::Succeeded, 100),
-            ("r2", "a", RunStatus::Failed, 200),
-            ("r3", "a", RunStatus::Succeeded, 300),
-            ("r4", "b", RunStatus::Cancelled, 150),
-            ("r5", "a", RunStatus::Waiting, 0),
-        ] {
-            let mut r = ended_at(id, flow, RunStatus::Queued, 0);
-            db.create_run(&r).unwrap();
-            r.status = RunStatus::Running;
-            db.save_run(&r).unwrap();
-            let mut step = StepRecord {
-                path: "s".into(),
-                step_id: "s".into(),
-                status: weft_core::run::StepStatus::Succeeded,
-                input: None,
-                output: None,
-                error: None,
-                attempts: 1,
-                retried: Vec::new(),
-                started_ms: 0,
-                ended_ms: None,
-                wake_ms: None,
-                logs: vec![],
-                dropped_logs: 0,
-                seq: 0,
-                pinned: false,
-            };
-            db.put_step(id, &mut step).unwrap();
-            r.status = status;
-            r.updated_ms = ended;
-            r.wake_ms = (status == RunStatus::Waiting).then_some(10_000);
-            db.save_run(&r).unwrap();
-        }
-        assert_eq!(db.flows_with_ended_runs().unwrap(), ["a", "b"]);
-        assert_eq!(db.ended_total("a").unwrap(), 3, "the waiting run has not ended");
-        let ids = |list: Vec<EndedRun>| list.into_iter().map(|r| r.id).collect::<Vec<_>>();
-        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, u64::MAX, 10).unwrap()), ["r1", "r3"]);
-        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, 300, 10).unwrap()), ["r1"], "ended before 300");
-        assert_eq!(ids(db.ended_runs("a", EndClass::Failed, u64::MAX, 10).unwrap()), ["r2"]);
-        assert_eq!(ids(db.ended_runs("b", EndClass::Failed, u64::MAX, 10).unwrap()), ["r4"], "cancelled is failed");
-        assert_eq!(
-            ids(db.recent_ended("a", EndClass::Succeeded, 0, u64::MAX, 10).unwrap()),
-            ["r3", "r1"],
-            "newest first"
-        );
-        assert_eq!(ids(db.recent_ended("a", EndClass::Succeeded, 100, 300, 10).unwrap()), ["r1"], "from..to");
-        assert_eq!(ids(db.recent_ended("a", EndClass::Succeeded, 0, u64::MAX, 1).unwrap()), ["r3"], "at most limit");
-        assert_eq!(db.count_ended("a", EndClass::Succeeded, u64::MAX).unwrap(), 2);
-        // Saving an ended run again (a stale queue entry dropped) lists it once.
-        db.save_run(&ended_at("r1", "a", RunStatus::Succeeded, 100)).unwrap();
-        assert_eq!(db.ended_total("a").unwrap(), 3);
-
-        let listed = db.ended_runs("a", EndClass::Succeeded, 300, 10).unwrap();
-        assert_eq!(db.delete_runs(&listed).unwrap(), 1);
-        assert_eq!(db.run("r1").unwrap(), None);
-        assert!(db.steps("r1").unwrap().is_empty(), "its step records went with it");
-        assert!(!db.trees.events.contains_key("r1").unwrap(), "and its event");
-        assert_eq!(db.ended_total("a").unwrap(), 2);
-        assert_eq!(db.steps("r3").unwrap().len(), 1, "other runs keep theirs");
-
-        // A stale listing (a run that has not ended) loses only the listing.
-        let stale = EndedRun { id: "r5".into(), flow: "a".into(), class: EndClass::Succeeded, ended_ms: 5 };
-        db.trees.ended.insert(ended_key("a", EndClass::Succeeded, 5, "r5"), &[]).unwrap();
-        assert_eq!(db.delete_runs(&[stale]).unwrap(), 0);
-        assert_eq!(db.run("r5").unwrap().unwrap().status, RunStatus::Waiting);
-        assert_eq!(ids(db.ended_runs("a", EndClass::Succeeded, u64::MAX, 10).unwrap()), ["r3"]);
     }
 
     #[test]

@@ -1,0 +1,93 @@
+-- weft on PostgreSQL: everything a weft node keeps, shared by every node.
+-- Text keys use the "C" collation: byte order, as the embedded store sorts.
+
+-- Small values the nodes share: the admin token's hash, the key check.
+CREATE TABLE weft_meta (
+    key   text COLLATE "C" PRIMARY KEY,
+    value bytea NOT NULL
+);
+
+-- Each flow's current version; every version stays in flow_versions for the
+-- runs that executed it (a deleted flow loses only its row here).
+CREATE TABLE flows (
+    name    text COLLATE "C" PRIMARY KEY,
+    version bigint NOT NULL
+);
+
+CREATE TABLE flow_versions (
+    name       text COLLATE "C" NOT NULL,
+    version    bigint NOT NULL,
+    updated_ms bigint NOT NULL,
+    def        jsonb NOT NULL,
+    PRIMARY KEY (name, version)
+);
+
+-- Runs. `head` is the run's record without its event, rewritten at every
+-- change of status; `event` is written once. The queue, the timers and the
+-- listing of ended runs are columns of the run's row, each with a partial
+-- index, so a run and its place in them always change together.
+CREATE TABLE runs (
+    id          text COLLATE "C" PRIMARY KEY,  -- time-ordered: key order is age order
+    flow        text COLLATE "C" NOT NULL,
+    status      text NOT NULL,
+    test        boolean NOT NULL,
+    created_ms  bigint NOT NULL,
+    in_queue    boolean NOT NULL,              -- queued, or running
+    wake_ms     bigint,                        -- waiting: when it wakes
+    ended_class text,                          -- ended: 's' succeeded, 'f' failed or cancelled, 't' a test run
+    ended_ms    bigint,                        -- ended: when
+    head        jsonb NOT NULL,
+    event       jsonb NOT NULL
+);
+CREATE INDEX runs_queue ON runs (id) WHERE in_queue;
+CREATE INDEX runs_timers ON runs (wake_ms) WHERE wake_ms IS NOT NULL;
+CREATE INDEX runs_ended ON runs (flow, ended_class, ended_ms, id) WHERE ended_ms IS NOT NULL;
+CREATE INDEX runs_by_flow ON runs (flow, id);
+
+-- Step records: one per step path of a run; `seq` is the run's step order.
+CREATE SEQUENCE step_seq;
+CREATE TABLE steps (
+    run_id text COLLATE "C" NOT NULL,
+    path   text COLLATE "C" NOT NULL,
+    seq    bigint NOT NULL,
+    record jsonb NOT NULL,
+    PRIMARY KEY (run_id, path)
+);
+
+-- Trigger records, with the webhook token ingress looks up.
+CREATE TABLE triggers (
+    flow       text COLLATE "C" PRIMARY KEY,
+    hook_token text COLLATE "C" UNIQUE,
+    record     jsonb NOT NULL
+);
+
+-- What a poll or a schedule remembers between runs: written in the same
+-- transaction as the runs it creates.
+CREATE TABLE poll_states (
+    flow  text COLLATE "C" PRIMARY KEY,
+    state jsonb NOT NULL
+);
+
+-- Connections: settings and grants in `record`, secrets sealed
+-- (XChaCha20-Poly1305) under the nodes' key, which the database never sees.
+CREATE TABLE connections (
+    id     text COLLATE "C" PRIMARY KEY,
+    plugin text NOT NULL,
+    record jsonb NOT NULL,
+    sealed bytea NOT NULL
+);
+
+-- Plugins' key-value namespaces, and what each holds as its quota counts it
+-- (the usage row is locked by every write of its namespace).
+CREATE TABLE kv (
+    namespace bytea NOT NULL,
+    key       text COLLATE "C" NOT NULL,
+    value     bytea NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
+
+CREATE TABLE kv_usage (
+    namespace bytea PRIMARY KEY,
+    bytes     bigint NOT NULL,
+    keys      bigint NOT NULL
+);
