@@ -30,6 +30,7 @@ fn record(i: u64) -> StepRecord {
         dropped_logs: 0,
         seq: 0,
         pinned: false,
+        node: None,
     }
 }
 

@@ -277,6 +277,7 @@ impl Sandbox {
                 dropped_logs: outcome.dropped_logs,
                 seq: 0,
                 pinned: false,
+                node: None,
             })
         };
         let input = (*run.trigger).clone();

@@ -1,7 +1,7 @@
 //! One weft node: the pieces of `weft serve` put together.
 //!
-//! [`Node::open`] opens the data directory (the sled store), makes or checks
-//! the admin token, starts the sandbox with the store's key-value namespaces,
+//! [`Node::open`] opens the store (the data directory's sled store, or a
+//! PostgreSQL database shared with other nodes), makes or checks the admin token, starts the sandbox with the store's key-value namespaces,
 //! loads the plugins folder into the [`Registry`] and watches it, and builds
 //! the executor, the triggers and the pruner over the store and the registry;
 //! [`Node::serve`] hands them to the HTTP server until a shutdown signal.
@@ -12,11 +12,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use weft_core::Store;
+use weft_core::kv::KvStore;
+use weft_core::seal::Sealer;
 use weft_flow::retention::{Pruner, PrunerConfig, RetentionPolicy};
 use weft_flow::{Executor, ExecutorConfig, SystemClock, TriggerConfig, Triggers};
 use weft_runtime::{Runtime, RuntimeConfig};
 use weft_server::{HttpConfig, Parts, Server, listen};
 use weft_store::{Db, StoreOptions};
+use weft_store_pg::{PgOptions, PgStore};
 
 /// How to run a node.
 #[derive(Debug, Clone)]
@@ -45,6 +49,8 @@ pub struct NodeConfig {
     pub prune_interval: Duration,
     /// How the data directory is opened (sled's cache).
     pub store: StoreOptions,
+    /// Keep state in this PostgreSQL database instead of the data directory.
+    pub database: Option<Database>,
     /// Use this admin token (stored hashed) instead of the existing or a generated one.
     pub admin_token: Option<String>,
 }
@@ -67,7 +73,55 @@ impl NodeConfig {
             retention: RetentionPolicy::default(),
             prune_interval: Duration::from_secs(60),
             store: StoreOptions::default(),
+            database: None,
             admin_token: None,
+        }
+    }
+}
+
+/// A PostgreSQL database the node keeps its state in, shared with other nodes.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// `postgres://user:pass@host:5432/db`.
+    pub url: String,
+    /// The key that seals connection secrets: every node of the database is given the same.
+    pub key: Sealer,
+    pub options: PgOptions,
+}
+
+/// The store a node opened: either backend, with the admin token's hash.
+enum Opened {
+    Sled(Box<Db>),
+    Pg(PgStore),
+}
+
+impl Opened {
+    fn admin_token_hash(&self) -> anyhow::Result<Option<[u8; 32]>> {
+        Ok(match self {
+            Opened::Sled(db) => db.admin_token_hash()?,
+            Opened::Pg(db) => db.admin_token_hash()?,
+        })
+    }
+
+    fn set_admin_token_hash(&self, hash: [u8; 32]) -> anyhow::Result<()> {
+        match self {
+            Opened::Sled(db) => db.set_admin_token_hash(hash)?,
+            Opened::Pg(db) => db.set_admin_token_hash(hash)?,
+        }
+        Ok(())
+    }
+
+    /// The store, and the same store as plugins' key-value namespaces see it.
+    fn into_parts(self) -> (Arc<dyn Store>, Arc<dyn KvStore>) {
+        match self {
+            Opened::Sled(db) => {
+                let db = Arc::new(*db);
+                (db.clone(), db)
+            }
+            Opened::Pg(db) => {
+                let db = Arc::new(db);
+                (db.clone(), db)
+            }
         }
     }
 }
@@ -79,6 +133,8 @@ pub struct Node {
     pub new_token: Option<String>,
     /// Plugin files that failed to load.
     pub skipped: Vec<(String, String)>,
+    /// The database the node keeps its state in (without its password), if not the data directory.
+    pub store_target: Option<String>,
     /// Keeps the registry in step with the plugins folder while the node lives.
     _watch: FolderWatch,
 }
@@ -91,9 +147,21 @@ fn new_admin_token() -> String {
 }
 
 impl Node {
-    /// Open the data directory, load the plugins, and build the executor and triggers.
+    /// Open the store, load the plugins, and build the executor and triggers.
     pub async fn open(config: NodeConfig) -> anyhow::Result<Self> {
-        let db = Db::open_with(&config.data_dir, config.store)?;
+        let db = match &config.database {
+            None => Opened::Sled(Box::new(Db::open_with(&config.data_dir, config.store)?)),
+            Some(database) => {
+                let database = database.clone();
+                // Connecting waits on the network: off the async workers.
+                Opened::Pg(
+                    tokio::task::spawn_blocking(move || {
+                        PgStore::connect(&database.url, database.key, database.options)
+                    })
+                    .await??,
+                )
+            }
+        };
         let (token_hash, new_token) = match (&config.admin_token, db.admin_token_hash()?) {
             (Some(token), _) => {
                 anyhow::ensure!(token.len() >= 16, "the admin token must be at least 16 characters");
@@ -107,9 +175,13 @@ impl Node {
                 (weft_server::token_hash(&token), Some(token))
             }
         };
-        let store = Arc::new(db);
+        let store_target = match &db {
+            Opened::Pg(db) => Some(db.target().to_string()),
+            Opened::Sled(_) => None,
+        };
+        let (store, kv) = db.into_parts();
         let runtime = Runtime::new(RuntimeConfig {
-            kv: Some(store.clone()),
+            kv: Some(kv),
             cache_dir: Some(config.cache_dir.clone()),
             ..Default::default()
         })?;
@@ -122,8 +194,12 @@ impl Node {
             registry.load_dir(&config.plugins_dir).await.into_iter().map(|(file, e)| (file, e.to_string())).collect();
         let registry = Arc::new(registry);
         let clock = Arc::new(SystemClock);
-        let executor =
-            Executor::new(store.clone(), registry.clone(), clock.clone(), ExecutorConfig { workers: config.workers });
+        let executor = Executor::new(
+            store.clone(),
+            registry.clone(),
+            clock.clone(),
+            ExecutorConfig { workers: config.workers, node: config.database.as_ref().map(|d| d.options.node.clone()) },
+        );
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
         let secure_cookies = public_url.starts_with("https://");
         let triggers = Triggers::new(
@@ -148,7 +224,7 @@ impl Node {
             Parts { store, plugins: registry, executor, triggers, pruner, token_hash },
             HttpConfig { max_body: config.max_body, connections: config.connections, secure_cookies },
         );
-        Ok(Self { server, new_token, skipped, _watch: watch })
+        Ok(Self { server, new_token, skipped, store_target, _watch: watch })
     }
 
     /// Serve until `shutdown` resolves (see [`Server::serve`]).

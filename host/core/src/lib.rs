@@ -43,6 +43,37 @@ use trigger::TriggerStore;
 pub trait Store: RunStore + TriggerStore + ConnectionStore {
     /// What the backend has written since it was opened, for `/metrics`.
     fn write_stats(&self) -> WriteStats;
+
+    /// Which backend this is and whether it answers, for `/healthz` and `/metrics`.
+    fn health(&self) -> StoreHealth;
+}
+
+/// A storage backend's state, as `/healthz` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoreHealth {
+    /// `sled` or `postgres`.
+    pub backend: &'static str,
+    /// Where (a data directory, a database URL without its password).
+    pub target: String,
+    /// Why the backend cannot be used now (the database does not answer).
+    pub error: Option<String>,
+    /// A connection pool's figures, for a backend that has one.
+    pub pool: Option<PoolFigures>,
+}
+
+/// A connection pool's figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolFigures {
+    /// Connections it may open.
+    pub max: u64,
+    /// Connections open.
+    pub open: u64,
+    /// Connections open and idle.
+    pub idle: u64,
+    /// Callers waiting for a connection.
+    pub waiting: u64,
+    /// Statements sent to the database (each a round trip).
+    pub statements: u64,
 }
 
 /// Counters of a storage backend's writes.

@@ -258,6 +258,9 @@ pub struct StepRecord {
     /// A test run gave this step's output: it was not called.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pinned: bool,
+    /// The node that executed the step, when several nodes share one store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// How a run ended, as retention tells runs apart.
@@ -379,8 +382,26 @@ pub trait RunStore: Send + Sync + 'static {
     /// The run's step records in the order they were first written.
     fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
 
-    /// Runs waiting for a worker, oldest first.
+    /// Runs waiting for a worker, oldest first: queued runs, and runs whose
+    /// worker is gone (interrupted while running), that no node holds.
     fn queued(&self, limit: usize) -> StoreResult<Vec<String>>;
+
+    /// Take run `id` for this process to execute; `false` when another node
+    /// of a shared store holds it. A store shared by several nodes holds the
+    /// run under a lease it renews while this process lives: until the run is
+    /// saved waiting or ended, or [`RunStore::release`]d, no other node can
+    /// take it, and once another node has taken it (this one paused past the
+    /// lease), this one's writes of the run are refused. A store of one
+    /// process has nobody to keep out: the default takes every run.
+    fn claim(&self, _id: &str) -> StoreResult<bool> {
+        Ok(true)
+    }
+
+    /// Let go of run `id` without saving it (its execution stopped short);
+    /// another node may take it at once. Nothing, for a run not held.
+    fn release(&self, _id: &str) -> StoreResult<()> {
+        Ok(())
+    }
     /// Drop the queue entry of a run that has no record (a crash can leave
     /// one: the entry is written first).
     fn unqueue(&self, id: &str) -> StoreResult<()>;

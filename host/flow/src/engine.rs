@@ -56,11 +56,13 @@ impl Clock for SystemClock {
 pub struct ExecutorConfig {
     /// Runs executing at once, all flows together.
     pub workers: usize,
+    /// This node's name, recorded on every step it executes: set when nodes share a store.
+    pub node: Option<String>,
 }
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        Self { workers: 64 }
+        Self { workers: 64, node: None }
     }
 }
 
@@ -108,6 +110,8 @@ struct Inner {
     /// Callers waiting for runs to end.
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<RunRecord>>>>,
     stats: Stats,
+    /// This node's name, for its step records.
+    node: Option<String>,
     /// Run and step changes, for whoever watches ([`Executor::changes`]).
     changes: broadcast::Sender<Change>,
     /// How many [`Changes`] receivers exist: nothing is sent while it is 0.
@@ -322,6 +326,7 @@ impl Executor {
                 cancelled: Mutex::default(),
                 waiters: Mutex::default(),
                 stats: Stats::default(),
+                node: config.node,
                 changes: broadcast::channel(CHANGES_BUFFERED).0,
                 watchers: Arc::default(),
             }),
@@ -511,7 +516,28 @@ impl Executor {
             return Ok(run);
         }
         // A run that waits (a delay) ends later; its waiter stays until then.
-        rx.await.map_err(|_| ExecError::UnknownRun(id.to_string()))
+        // Another node of a shared store may be the one that ends it (it took
+        // the run over, or woke it): the store is looked at now and then too.
+        let mut rx = rx;
+        loop {
+            tokio::select! {
+                ended = &mut rx => return ended.map_err(|_| ExecError::UnknownRun(id.to_string())),
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                    let run = self.inner.store.run(id)?.ok_or_else(|| ExecError::UnknownRun(id.to_string()))?;
+                    if run.status.is_final() {
+                        drop(rx);
+                        let mut waiters = self.inner.waiters.lock().expect("waiters");
+                        if let Some(list) = waiters.get_mut(id) {
+                            list.retain(|tx| !tx.is_closed());
+                            if list.is_empty() {
+                                waiters.remove(id);
+                            }
+                        }
+                        return Ok(run);
+                    }
+                }
+            }
+        }
     }
 
     fn ended(&self, run: &RunRecord) {
@@ -825,6 +851,7 @@ impl Executor {
             dropped_logs: 0,
             seq,
             pinned: false,
+            node: inner.node.clone(),
         };
 
         match &step.kind {
@@ -1197,6 +1224,24 @@ impl Executor {
             return Ok(Start::Skipped);
         }
         let let_go = || inner.running.lock().expect("running set").remove(&run_id);
+        // Another node of a shared store may hold it.
+        match inner.store.claim(&run_id) {
+            Ok(true) => {}
+            Ok(false) => {
+                let_go();
+                return Ok(Start::Skipped);
+            }
+            Err(e) => {
+                let_go();
+                return Err(e.into());
+            }
+        }
+        let let_go = || {
+            let_go();
+            if let Err(e) = inner.store.release(&run_id) {
+                tracing::warn!(run = %run_id, error = %e, "cannot let go of the run");
+            }
+        };
         let run = match inner.store.run(&run_id) {
             // Ended meanwhile (a cancel): only a stale queue entry needs the run saved again.
             // Waiting: a scan started it before this process's ready list came to it, and it
@@ -1233,6 +1278,11 @@ impl Executor {
                 tracing::error!(run = %run_id, error = %e, "run execution failed");
             }
             drop((global, flow_permit));
+            // Saved waiting or ended, the run was let go of with that write;
+            // stopped short (a store error), it is let go of here, for another node.
+            if let Err(e) = this.inner.store.release(&run_id) {
+                tracing::warn!(run = %run_id, error = %e, "cannot let go of the run");
+            }
             this.inner.running.lock().expect("running set").remove(&run_id);
             // A cancel that came while the worker held the run, and found it not yet waiting.
             let flagged = this.inner.cancelled.lock().expect("cancelled set").remove(&run_id);

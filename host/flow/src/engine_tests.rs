@@ -142,7 +142,7 @@ fn harness(workers: usize) -> Harness {
     let db = Arc::new(MemoryStore::default());
     let plugins = Arc::new(FakePlugins::default());
     let clock = Arc::new(TestClock(AtomicU64::new(1_700_000_000_000)));
-    let executor = Executor::new(db.clone(), plugins.clone(), clock.clone(), ExecutorConfig { workers });
+    let executor = Executor::new(db.clone(), plugins.clone(), clock.clone(), ExecutorConfig { workers, node: None });
     Harness { db, plugins, clock, executor }
 }
 

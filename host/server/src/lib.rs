@@ -422,15 +422,31 @@ async fn read_body(State(state): State<Shared>, request: Request, next: Next) ->
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
+/// `/healthz`: 200 `ok` while the store answers, 503 `unavailable` (with
+/// the store's error) while it does not: a load balancer sends events elsewhere.
 async fn healthz(State(state): State<Shared>) -> Response {
-    let backlog = state.store.backlog().unwrap_or_default();
-    axum::Json(serde_json::json!({
-        "status": "ok",
+    let store = state.store.clone();
+    let (health, backlog) = tokio::task::spawn_blocking(move || (store.health(), store.backlog().ok()))
+        .await
+        .unwrap_or_else(|_| (Default::default(), None));
+    let up = health.error.is_none();
+    let mut store = serde_json::json!({ "backend": health.backend, "target": health.target, "ok": up });
+    if let Some(error) = &health.error {
+        store["error"] = error.as_str().into();
+    }
+    if let Some(pool) = health.pool {
+        store["pool"] = serde_json::json!({
+            "max": pool.max, "open": pool.open, "idle": pool.idle, "waiting": pool.waiting,
+        });
+    }
+    let body = axum::Json(serde_json::json!({
+        "status": if up { "ok" } else { "unavailable" },
+        "store": store,
         "plugins": state.plugins.installed_count(),
-        "backlog": backlog,
+        "backlog": backlog.unwrap_or_default(),
         "executing": state.executor.running(),
-    }))
-    .into_response()
+    }));
+    if up { body.into_response() } else { (StatusCode::SERVICE_UNAVAILABLE, body).into_response() }
 }
 
 /// The admin API's check: 401 unless the request presents the admin token

@@ -60,6 +60,19 @@ pub(super) async fn render(State(state): State<Shared>) -> Response {
         family(&mut out, name, "counter", help);
         let _ = writeln!(out, "{name} {counter}");
     }
+    let health = state.store.health();
+    family(&mut out, "weft_store_up", "gauge", "Whether the store answers (1) or not (0), by backend.");
+    let _ = writeln!(out, "weft_store_up{{backend=\"{}\"}} {}", health.backend, health.error.is_none() as u8);
+    if let Some(pool) = health.pool {
+        family(&mut out, "weft_store_pool_connections", "gauge", "Database connections in the pool, by state.");
+        let _ = writeln!(out, "weft_store_pool_connections{{state=\"open\"}} {}", pool.open);
+        let _ = writeln!(out, "weft_store_pool_connections{{state=\"idle\"}} {}", pool.idle);
+        let _ = writeln!(out, "weft_store_pool_connections{{state=\"max\"}} {}", pool.max);
+        family(&mut out, "weft_store_pool_waiting", "gauge", "Callers waiting for a database connection.");
+        let _ = writeln!(out, "weft_store_pool_waiting {}", pool.waiting);
+        family(&mut out, "weft_store_statements_total", "counter", "Statements sent to the database (round trips).");
+        let _ = writeln!(out, "weft_store_statements_total {}", pool.statements);
+    }
     family(&mut out, "weft_plugins_loaded", "gauge", "Plugins loaded.");
     let _ = writeln!(out, "weft_plugins_loaded {}", state.plugins.installed_count());
     family(&mut out, "weft_flows_active", "gauge", "Flows whose trigger is active.");

@@ -22,10 +22,18 @@ CREATE TABLE flow_versions (
     PRIMARY KEY (name, version)
 );
 
+-- The database's clock, in ms since the epoch: leases are timed by it, so
+-- the nodes' clocks need not agree.
+CREATE FUNCTION weft_now_ms() RETURNS bigint
+    LANGUAGE sql VOLATILE
+    AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint $$;
+
 -- Runs. `head` is the run's record without its event, rewritten at every
 -- change of status; `event` is written once. The queue, the timers and the
 -- listing of ended runs are columns of the run's row, each with a partial
--- index, so a run and its place in them always change together.
+-- index, so a run and its place in them always change together. A node
+-- executing a run holds it under a lease (claimed_by, lease, lease_until)
+-- that it renews; another node takes a queued run only when no lease holds it.
 CREATE TABLE runs (
     id          text COLLATE "C" PRIMARY KEY,  -- time-ordered: key order is age order
     flow        text COLLATE "C" NOT NULL,
@@ -36,6 +44,9 @@ CREATE TABLE runs (
     wake_ms     bigint,                        -- waiting: when it wakes
     ended_class text,                          -- ended: 's' succeeded, 'f' failed or cancelled, 't' a test run
     ended_ms    bigint,                        -- ended: when
+    claimed_by  text,                          -- executing: the node that holds it
+    lease       bigint,                        -- executing: the holder's token; its writes carry it
+    lease_until bigint,                        -- executing: when the lease runs out (weft_now_ms)
     head        jsonb NOT NULL,
     event       jsonb NOT NULL
 );
@@ -43,6 +54,7 @@ CREATE INDEX runs_queue ON runs (id) WHERE in_queue;
 CREATE INDEX runs_timers ON runs (wake_ms) WHERE wake_ms IS NOT NULL;
 CREATE INDEX runs_ended ON runs (flow, ended_class, ended_ms, id) WHERE ended_ms IS NOT NULL;
 CREATE INDEX runs_by_flow ON runs (flow, id);
+CREATE SEQUENCE lease_seq;
 
 -- Step records: one per step path of a run; `seq` is the run's step order.
 CREATE SEQUENCE step_seq;

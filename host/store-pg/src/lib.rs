@@ -38,18 +38,39 @@ use weft_core::seal::Sealer;
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
 
 /// How to open a database.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PgOptions {
     /// Connections in the pool.
     pub pool_size: usize,
     /// How long a call waits for a connection (or to make one) before it fails.
     pub timeout: Duration,
+    /// This node's name, as runs record which node held them (default `<host>:<pid>`).
+    pub node: String,
+    /// How long a node holds a run it executes without renewing the lease:
+    /// after a node dies, its runs wait this long before another takes them.
+    pub lease: Duration,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        Self { pool_size: 16, timeout: Duration::from_secs(5) }
+        Self {
+            pool_size: 16,
+            timeout: Duration::from_secs(5),
+            node: default_node_name(),
+            lease: Duration::from_secs(30),
+        }
     }
+}
+
+/// `<host>:<pid>`: unique among the processes of a cluster.
+pub fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "node".into());
+    format!("{host}:{}", std::process::id())
 }
 
 /// The store on a PostgreSQL database.
@@ -67,7 +88,14 @@ struct Inner {
     stats: Arc<Stats>,
     /// Where the database is, without its password: for messages.
     target: String,
+    node: String,
+    lease: Duration,
+    /// The runs this node holds, with their lease tokens: renewed every
+    /// third of the lease, and carried by every write of those runs.
+    held: Held,
 }
+
+pub(crate) type Held = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
 
 #[derive(Default)]
 pub(crate) struct Stats {
@@ -92,7 +120,10 @@ pub(crate) fn db(e: tokio_postgres::Error) -> StoreFailure {
     match e.as_db_error() {
         Some(d) => StoreFailure(format!("database: {}", d.message())),
         None if e.is_closed() => StoreFailure("database: the connection was closed".into()),
-        None => StoreFailure(format!("database: {e}")),
+        None => match std::error::Error::source(&e) {
+            Some(source) => StoreFailure(format!("database: {e}: {source}")),
+            None => StoreFailure(format!("database: {e}")),
+        },
     }
 }
 
@@ -135,6 +166,7 @@ impl PgStore {
     /// apply the migrations it lacks, and check that `sealer` opens the
     /// secrets sealed there before (every node must be given the same key).
     pub fn connect(url: &str, sealer: Sealer, options: PgOptions) -> StoreResult<Self> {
+        let lease = options.lease.max(Duration::from_millis(300));
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreFailure(format!("{} is not a PostgreSQL URL: {e}", without_password(url))))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -168,6 +200,9 @@ impl PgStore {
                 sealer,
                 stats: Arc::default(),
                 target: without_password(url),
+                node: options.node.clone(),
+                lease,
+                held: Held::default(),
             }),
         };
         let target = store.inner.target.clone();
@@ -178,9 +213,33 @@ impl PgStore {
                 migrate(&mut client).await?;
                 Ok(())
             })
-            .map_err(|e| StoreFailure(format!("{} ({target})", e.0)))?;
+            .map_err(|e| if e.0.contains(&target) { e } else { StoreFailure(format!("{} ({target})", e.0)) })?;
         store.check_key()?;
+        store.inner.handle.spawn(runs::renew_leases(
+            store.inner.pool.clone(),
+            store.inner.stats.clone(),
+            store.inner.held.clone(),
+            lease,
+        ));
         Ok(store)
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    pub(crate) fn lease_ms(&self) -> i64 {
+        self.inner.lease.as_millis() as i64
+    }
+
+    pub(crate) fn held(&self) -> &Held {
+        &self.inner.held
+    }
+
+    /// Runs this node holds now.
+    pub fn held_runs(&self) -> usize {
+        self.inner.held.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Run `f` on the store's runtime and wait for what it gives.
@@ -525,6 +584,22 @@ impl weft_core::Store for PgStore {
         let writes = s.writes.load(Ordering::Relaxed);
         weft_core::WriteStats { writes, syncs: writes, log_bytes: s.bytes.load(Ordering::Relaxed) }
     }
+
+    fn health(&self) -> weft_core::StoreHealth {
+        let pool = self.pool_status();
+        weft_core::StoreHealth {
+            backend: "postgres",
+            target: self.target().to_string(),
+            error: self.ping().err().map(|e| e.0),
+            pool: Some(weft_core::PoolFigures {
+                max: pool.max as u64,
+                open: pool.open as u64,
+                idle: pool.idle as u64,
+                waiting: pool.waiting as u64,
+                statements: self.statements(),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -578,13 +653,13 @@ mod tests {
 
     #[test]
     fn unreachable_and_malformed_databases_are_named_in_the_error() {
-        let options = PgOptions { timeout: Duration::from_secs(1), ..PgOptions::default() };
+        let options = || PgOptions { timeout: Duration::from_secs(1), ..PgOptions::default() };
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("postgres://weft:hunter2@127.0.0.1:{port}/nothing");
-        let e = PgStore::connect(&url, Sealer::ephemeral(), options).err().unwrap();
+        let e = PgStore::connect(&url, Sealer::ephemeral(), options()).err().unwrap();
         assert!(e.0.contains("cannot reach the database at postgres://weft@127.0.0.1"), "{e}");
         assert!(!e.0.contains("hunter2"), "the password is never shown: {e}");
-        let e = PgStore::connect("postgres://[nope", Sealer::ephemeral(), options).err().unwrap();
+        let e = PgStore::connect("postgres://[nope", Sealer::ephemeral(), options()).err().unwrap();
         assert!(e.0.contains("is not a PostgreSQL URL"), "{e}");
     }
 
@@ -637,6 +712,68 @@ mod tests {
         assert_eq!(stored, 10, "40 writers, room for 10");
         assert_eq!(nodes[0].kv_usage(b"ns").unwrap(), (quota.bytes, 10));
         assert_eq!(nodes[3].kv_list(b"ns", "", 100).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn a_run_is_held_by_one_node_and_a_node_that_lost_it_cannot_write_it() {
+        let server = PgServer::shared();
+        let url = server.fresh_database();
+        let key = Sealer::new_key_hex();
+        let node = |name: &str| {
+            let options = PgOptions { node: name.into(), ..PgOptions::default() };
+            PgStore::connect(&url, Sealer::from_hex(&key).unwrap(), options).unwrap()
+        };
+        let (a, b) = (node("a"), node("b"));
+        let mut run = weft_store_suite::tests::run("r1", RunStatus::Queued, None);
+        a.create_run(&run).unwrap();
+        a.create_run(&weft_store_suite::tests::run("r2", RunStatus::Queued, None)).unwrap();
+        assert!(a.claim("r1").unwrap());
+        assert!(!b.claim("r1").unwrap(), "one node at a time");
+        assert_eq!(b.queued(10).unwrap(), ["r2"], "a held run is not offered");
+        assert_eq!(a.backlog().unwrap(), 2, "but counts in the backlog");
+        let db = url.rsplit('/').next().unwrap();
+        assert_eq!(server.psql(db, "SELECT claimed_by FROM runs WHERE id = 'r1'").trim(), "a");
+
+        // a pauses past its lease; b takes the run over.
+        server.psql(db, "UPDATE runs SET lease_until = 0 WHERE id = 'r1'");
+        assert_eq!(b.queued(10).unwrap(), ["r1", "r2"], "an expired lease is offered again");
+        assert!(b.claim("r1").unwrap());
+        run.status = RunStatus::Running;
+        let mut step = weft_store_suite::tests::step("fetch", weft_core::run::StepStatus::Succeeded);
+        let refused = a.put_together("r1", &mut [&mut step], Some(&run)).unwrap_err();
+        assert!(refused.0.contains("held by another node now"), "{refused}");
+        assert!(a.steps("r1").unwrap().is_empty(), "nothing of the refused write landed");
+        run.status = RunStatus::Failed;
+        assert!(a.save_run(&run).is_err(), "nor can a end it");
+        assert!(a.save_run(&run).is_err(), "however often it tries");
+        a.release("r1").unwrap();
+        assert_eq!(a.held_runs(), 0, "a lets go of a run it lost");
+        assert_eq!(
+            server.psql(db, "SELECT claimed_by FROM runs WHERE id = 'r1'").trim(),
+            "b",
+            "a's release does nothing"
+        );
+
+        run.status = RunStatus::Running;
+        b.put_together("r1", &mut [&mut step], Some(&run)).unwrap();
+        run.status = RunStatus::Succeeded;
+        b.save_run(&run).unwrap();
+        assert_eq!(b.held_runs(), 0, "saving it ended lets it go");
+        assert_eq!(server.psql(db, "SELECT coalesce(claimed_by, '-') FROM runs WHERE id = 'r1'").trim(), "-");
+        assert_eq!(b.run("r1").unwrap().unwrap().status, RunStatus::Succeeded);
+        assert_eq!(b.steps("r1").unwrap().len(), 1);
+
+        // A node that dies holding a run lets it go when its lease runs out.
+        let short = PgOptions { node: "c".into(), lease: Duration::from_millis(400), ..PgOptions::default() };
+        let c = PgStore::connect(&url, Sealer::from_hex(&key).unwrap(), short).unwrap();
+        assert!(c.claim("r2").unwrap());
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(!b.claim("r2").unwrap(), "renewed while c lives");
+        drop(c);
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(b.claim("r2").unwrap(), "taken over once c is gone");
+        b.release("r2").unwrap();
+        assert!(a.claim("r2").unwrap(), "a release lets go at once");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -69,11 +69,101 @@ const UPSERT_RUN: &str = "INSERT INTO runs \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, in_queue = EXCLUDED.in_queue, \
     wake_ms = EXCLUDED.wake_ms, ended_class = EXCLUDED.ended_class, ended_ms = EXCLUDED.ended_ms, \
-    head = EXCLUDED.head";
+    head = EXCLUDED.head, \
+    claimed_by = CASE WHEN EXCLUDED.in_queue THEN runs.claimed_by END, \
+    lease = CASE WHEN EXCLUDED.in_queue THEN runs.lease END, \
+    lease_until = CASE WHEN EXCLUDED.in_queue THEN runs.lease_until END";
+
+/// Save a run this node holds, if it still does (`$10`: its lease token): a
+/// run that leaves the queue (waiting, ended) is let go of; one still
+/// executing has its lease renewed (`$11` ms).
+const FENCED_RUN: &str = "UPDATE runs SET status = $2, in_queue = $3, wake_ms = $4, ended_class = $5, \
+    ended_ms = $6, head = $7, \
+    claimed_by = CASE WHEN $3 THEN claimed_by END, lease = CASE WHEN $3 THEN lease END, \
+    lease_until = CASE WHEN $3 THEN weft_now_ms() + $8 END \
+    WHERE id = $1 AND lease = $9";
+
+/// Renew the lease of a run this node holds, if it still does.
+const RENEW: &str = "UPDATE runs SET lease_until = weft_now_ms() + $3 WHERE id = $1 AND lease = $2";
 
 const UPSERT_STEP: &str = "INSERT INTO steps (run_id, path, seq, record) \
     VALUES ($1, $2, coalesce($3, nextval('step_seq')), $4) \
     ON CONFLICT (run_id, path) DO UPDATE SET record = EXCLUDED.record RETURNING seq";
+
+/// Save `row` of a run this node holds under `token`; refused when another node holds it now.
+async fn write_held_run(tx: &Tx<'_>, row: &RunRow, token: i64, lease_ms: i64) -> StoreResult<()> {
+    let n = tx
+        .q()
+        .execute(
+            FENCED_RUN,
+            &[
+                &row.id,
+                &row.status,
+                &row.in_queue,
+                &row.wake_ms,
+                &row.ended_class,
+                &row.ended_ms,
+                &row.head,
+                &lease_ms,
+                &token,
+            ],
+        )
+        .await?;
+    if n == 0 {
+        return Err(lost(&row.id));
+    }
+    Ok(())
+}
+
+/// The error of a write by a node that no longer holds the run.
+fn lost(id: &str) -> StoreFailure {
+    StoreFailure(format!(
+        "run {id} is held by another node now: this node's lease on it ran out, and its writes of it are refused"
+    ))
+}
+
+/// Renew, every third of the lease, the leases of the runs this node holds;
+/// forget those it has lost. Runs on the store's runtime until it stops.
+pub(crate) async fn renew_leases(
+    pool: deadpool_postgres::Pool,
+    stats: std::sync::Arc<crate::Stats>,
+    held: crate::Held,
+    lease: std::time::Duration,
+) {
+    let cx = Cx { pool, stats };
+    let lease_ms = lease.as_millis() as i64;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let tokens: Vec<i64> = held.lock().unwrap_or_else(|p| p.into_inner()).values().copied().collect();
+        if tokens.is_empty() {
+            continue;
+        }
+        let renewed = async {
+            let c = cx.client().await?;
+            let rows = c
+                .q()
+                .query(
+                    "UPDATE runs SET lease_until = weft_now_ms() + $2 WHERE lease = ANY($1) RETURNING lease",
+                    &[&tokens, &lease_ms],
+                )
+                .await?;
+            Ok::<_, StoreFailure>(rows.iter().map(|r| r.get::<_, i64>(0)).collect::<std::collections::HashSet<i64>>())
+        }
+        .await;
+        match renewed {
+            Ok(renewed) => {
+                // A token missing was let go of meanwhile, or lost to another node: a
+                // lost run stays held here (its writes refused) until the executor lets go.
+                let held = held.lock().unwrap_or_else(|p| p.into_inner());
+                let lost = tokens.iter().filter(|t| !renewed.contains(t) && held.values().any(|h| h == *t)).count();
+                if lost > 0 {
+                    tracing::warn!(lost, "runs taken over by other nodes (this node's leases on them ran out)");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot renew the leases of the runs this node executes"),
+        }
+    }
+}
 
 async fn write_run(tx: &Tx<'_>, sql: &str, row: &RunRow, event: &RawJson) -> StoreResult<()> {
     tx.q()
@@ -258,14 +348,7 @@ impl RunStore for PgStore {
     }
 
     fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
-        let row = RunRow::of(self, run)?;
-        let event = json(self.stats(), &*run.trigger)?;
-        self.call(move |cx| async move {
-            let mut c = cx.client().await?;
-            let tx = c.begin().await?;
-            write_run(&tx, UPSERT_RUN, &row, &event).await?;
-            tx.commit().await
-        })
+        self.put_together(&run.id, &mut [], Some(run))
     }
 
     fn runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRecord>> {
@@ -321,25 +404,53 @@ impl RunStore for PgStore {
         let then = then
             .map(|r| Ok::<_, StoreFailure>((RunRow::of(self, r)?, json(self.stats(), &*r.trigger)?)))
             .transpose()?;
+        let token = self.held().lock().unwrap_or_else(|p| p.into_inner()).get(run).copied();
+        let lets_go = then.as_ref().is_some_and(|(row, _)| !row.in_queue);
         let run = run.to_string();
-        let seqs = self.call(move |cx| async move {
+        let lease_ms = self.lease_ms();
+        let id = run.clone();
+        let written = self.call(move |cx| async move {
             let mut c = cx.client().await?;
             let tx = c.begin().await?;
+            // A run this node holds is written only while it still does.
+            if let Some(token) = token
+                && !(params.is_empty() && then.is_some())
+                && tx.q().execute(RENEW, &[&run, &token, &lease_ms]).await? == 0
+            {
+                return Err(lost(&run));
+            }
             let mut seqs = Vec::with_capacity(params.len());
             for (path, seq, record) in &params {
                 let row = tx.q().query_one(UPSERT_STEP, &[&run, path, seq, record]).await?;
                 seqs.push(row.get::<_, i64>(0) as u64);
             }
-            if let Some((row, event)) = &then {
-                write_run(&tx, UPSERT_RUN, row, event).await?;
+            match (&then, token) {
+                (Some((row, _)), Some(token)) => write_held_run(&tx, row, token, lease_ms).await?,
+                (Some((row, event)), None) => write_run(&tx, UPSERT_RUN, row, event).await?,
+                (None, _) => {}
             }
             tx.commit().await?;
             Ok(seqs)
-        })?;
-        for (step, seq) in steps.iter_mut().zip(seqs) {
-            step.seq = seq;
+        });
+        let held = |f: &mut dyn FnMut(&mut std::collections::HashMap<String, i64>)| {
+            f(&mut self.held().lock().unwrap_or_else(|p| p.into_inner()))
+        };
+        match written {
+            Ok(seqs) => {
+                for (step, seq) in steps.iter_mut().zip(seqs) {
+                    step.seq = seq;
+                }
+                if lets_go && token.is_some() {
+                    held(&mut |h| {
+                        h.remove(&id);
+                    });
+                }
+                Ok(())
+            }
+            // A run lost to another node stays held here, so every later
+            // write of it from this node is refused too, until it is let go of.
+            Err(e) => Err(e),
         }
-        Ok(())
     }
 
     fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>> {
@@ -355,7 +466,14 @@ impl RunStore for PgStore {
         let limit = limit.min(i64::MAX as usize) as i64;
         self.call(move |cx| async move {
             let c = cx.client().await?;
-            let rows = c.q().query("SELECT id FROM runs WHERE in_queue ORDER BY id LIMIT $1", &[&limit]).await?;
+            let rows = c
+                .q()
+                .query(
+                    "SELECT id FROM runs WHERE in_queue AND (lease_until IS NULL OR lease_until < weft_now_ms()) \
+                     ORDER BY id LIMIT $1",
+                    &[&limit],
+                )
+                .await?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
         })
     }
@@ -364,6 +482,49 @@ impl RunStore for PgStore {
         // A run's place in the queue is a column of its row: there is no
         // entry without a record to drop.
         Ok(())
+    }
+
+    fn claim(&self, id: &str) -> StoreResult<bool> {
+        let (id, node, lease_ms) = (id.to_string(), self.node().to_string(), self.lease_ms());
+        let key = id.clone();
+        let token = self.call(move |cx| async move {
+            let c = cx.client().await?;
+            let row = c
+                .q()
+                .query_opt(
+                    "UPDATE runs SET claimed_by = $2, lease = nextval('lease_seq'), lease_until = weft_now_ms() + $3 \
+                     WHERE id = $1 AND in_queue AND (lease_until IS NULL OR lease_until < weft_now_ms()) \
+                     RETURNING lease",
+                    &[&id, &node, &lease_ms],
+                )
+                .await?;
+            if row.is_some() {
+                cx.stats.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(row.map(|r| r.get::<_, i64>(0)))
+        })?;
+        match token {
+            Some(token) => {
+                self.held().lock().unwrap_or_else(|p| p.into_inner()).insert(key, token);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn release(&self, id: &str) -> StoreResult<()> {
+        let Some(token) = self.held().lock().unwrap_or_else(|p| p.into_inner()).remove(id) else { return Ok(()) };
+        let id = id.to_string();
+        self.call(move |cx| async move {
+            let c = cx.client().await?;
+            c.q()
+                .write(
+                    "UPDATE runs SET claimed_by = NULL, lease = NULL, lease_until = NULL WHERE id = $1 AND lease = $2",
+                    &[&id, &token],
+                )
+                .await?;
+            Ok(())
+        })
     }
 
     fn wake_due(&self, now_ms: u64) -> StoreResult<Vec<String>> {

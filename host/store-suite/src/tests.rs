@@ -46,6 +46,7 @@ pub fn step(path: &str, status: StepStatus) -> StepRecord {
         dropped_logs: 0,
         seq: 0,
         pinned: false,
+        node: None,
     }
 }
 

@@ -332,6 +332,15 @@ impl weft_core::Store for Db {
             log_bytes: log.bytes.load(Relaxed),
         }
     }
+
+    fn health(&self) -> weft_core::StoreHealth {
+        weft_core::StoreHealth {
+            backend: "sled",
+            target: self.dir.as_ref().map_or_else(|| "memory".into(), |d| d.display().to_string()),
+            error: None,
+            pool: None,
+        }
+    }
 }
 
 pub use weft_core::kv::KV_ENTRY_BYTES;

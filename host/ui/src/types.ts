@@ -102,6 +102,8 @@ export interface Step {
   seq: number;
   /** A test run gave this step's output: it was not called. */
   pinned?: boolean;
+  /** The node that executed the step, when several nodes share one store. */
+  node?: string;
 }
 
 export interface RunWithSteps {

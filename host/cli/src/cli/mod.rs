@@ -5,6 +5,7 @@
 //! its admin API (`--server`, `--token`); `plugin describe|call` and
 //! `flow schema` work on local files without a server.
 
+mod migrate;
 mod plugin;
 mod remote;
 mod serve;
@@ -57,7 +58,7 @@ impl Global {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: webhooks, polling, schedules, the admin API and the workers.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Check and run plugin files locally; list, install and remove a server's plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -73,6 +74,8 @@ enum Command {
     /// Webhook URLs of flows.
     #[command(subcommand)]
     Hooks(remote::HooksCommand),
+    /// Create or upgrade a PostgreSQL database's schema for weft (`weft serve --store` does it too).
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Parse the command line, run, and turn any error into a message and exit code 1.
@@ -96,12 +99,13 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         let g = &cli.global;
         match cli.command {
-            Command::Serve(args) => serve::run(args, g).await,
+            Command::Serve(args) => serve::run(*args, g).await,
             Command::Plugin(cmd) => plugin::run(cmd, g).await,
             Command::Flow(cmd) => remote::flow(cmd, g).await,
             Command::Runs(cmd) => remote::runs(cmd, g).await,
             Command::Connection(cmd) => remote::connection(cmd, g).await,
             Command::Hooks(cmd) => remote::hooks(cmd, g).await,
+            Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match result {

@@ -349,6 +349,9 @@ fn report(out: &Value, json: bool) -> Result<ExitCode> {
             if let (Some(wake), "waiting") = (s["wake_ms"].as_u64(), status) {
                 line.push_str(&format!("  until {}", time(wake)));
             }
+            if let Some(node) = s["node"].as_str() {
+                line.push_str(&format!("  on {node}"));
+            }
             if let Some(e) = s["error"]["message"].as_str() {
                 line.push_str(&format!("  {e}"));
             }

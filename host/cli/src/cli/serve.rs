@@ -54,6 +54,22 @@ pub struct ServeArgs {
     /// How often ended runs are pruned [default: 1m].
     #[arg(long, value_parser = humantime::parse_duration)]
     prune_interval: Option<Duration>,
+    /// Keep weft's state in this PostgreSQL database (postgres://user:pass@host:5432/db), shared by
+    /// every node given the same; without it, in the data directory's embedded store.
+    #[arg(long, env = "WEFT_STORE", hide_env_values = true)]
+    store: Option<String>,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// Connections to the database each node keeps at most [default: 16].
+    #[arg(long, env = "WEFT_DB_POOL")]
+    db_pool: Option<usize>,
+    /// With --store: this node's name, as runs record which node executed them [default: <host>:<pid>].
+    #[arg(long, env = "WEFT_NODE")]
+    node_name: Option<String>,
+    /// With --store: how long a node holds a run without renewing its lease; a node that dies
+    /// leaves its runs to the others this long after [default: 30s].
+    #[arg(long, env = "WEFT_LEASE", value_parser = humantime::parse_duration)]
+    lease: Option<Duration>,
     /// Memory the store may use for its cache, in MiB [default: 128].
     #[arg(long, env = "WEFT_STORE_CACHE_MIB")]
     store_cache_mib: Option<u64>,
@@ -64,6 +80,42 @@ pub struct ServeArgs {
     /// start makes a token and prints it once.
     #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+}
+
+/// The key that seals connection secrets in a database.
+#[derive(Args)]
+pub struct KeyArgs {
+    /// With --store: the file holding the key that seals connection secrets (made if missing);
+    /// every node of one database must be given the same key.
+    #[arg(long, env = "WEFT_KEY_FILE")]
+    key_file: Option<std::path::PathBuf>,
+    /// With --store: the key itself, 64 hex digits (instead of --key-file).
+    #[arg(long = "key", env = "WEFT_KEY", hide_env_values = true, hide = true)]
+    key_hex: Option<String>,
+}
+
+impl KeyArgs {
+    pub fn sealer(&self) -> Result<weft_core::seal::Sealer> {
+        match (&self.key_file, &self.key_hex) {
+            (Some(_), Some(_)) => anyhow::bail!("give the key once: --key-file or WEFT_KEY, not both"),
+            (Some(path), None) => weft_core::seal::Sealer::load_or_create(path).map_err(anyhow::Error::msg),
+            (None, Some(hex)) => weft_core::seal::Sealer::from_hex(hex).map_err(|e| anyhow::anyhow!("WEFT_KEY: {e}")),
+            (None, None) => anyhow::bail!(
+                "with --store, give the key that seals connection secrets: --key-file PATH (made if missing) \
+                 or WEFT_KEY (64 hex digits); every node of the database needs the same key"
+            ),
+        }
+    }
+}
+
+/// `url` if it names a PostgreSQL database.
+pub fn database_url(url: &str) -> Result<&str> {
+    anyhow::ensure!(
+        url.starts_with("postgres://") || url.starts_with("postgresql://"),
+        "--store takes a postgres:// URL (postgres://user:pass@host:5432/db); without --store, weft keeps its \
+         state in --data-dir"
+    );
+    Ok(url)
 }
 
 pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
@@ -133,6 +185,23 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
     if let Some(mib) = args.store_cache_mib {
         config.store.cache_bytes = mib.max(1) << 20;
     }
+    if let Some(url) = &args.store {
+        let mut options = weft_store_pg::PgOptions::default();
+        if let Some(n) = args.db_pool {
+            anyhow::ensure!(n > 0, "--db-pool must be at least 1");
+            options.pool_size = n;
+        }
+        if let Some(name) = args.node_name {
+            anyhow::ensure!(!name.trim().is_empty(), "--node-name must not be empty");
+            options.node = name;
+        }
+        if let Some(lease) = args.lease {
+            anyhow::ensure!(lease >= Duration::from_millis(300), "--lease must be at least 300ms");
+            options.lease = lease;
+        }
+        config.database =
+            Some(crate::node::Database { url: database_url(url)?.to_string(), key: args.key.sealer()?, options });
+    }
     let server = Node::open(config.clone()).await?;
     for (file, error) in &server.skipped {
         eprintln!("warning: skipped plugin {file}: {error}");
@@ -140,11 +209,11 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
     if let Some(token) = &server.new_token {
         eprintln!("admin token (shown once; only its hash is kept): {token}");
     }
-    eprintln!(
-        "weft listening on http://{listen} (data {}, plugins {})",
-        config.data_dir.display(),
-        config.plugins_dir.display()
-    );
+    let state = match &server.store_target {
+        Some(target) => format!("store {target}"),
+        None => format!("data {}", config.data_dir.display()),
+    };
+    eprintln!("weft listening on http://{listen} ({state}, plugins {})", config.plugins_dir.display());
     let ui = config.public_url.clone().unwrap_or_else(|| format!("http://{listen}"));
     if weft_server::ui::built() {
         eprintln!("web UI: {}/ (sign in with the admin token)", ui.trim_end_matches('/'));

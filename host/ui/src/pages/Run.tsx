@@ -457,6 +457,7 @@ function StepDetail({
           ['Status', <StatusPill status={step.status} testId="step-status" />],
           ...(step.pinned ? ([['Pinned', <span className="tag" title="A test run gave this output: the step was not called">output given, not called</span>]] as [string, ReactNode][]) : []),
           ['Attempts', step.attempts],
+          ...(step.node ? ([['Node', <span className="mono" data-testid="step-node">{step.node}</span>]] as [string, ReactNode][]) : []),
           ['Started', <span title={absoluteTime(step.started_ms)}>{absoluteTime(step.started_ms)}</span>],
           ['Duration', duration(row.endMs - row.startMs) + (row.open ? ' so far' : '')],
           ...(step.wake_ms ? ([['Wakes', <RelTime ms={step.wake_ms} now={now} />]] as [string, ReactNode][]) : []),
