@@ -64,8 +64,25 @@ pub trait TriggerStore: Send + Sync + 'static {
     fn hook(&self, token: &str) -> StoreResult<Option<String>>;
     fn poll_state(&self, flow: &str) -> StoreResult<Option<PollState>>;
     fn delete_poll_state(&self, flow: &str) -> StoreResult<()>;
-    /// Queue `runs` and save `state` (when given), in one transaction.
+    /// Queue `runs` and save `state` (when given), in one transaction. After
+    /// [`TriggerStore::claim_tick`], this is the tick's commit: it fails,
+    /// writing nothing, when the node no longer holds the flow's tick.
     fn record_events(&self, flow: &str, state: Option<&PollState>, runs: &[RunRecord]) -> StoreResult<()>;
+
+    /// Take the right to poll or fire `flow` (or re-check its subscription)
+    /// now; `false` when another node of a shared store holds it. Held until
+    /// the tick's [`TriggerStore::record_events`] or
+    /// [`TriggerStore::release_tick`], or until a lease runs out; the commit
+    /// of a node that lost it is refused, so an event is never emitted twice.
+    /// A store of one process has nobody to keep out: the default takes every tick.
+    fn claim_tick(&self, _flow: &str) -> StoreResult<bool> {
+        Ok(true)
+    }
+
+    /// Let go of `flow`'s tick (nothing, when it is not held).
+    fn release_tick(&self, _flow: &str) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// One call of a connector's trigger.

@@ -383,7 +383,19 @@ impl Triggers {
         };
         let active: Vec<TriggerRecord> = records.into_iter().filter(|r| r.active).collect();
         for record in &active {
+            // Nodes starting together: one re-checks (and subscribes), the others leave it to it.
+            match self.inner.store.claim_tick(&record.flow) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    problems.push((record.flow.clone(), e.to_string()));
+                    continue;
+                }
+            }
             if let Err(e) = self.recheck(&record.flow).await {
+                problems.push((record.flow.clone(), e.to_string()));
+            }
+            if let Err(e) = self.inner.store.release_tick(&record.flow) {
                 problems.push((record.flow.clone(), e.to_string()));
             }
         }
@@ -707,8 +719,27 @@ impl Triggers {
     }
 
     async fn tick(&self, flow: &str) -> Result<Vec<String>, ActivationError> {
+        // One node at a time polls or fires a flow.
+        if !self.inner.store.claim_tick(flow)? {
+            return Ok(Vec::new());
+        }
+        let ticked = self.tick_held(flow).await;
+        if let Err(e) = self.inner.store.release_tick(flow) {
+            tracing::warn!(%flow, error = %e, "cannot let go of the flow's tick");
+        }
+        ticked
+    }
+
+    async fn tick_held(&self, flow: &str) -> Result<Vec<String>, ActivationError> {
         let stored = self.current(flow)?;
         let record = self.inner.store.trigger(flow)?.unwrap_or_default();
+        // Read again now the tick is held: another node may have just polled or fired.
+        let state = self.inner.store.poll_state(flow)?;
+        if !record.active
+            || self.due(&stored, &record, state.as_ref()).is_none_or(|due| due > self.inner.clock.now_ms())
+        {
+            return Ok(Vec::new());
+        }
         if let Some(t) = polling_of(&stored.def.trigger, &record) {
             return self.poll_flow(&stored, &t).await;
         }
@@ -732,12 +763,28 @@ impl Triggers {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let result = async {
-            let stored = self.current(flow)?;
-            let record = self.inner.store.trigger(flow)?.unwrap_or_default();
-            match polling_of(&stored.def.trigger, &record) {
-                Some(t) => self.poll_flow(&stored, &t).await,
-                None => Err(ActivationError::Trigger { flow: flow.to_string(), message: "does not poll".into() }),
+            // Another node of a shared store may be polling it: wait for it to finish.
+            let patience = std::time::Instant::now() + Duration::from_secs(60);
+            while !self.inner.store.claim_tick(flow)? {
+                if std::time::Instant::now() > patience {
+                    return Err(ActivationError::Trigger {
+                        flow: flow.to_string(),
+                        message: "another node has been polling it for a minute".into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            let polled = async {
+                let stored = self.current(flow)?;
+                let record = self.inner.store.trigger(flow)?.unwrap_or_default();
+                match polling_of(&stored.def.trigger, &record) {
+                    Some(t) => self.poll_flow(&stored, &t).await,
+                    None => Err(ActivationError::Trigger { flow: flow.to_string(), message: "does not poll".into() }),
+                }
+            }
+            .await;
+            self.inner.store.release_tick(flow)?;
+            polled
         }
         .await;
         self.inner.busy.lock().expect("busy flows").remove(flow);

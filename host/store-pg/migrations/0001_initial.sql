@@ -80,6 +80,16 @@ CREATE TABLE poll_states (
     state jsonb NOT NULL
 );
 
+-- Which node polls or fires a flow now: one at a time, under a lease; the
+-- tick's commit (its runs and new poll state) deletes the row it holds, and
+-- is refused when the row is no longer its own.
+CREATE TABLE trigger_ticks (
+    flow        text COLLATE "C" PRIMARY KEY,
+    node        text NOT NULL,
+    lease       bigint NOT NULL,
+    lease_until bigint NOT NULL
+);
+
 -- Connections: settings and grants in `record`, secrets sealed
 -- (XChaCha20-Poly1305) under the nodes' key, which the database never sees.
 CREATE TABLE connections (

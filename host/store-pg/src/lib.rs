@@ -93,6 +93,8 @@ struct Inner {
     /// The runs this node holds, with their lease tokens: renewed every
     /// third of the lease, and carried by every write of those runs.
     held: Held,
+    /// The flows whose tick this node holds, with their lease tokens.
+    ticks: Held,
 }
 
 pub(crate) type Held = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
@@ -203,6 +205,7 @@ impl PgStore {
                 node: options.node.clone(),
                 lease,
                 held: Held::default(),
+                ticks: Held::default(),
             }),
         };
         let target = store.inner.target.clone();
@@ -235,6 +238,10 @@ impl PgStore {
 
     pub(crate) fn held(&self) -> &Held {
         &self.inner.held
+    }
+
+    pub(crate) fn ticks(&self) -> &Held {
+        &self.inner.ticks
     }
 
     /// Runs this node holds now.
@@ -774,6 +781,47 @@ mod tests {
         assert!(b.claim("r2").unwrap(), "taken over once c is gone");
         b.release("r2").unwrap();
         assert!(a.claim("r2").unwrap(), "a release lets go at once");
+    }
+
+    #[test]
+    fn one_node_ticks_a_flow_and_a_tick_taken_over_commits_nothing() {
+        use weft_core::trigger::{PollState, TriggerStore};
+        let server = PgServer::shared();
+        let url = server.fresh_database();
+        let key = Sealer::new_key_hex();
+        let node = |name: &str| {
+            let options = PgOptions { node: name.into(), ..PgOptions::default() };
+            PgStore::connect(&url, Sealer::from_hex(&key).unwrap(), options).unwrap()
+        };
+        let (a, b) = (node("a"), node("b"));
+        assert!(a.claim_tick("f").unwrap());
+        assert!(!b.claim_tick("f").unwrap(), "one node at a time");
+        assert!(b.claim_tick("g").unwrap(), "other flows are free");
+        let state = PollState { key: "k".into(), mark: Some("1".into()), ..Default::default() };
+        let event = weft_store_suite::tests::run("e1", RunStatus::Queued, None);
+        a.record_events("f", Some(&state), std::slice::from_ref(&event)).unwrap();
+        assert!(b.claim_tick("f").unwrap(), "the tick's commit lets go of it");
+        b.release_tick("f").unwrap();
+
+        // a pauses past its lease while polling; b polls in its place.
+        assert!(a.claim_tick("f").unwrap());
+        let db = url.rsplit('/').next().unwrap();
+        server.psql(db, "UPDATE trigger_ticks SET lease_until = 0");
+        assert!(b.claim_tick("f").unwrap());
+        let later = PollState { mark: Some("2".into()), ..state.clone() };
+        b.record_events("f", Some(&later), &[weft_store_suite::tests::run("e2", RunStatus::Queued, None)]).unwrap();
+        let stale = PollState { mark: Some("9".into()), ..state };
+        let refused = a
+            .record_events("f", Some(&stale), &[weft_store_suite::tests::run("e3", RunStatus::Queued, None)])
+            .unwrap_err();
+        assert!(refused.0.contains("another node took over polling"), "{refused}");
+        assert_eq!(b.poll_state("f").unwrap(), Some(later), "the lost tick changed nothing");
+        assert_eq!(b.run("e3").unwrap(), None, "and queued nothing");
+        // Webhook events (no tick) are not held up by a tick.
+        assert!(a.claim_tick("f").unwrap());
+        b.record_events("f", None, &[weft_store_suite::tests::run("e4", RunStatus::Queued, None)]).unwrap();
+        a.release_tick("f").unwrap();
+        assert!(b.claim_tick("f").unwrap());
     }
 
     #[tokio::test(flavor = "current_thread")]

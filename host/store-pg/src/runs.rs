@@ -227,25 +227,44 @@ fn step_params(store: &PgStore, steps: &[&mut StepRecord]) -> StoreResult<Vec<(S
 
 impl PgStore {
     /// Create `runs` (queued) and save the poll state `state` of `flow`, in one transaction.
-    pub(crate) fn create_runs(&self, runs: &[RunRecord], state: Option<(&str, &PollState)>) -> StoreResult<()> {
+    ///
+    /// `ticked`: the events of a trigger's tick. When this node holds the
+    /// flow's tick, this is the tick's commit: it lets go of the tick, and
+    /// writes nothing if another node has taken it over.
+    pub(crate) fn create_runs(
+        &self,
+        flow: &str,
+        ticked: bool,
+        runs: &[RunRecord],
+        state: Option<&PollState>,
+    ) -> StoreResult<()> {
         let rows = runs
             .iter()
             .map(|r| Ok((RunRow::of(self, r)?, json(self.stats(), &*r.trigger)?)))
             .collect::<StoreResult<Vec<_>>>()?;
-        let state =
-            state.map(|(flow, s)| Ok::<_, StoreFailure>((flow.to_string(), json(self.stats(), s)?))).transpose()?;
+        let state = state.map(|s| json(self.stats(), s)).transpose()?;
+        let tick = if ticked { self.ticks().lock().unwrap_or_else(|p| p.into_inner()).remove(flow) } else { None };
+        let flow = flow.to_string();
         self.call(move |cx: Cx| async move {
             let mut c = cx.client().await?;
             let tx = c.begin().await?;
+            if let Some(token) = tick
+                && tx.q().execute("DELETE FROM trigger_ticks WHERE flow = $1 AND lease = $2", &[&flow, &token]).await?
+                    == 0
+            {
+                return Err(StoreFailure(format!(
+                    "another node took over polling {flow:?} (this node's lease ran out): this poll's events are dropped"
+                )));
+            }
             for (row, event) in &rows {
                 write_run(&tx, INSERT_RUN, row, event).await?;
             }
-            if let Some((flow, state)) = &state {
+            if let Some(state) = &state {
                 tx.q()
                     .execute(
                         "INSERT INTO poll_states (flow, state) VALUES ($1, $2) \
                          ON CONFLICT (flow) DO UPDATE SET state = EXCLUDED.state",
-                        &[flow, state],
+                        &[&flow, state],
                     )
                     .await?;
             }
@@ -335,7 +354,7 @@ impl RunStore for PgStore {
     }
 
     fn create_run(&self, run: &RunRecord) -> StoreResult<()> {
-        self.create_runs(std::slice::from_ref(run), None)
+        self.create_runs(&run.flow, false, std::slice::from_ref(run), None)
     }
 
     fn run(&self, id: &str) -> StoreResult<Option<RunRecord>> {

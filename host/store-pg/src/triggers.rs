@@ -86,7 +86,44 @@ impl TriggerStore for PgStore {
     }
 
     fn record_events(&self, flow: &str, state: Option<&PollState>, runs: &[RunRecord]) -> StoreResult<()> {
-        self.create_runs(runs, state.map(|s| (flow, s)))
+        self.create_runs(flow, true, runs, state)
+    }
+
+    fn claim_tick(&self, flow: &str) -> StoreResult<bool> {
+        let (flow, node, lease_ms) = (flow.to_string(), self.node().to_string(), self.lease_ms());
+        let key = flow.clone();
+        let token = self.call(move |cx| async move {
+            let c = cx.client().await?;
+            let row = c
+                .q()
+                .query_opt(
+                    "INSERT INTO trigger_ticks (flow, node, lease, lease_until) \
+                     VALUES ($1, $2, nextval('lease_seq'), weft_now_ms() + $3) \
+                     ON CONFLICT (flow) DO UPDATE SET node = EXCLUDED.node, lease = EXCLUDED.lease, \
+                     lease_until = EXCLUDED.lease_until WHERE trigger_ticks.lease_until < weft_now_ms() \
+                     RETURNING lease",
+                    &[&flow, &node, &lease_ms],
+                )
+                .await?;
+            Ok(row.map(|r| r.get::<_, i64>(0)))
+        })?;
+        match token {
+            Some(token) => {
+                self.ticks().lock().unwrap_or_else(|p| p.into_inner()).insert(key, token);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn release_tick(&self, flow: &str) -> StoreResult<()> {
+        let Some(token) = self.ticks().lock().unwrap_or_else(|p| p.into_inner()).remove(flow) else { return Ok(()) };
+        let flow = flow.to_string();
+        self.call(move |cx| async move {
+            let c = cx.client().await?;
+            c.q().execute("DELETE FROM trigger_ticks WHERE flow = $1 AND lease = $2", &[&flow, &token]).await?;
+            Ok(())
+        })
     }
 }
 
