@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use weft_core::Store;
+use weft_core::catalog::PluginStore;
 use weft_core::kv::KvStore;
 use weft_core::seal::Sealer;
 use weft_flow::retention::{Pruner, PrunerConfig, RetentionPolicy};
@@ -111,16 +112,17 @@ impl Opened {
         Ok(())
     }
 
-    /// The store, and the same store as plugins' key-value namespaces see it.
-    fn into_parts(self) -> (Arc<dyn Store>, Arc<dyn KvStore>) {
+    /// The store, the same store as plugins' key-value namespaces see it,
+    /// and, when nodes share it, as the plugins installed through any of them.
+    fn into_parts(self) -> (Arc<dyn Store>, Arc<dyn KvStore>, Option<Arc<dyn PluginStore>>) {
         match self {
             Opened::Sled(db) => {
                 let db = Arc::new(*db);
-                (db.clone(), db)
+                (db.clone(), db, None)
             }
             Opened::Pg(db) => {
                 let db = Arc::new(db);
-                (db.clone(), db)
+                (db.clone(), db.clone(), Some(db))
             }
         }
     }
@@ -137,6 +139,17 @@ pub struct Node {
     pub store_target: Option<String>,
     /// Keeps the registry in step with the plugins folder while the node lives.
     _watch: FolderWatch,
+    /// Follows the plugins installed through other nodes while the node lives.
+    _follow: Option<AbortOnDrop>,
+}
+
+/// A task stopped when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A new admin token: `weft_` and 256 random bits in hex.
@@ -179,19 +192,39 @@ impl Node {
             Opened::Pg(db) => Some(db.target().to_string()),
             Opened::Sled(_) => None,
         };
-        let (store, kv) = db.into_parts();
+        let (store, kv, shared_plugins) = db.into_parts();
         let runtime = Runtime::new(RuntimeConfig {
             kv: Some(kv),
             cache_dir: Some(config.cache_dir.clone()),
             ..Default::default()
         })?;
-        let registry = Registry::new(runtime, store.clone(), Some(config.data_dir.join("versions")))
+        let mut registry = Registry::new(runtime, store.clone(), Some(config.data_dir.join("versions")))
             .with_folder(config.plugins_dir.clone());
+        if let Some(shared) = shared_plugins.clone() {
+            registry = registry.with_shared(shared);
+        }
         std::fs::create_dir_all(&config.plugins_dir)?;
         // Watch first, so a file written while the folder loads is not missed.
         let watch = watch::watch(registry.clone(), &config.plugins_dir)?;
         let skipped =
             registry.load_dir(&config.plugins_dir).await.into_iter().map(|(file, e)| (file, e.to_string())).collect();
+        // With a shared store: what was installed through any node, then its changes as they come.
+        let follow = match shared_plugins {
+            None => None,
+            Some(_) => {
+                let after = match registry.catch_up(0).await {
+                    Ok(seq) => seq,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot install the plugins installed through other nodes");
+                        0
+                    }
+                };
+                let follower = registry.clone();
+                Some(AbortOnDrop(tokio::spawn(async move {
+                    follower.follow(after, Duration::from_millis(500)).await;
+                })))
+            }
+        };
         let registry = Arc::new(registry);
         let clock = Arc::new(SystemClock);
         let executor = Executor::new(
@@ -224,7 +257,7 @@ impl Node {
             Parts { store, plugins: registry, executor, triggers, pruner, token_hash },
             HttpConfig { max_body: config.max_body, connections: config.connections, secure_cookies },
         );
-        Ok(Self { server, new_token, skipped, store_target, _watch: watch })
+        Ok(Self { server, new_token, skipped, store_target, _watch: watch, _follow: follow })
     }
 
     /// Serve until `shutdown` resolves (see [`Server::serve`]).
@@ -233,7 +266,7 @@ impl Node {
         listener: tokio::net::TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self { server, _watch, .. } = self;
+        let Self { server, _watch, _follow, .. } = self;
         server.serve(listener, shutdown).await
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use weft_core::catalog::{Catalog, PluginInfo, PluginRegistry, VersionInfo};
+use weft_core::catalog::{Catalog, PluginChange, PluginInfo, PluginRegistry, PluginStore, VersionInfo};
 use weft_core::connection::{Connection, ConnectionStore};
 use weft_core::plugin::{CallContext, Manifest, PluginError, PollResponse, WebhookOutcome, WebhookRequest, World};
 use weft_core::run::{ActionCall, BoxFuture, PluginCall, Plugins, StepFailure};
@@ -38,6 +38,8 @@ pub struct Registry {
     store_dir: Option<PathBuf>,
     /// The plugins folder uploads are written to, when there is one.
     folder: Option<PathBuf>,
+    /// Where nodes sharing a store keep the plugins installed through any of them.
+    shared: Option<Arc<dyn PluginStore>>,
 }
 
 #[derive(Default)]
@@ -63,7 +65,22 @@ impl Registry {
     /// A registry of plugins run by `runtime` for the connections in
     /// `connections`; with `store_dir`, every version's bytes are kept there.
     pub fn new(runtime: Runtime, connections: Arc<dyn ConnectionStore>, store_dir: Option<PathBuf>) -> Self {
-        Self { runtime, connections, state: Arc::default(), generation: Arc::default(), store_dir, folder: None }
+        Self {
+            runtime,
+            connections,
+            state: Arc::default(),
+            generation: Arc::default(),
+            store_dir,
+            folder: None,
+            shared: None,
+        }
+    }
+
+    /// Share installs and removals with the other nodes of `store`, and
+    /// follow theirs ([`Registry::follow`]).
+    pub fn with_shared(mut self, store: Arc<dyn PluginStore>) -> Self {
+        self.shared = Some(store);
+        self
     }
 
     /// Write uploaded plugins into `folder` (the folder it loads and watches).
@@ -239,21 +256,104 @@ impl Registry {
     /// (written to a temporary file and renamed, so a crash or a folder
     /// watcher never sees half a file) and make it current: the same path as a
     /// file dropped into the folder. `fallback_name` names a transform.
+    ///
+    /// With a shared store, the plugin is kept there first, for every node.
     pub async fn install(&self, dir: &Path, fallback_name: &str, bytes: &[u8]) -> Result<Plugin, LoadError> {
         let plugin = self.runtime.load("the uploaded file", fallback_name, bytes).await?;
+        if let Some(shared) = &self.shared {
+            shared.install_plugin(plugin.name(), plugin.hash(), bytes).map_err(|e| LoadError::Read {
+                path: "the shared store".into(),
+                reason: format!("cannot keep the plugin for the other nodes: {e}"),
+            })?;
+        }
+        self.place(dir, &plugin, bytes)?;
+        Ok(plugin)
+    }
+
+    /// Write `plugin`'s `bytes` as `dir/<name>.wasm` and make it current.
+    fn place(&self, dir: &Path, plugin: &Plugin, bytes: &[u8]) -> Result<(), LoadError> {
         let path = dir.join(format!("{}.wasm", plugin.name()));
         let partial = dir.join(format!(".{}.wasm.partial", plugin.name()));
         let written = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, &path));
         if let Err(e) = written {
             return Err(LoadError::Read { path: path.display().to_string(), reason: e.to_string() });
         }
-        self.keep_bytes(&plugin, bytes);
+        self.keep_bytes(plugin, bytes);
         self.make_current(Some(&path), plugin.clone());
-        Ok(plugin)
+        Ok(())
     }
 
-    /// Stop serving plugin `name` and delete the files that provide it. Whether it was installed.
+    /// Follow the plugins installed and removed through other nodes of the
+    /// shared store, from change `after` on, looking every `every`; returns
+    /// only if there is no shared store or no folder.
+    pub async fn follow(&self, mut after: u64, every: std::time::Duration) {
+        loop {
+            match self.catch_up(after).await {
+                Ok(seq) => after = seq,
+                Err(e) => tracing::warn!(error = %e, "cannot follow the plugins installed through other nodes"),
+            }
+            if self.shared.is_none() || self.folder.is_none() {
+                return;
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+
+    /// Apply the shared store's plugin changes after `after` (each name's
+    /// last): install the versions this node does not serve, remove what
+    /// was removed. The last change's place.
+    pub async fn catch_up(&self, after: u64) -> Result<u64, String> {
+        let (Some(shared), Some(folder)) = (&self.shared, &self.folder) else { return Ok(after) };
+        let shared = shared.clone();
+        let changes = tokio::task::spawn_blocking(move || shared.plugin_changes(after))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let Some(last) = changes.last().map(|c| c.seq) else { return Ok(after) };
+        let mut latest: BTreeMap<String, PluginChange> = BTreeMap::new();
+        for change in changes {
+            latest.insert(change.name.clone(), change);
+        }
+        for (name, change) in latest {
+            match &change.hash {
+                Some(hash) if self.get(&name).is_some_and(|p| p.hash() == hash) => {}
+                Some(hash) => {
+                    let shared = self.shared.clone().expect("a shared store");
+                    let wanted = hash.clone();
+                    let bytes = tokio::task::spawn_blocking(move || shared.plugin_bytes(&wanted))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("the shared store lacks the bytes of {name} {hash}"))?;
+                    let plugin = self
+                        .runtime
+                        .load(&format!("{name} from the shared store"), &name, &bytes)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.place(folder, &plugin, &bytes).map_err(|e| e.to_string())?;
+                    tracing::info!(plugin = %name, version = %plugin.version(), "plugin installed through another node");
+                }
+                None if self.get(&name).is_some() => {
+                    self.remove_here(&name).map_err(|e| e.to_string())?;
+                    tracing::info!(plugin = %name, "plugin removed through another node");
+                }
+                None => {}
+            }
+        }
+        Ok(last)
+    }
+
+    /// Stop serving plugin `name` and delete the files that provide it (with
+    /// a shared store, on every node). Whether it was installed.
     pub fn remove(&self, name: &str) -> std::io::Result<bool> {
+        if let Some(shared) = &self.shared {
+            shared.remove_plugin(name).map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+        self.remove_here(name)
+    }
+
+    /// [`Registry::remove`] on this node only.
+    fn remove_here(&self, name: &str) -> std::io::Result<bool> {
         let files: Vec<PathBuf> =
             self.read().files.iter().filter(|(_, (n, _))| n.as_str() == name).map(|(p, _)| p.clone()).collect();
         for file in &files {
@@ -299,13 +399,26 @@ impl Registry {
             return Some(found);
         }
         let pin = pin?;
-        let path = self.store_dir.as_ref()?.join(format!("{pin}.wasm"));
-        if !is_full_hash(pin) || !path.exists() {
+        if !is_full_hash(pin) {
             return None;
         }
-        let bytes = tokio::fs::read(&path).await.ok()?;
-        let plugin = self.runtime.load(&path.display().to_string(), name, &bytes).await.ok()?;
-        (plugin.name() == name && plugin.hash() == pin).then_some(plugin)
+        let local = self.store_dir.as_ref().map(|d| d.join(format!("{pin}.wasm"))).filter(|p| p.exists());
+        let (source, bytes) = match (local, &self.shared) {
+            (Some(path), _) => (path.display().to_string(), tokio::fs::read(&path).await.ok()?),
+            // Kept by another node of the shared store (this node's disk may be new).
+            (None, Some(shared)) => {
+                let (shared, wanted) = (shared.clone(), pin.to_string());
+                let bytes = tokio::task::spawn_blocking(move || shared.plugin_bytes(&wanted)).await.ok()?.ok()??;
+                (format!("{name} {pin} from the shared store"), bytes)
+            }
+            (None, None) => return None,
+        };
+        let plugin = self.runtime.load(&source, name, &bytes).await.ok()?;
+        if plugin.name() != name || plugin.hash() != pin {
+            return None;
+        }
+        self.keep_bytes(&plugin, &bytes);
+        Some(plugin)
     }
 
     /// The current versions.

@@ -371,3 +371,60 @@ async fn polls_and_schedule_fires_happen_once_across_nodes() {
     assert!(n >= 5, "the schedule kept firing: {n} fires");
     println!("{} records emitted once each over 3 nodes; {n} schedule fires, none twice", ids.len());
 }
+
+/// A plugin installed through one node is loaded by every node within a
+/// second, survives every node's disk being wiped, and a removal through any
+/// node reaches every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_plugin_installed_through_one_node_runs_on_every_node() {
+    use weft_tests::http::request;
+    let url = PgServer::shared().fresh_database();
+    let start = |name: &str| {
+        // Nothing in the nodes' plugins folders: the database brings what is installed.
+        let (dir, data, plugin_dir) = workspace(&[]);
+        let args = ["--store", url.as_str(), "--node-name", name, "--lease", "1s"];
+        (dir, Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]))
+    };
+    let (_a_dir, a) = start("a");
+    let (_b_dir, b) = start("b");
+    let auth = format!("Bearer {TOKEN}");
+    let bytes = std::fs::read(plugins::IDENTITY).unwrap();
+    let installed = request("POST", &a.url("/api/plugins?name=identity"), &[("authorization", &auth)], bytes).await;
+    assert_eq!(installed.status, 201, "{}", installed.text());
+    let flow = json!({
+        "name": "echo", "trigger": "manual",
+        "steps": [{ "id": "same", "transform": "identity", "input": { "x": "{{ trigger.x }}" } }],
+    });
+    // Node b has it within a second, and runs a flow on it.
+    let started = std::time::Instant::now();
+    while b.api("GET", "/api/plugins/identity", None).await.status != 200 {
+        assert!(started.elapsed() < Duration::from_secs(3), "node b never loaded the plugin");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("installed through a, loaded by b in {} ms", started.elapsed().as_millis());
+    assert!(started.elapsed() < Duration::from_millis(1500), "loaded in {:?}", started.elapsed());
+    b.ok("POST", "/api/flows", Some(&flow)).await;
+    let run = b.ok("POST", "/api/flows/echo/runs?wait=true", Some(&json!({ "x": 1 }))).await;
+    assert_eq!(run["run"]["status"], "succeeded", "{run}");
+    assert_eq!(run["steps"][0]["node"], "b", "{run}");
+
+    // Every node's disk wiped: a new node on the database has it all the same.
+    drop((a, b));
+    let (_c_dir, c) = start("c");
+    let run = c.ok("POST", "/api/flows/echo/runs?wait=true", Some(&json!({ "x": 2 }))).await;
+    assert_eq!(run["run"]["status"], "succeeded", "{run}");
+    assert_eq!(run["run"]["output"], json!({ "x": 2 }), "{run}");
+
+    // Removed through one node, gone on every node.
+    let (_d_dir, d) = start("d");
+    let in_use = d.api("DELETE", "/api/plugins/identity", None).await;
+    assert_eq!(in_use.status, 409, "a flow uses it: {}", in_use.text());
+    assert_eq!(d.api("DELETE", "/api/flows/echo", None).await.status, 200);
+    let removed = d.api("DELETE", "/api/plugins/identity", None).await;
+    assert_eq!(removed.status, 200, "{}", removed.text());
+    let started = std::time::Instant::now();
+    while c.api("GET", "/api/plugins/identity", None).await.status != 404 {
+        assert!(started.elapsed() < Duration::from_secs(3), "node c still serves the removed plugin");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -78,3 +78,29 @@ pub trait PluginRegistry: Catalog + Send + Sync + 'static {
     /// Stop serving plugin `name` and delete the files that provide it; whether it was installed.
     fn remove(&self, name: &str) -> std::io::Result<bool>;
 }
+
+/// A change of the plugins installed in a shared store: `hash` installed as
+/// the current version of `name`, or (`hash` none) `name` removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginChange {
+    /// Its place in the order of changes (increasing).
+    pub seq: u64,
+    pub name: String,
+    pub hash: Option<String>,
+}
+
+/// Where nodes sharing a store keep the plugins installed through any of
+/// them: every version's bytes, and the changes of what is installed, which
+/// every node follows. (A node on its own data directory keeps plugins in its
+/// plugins folder instead.)
+pub trait PluginStore: Send + Sync + 'static {
+    /// Keep `bytes` (version `hash` of plugin `name`) and make it the current
+    /// version of `name` for every node; the change's place in the order.
+    fn install_plugin(&self, name: &str, hash: &str, bytes: &[u8]) -> crate::run::StoreResult<u64>;
+    /// Remove plugin `name` for every node; the change's place in the order.
+    fn remove_plugin(&self, name: &str) -> crate::run::StoreResult<u64>;
+    /// The changes after `seq`, in order.
+    fn plugin_changes(&self, after: u64) -> crate::run::StoreResult<Vec<PluginChange>>;
+    /// The bytes of version `hash`, kept by any node.
+    fn plugin_bytes(&self, hash: &str) -> crate::run::StoreResult<Option<Vec<u8>>>;
+}

@@ -90,6 +90,22 @@ CREATE TABLE trigger_ticks (
     lease_until bigint NOT NULL
 );
 
+-- Plugins installed through any node: every version's bytes (runs finish on
+-- the version they began with), and the changes of what is installed, in
+-- order, which every node follows (`hash` NULL: the plugin was removed).
+CREATE TABLE plugin_versions (
+    hash      text COLLATE "C" PRIMARY KEY,
+    name      text COLLATE "C" NOT NULL,
+    bytes     bytea NOT NULL,
+    stored_ms bigint NOT NULL
+);
+
+CREATE TABLE plugin_changes (
+    seq  bigserial PRIMARY KEY,
+    name text COLLATE "C" NOT NULL,
+    hash text COLLATE "C"
+);
+
 -- Connections: settings and grants in `record`, secrets sealed
 -- (XChaCha20-Poly1305) under the nodes' key, which the database never sees.
 CREATE TABLE connections (

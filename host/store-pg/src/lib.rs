@@ -21,6 +21,7 @@
 //! `weft-core` alone (`cargo xtask edges` enforces it).
 
 mod kv;
+mod plugins;
 mod runs;
 mod triggers;
 
