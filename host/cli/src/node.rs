@@ -90,6 +90,10 @@ pub struct Database {
     pub options: PgOptions,
 }
 
+/// A store as the node's parts reach it: everything, key-value namespaces,
+/// and (when nodes share it) the plugins installed through any of them.
+type StoreParts = (Arc<dyn Store>, Arc<dyn KvStore>, Option<Arc<dyn PluginStore>>);
+
 /// The store a node opened: either backend, with the admin token's hash.
 enum Opened {
     Sled(Box<Db>),
@@ -114,7 +118,7 @@ impl Opened {
 
     /// The store, the same store as plugins' key-value namespaces see it,
     /// and, when nodes share it, as the plugins installed through any of them.
-    fn into_parts(self) -> (Arc<dyn Store>, Arc<dyn KvStore>, Option<Arc<dyn PluginStore>>) {
+    fn into_parts(self) -> StoreParts {
         match self {
             Opened::Sled(db) => {
                 let db = Arc::new(*db);

@@ -543,7 +543,7 @@ impl Registry {
         match self.connections.connection(id) {
             Ok(Some((_, connection))) => Ok((plugin, connection)),
             Ok(None) => Err(StepFailure::fatal(format!("connection {id:?} does not exist"))),
-            Err(e) => Err(StepFailure { message: e.to_string(), retryable: true, retry_after_ms: None, kind: None }),
+            Err(e) => Err(StepFailure::fatal(e.to_string()).retryable().of_kind("store")),
         }
     }
 
@@ -552,10 +552,13 @@ impl Registry {
         call: TriggerCall<'_>,
         run: impl AsyncFnOnce(Plugin, CallOptions<'_>) -> Outcome<T>,
     ) -> Result<T, TriggerError> {
-        let (plugin, connection) = self
-            .connector_for(call.connector, call.version, call.connection)
-            .await
-            .map_err(|f| TriggerError::Failed(f.message))?;
+        let (plugin, connection) =
+            self.connector_for(call.connector, call.version, call.connection).await.map_err(|f| {
+                match f.kind.as_deref() {
+                    Some("store") => TriggerError::Unavailable(f.message),
+                    _ => TriggerError::Failed(f.message),
+                }
+            })?;
         let opts = CallOptions { connection: Some(&connection), limits: None };
         let outcome = run(plugin, opts).await;
         for line in &outcome.logs {

@@ -428,3 +428,78 @@ async fn a_plugin_installed_through_one_node_runs_on_every_node() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The database stopped and started again under webhook load: while it is
+/// down, requests are answered 503 (never 2xx for what was not stored); the
+/// nodes reconnect once it is back, and every acknowledged event runs to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_restart_loses_nothing_acknowledged() {
+    let server = PgServer::start();
+    let url = server.fresh_database();
+    let app = TestApp::start().await;
+    let (_a_dir, a) = node(&url, "a", &[]);
+    let (_b_dir, b) = node(&url, "b", &[]);
+    let hook = set_up(&a, &app, three_steps()).await;
+    let addrs = [a.url(&hook), b.url(&hook)];
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let refused = Arc::new(Mutex::new(0usize));
+    let running = Arc::new(AtomicBool::new(true));
+    let mut senders = Vec::new();
+    for sender in 0..4usize {
+        let (addr, acknowledged, refused, running) =
+            (addrs[sender % 2].clone(), acknowledged.clone(), refused.clone(), running.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while running.load(Ordering::Relaxed) {
+                n += 1;
+                let body = json!({ "sender": sender, "n": n }).to_string();
+                let reply = try_request("POST", &addr, &[("content-type", "application/json")], body).await.unwrap();
+                match reply.status {
+                    202 => {
+                        let ids = reply.json()["runs"].as_array().cloned().unwrap_or_default();
+                        acknowledged.lock().unwrap().extend(ids.iter().map(|i| i.as_str().unwrap().to_string()));
+                    }
+                    503 => {
+                        assert!(reply.header("retry-after").is_some(), "503 says when to retry");
+                        *refused.lock().unwrap() += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    429 => tokio::time::sleep(Duration::from_millis(50)).await,
+                    other => panic!("unexpected {other} {}", reply.text()),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = acknowledged.lock().unwrap().len();
+    server.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let during = acknowledged.lock().unwrap().len();
+    server.run();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    running.store(false, Ordering::Relaxed);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    let refused = *refused.lock().unwrap();
+    assert!(
+        before > 0 && acknowledged.len() > during,
+        "load before and after: {before}, {during}, {}",
+        acknowledged.len()
+    );
+    assert!(refused > 0, "requests during the outage were refused");
+    for (i, id) in acknowledged.iter().enumerate() {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let done = node.finished(id).await;
+        assert_eq!(done["run"]["status"], "succeeded", "every acknowledged event runs to the end: {done}");
+    }
+    println!(
+        "{} events acknowledged ({before} before the database stopped, {} while it was down, {} after); \
+         {refused} refused with 503; all ran to success",
+        acknowledged.len(),
+        during - before,
+        acknowledged.len() - during
+    );
+}

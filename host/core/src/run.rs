@@ -193,7 +193,7 @@ pub struct StepFailure {
     /// What kind of failure: a plugin's error kind (`invalid-input`, `auth`,
     /// `rate-limited`, `transient`, `fatal`), the sandbox stopping a call
     /// (`limit`, `trap`, `bad-output`, `capacity`), or the engine's own
-    /// (`input-mapping`). Absent for failures with no kind of their own.
+    /// (`input-mapping`, `store`: the store did not answer). Absent for failures with no kind of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
@@ -201,6 +201,12 @@ pub struct StepFailure {
 impl StepFailure {
     pub fn fatal(message: impl Into<String>) -> Self {
         Self { message: message.into(), retryable: false, retry_after_ms: None, kind: None }
+    }
+
+    /// This failure, and another attempt may succeed.
+    pub fn retryable(mut self) -> Self {
+        self.retryable = true;
+        self
     }
 
     /// This failure, of `kind`.

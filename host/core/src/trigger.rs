@@ -107,6 +107,9 @@ pub enum TriggerError {
     /// The connector failed (a webhook answers 502).
     #[error("{0}")]
     Failed(String),
+    /// The store could not be reached for what the call needs (a webhook answers 503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// How triggers reach connectors. The `weft` binary's plugin registry

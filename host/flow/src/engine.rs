@@ -1324,13 +1324,20 @@ impl Executor {
         }
     }
 
-    /// Work forever: dispatch queued runs and wake waiting ones when due.
+    /// Work forever: dispatch queued runs and wake waiting ones when due. A
+    /// store that fails (a database restarting) is tried again a second later.
     pub async fn work(&self) -> Result<(), ExecError> {
         loop {
             let notified = self.inner.notify.notified();
-            self.dispatch()?;
             let now = self.inner.clock.now_ms();
-            let next = self.inner.store.next_wake()?.unwrap_or(u64::MAX).min(now + 1000);
+            let dispatched = self.dispatch().and_then(|_| Ok(self.inner.store.next_wake()?));
+            let next = match dispatched {
+                Ok(next) => next.unwrap_or(u64::MAX).min(now + 1000),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot dispatch runs; trying again in a second");
+                    now + 1000
+                }
+            };
             tokio::select! {
                 _ = notified => {}
                 _ = self.inner.clock.sleep_until(next) => {}

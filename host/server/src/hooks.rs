@@ -74,6 +74,7 @@ async fn hook(State(state): State<Shared>, method: Method, uri: Uri, headers: He
                 TriggerError::Invalid(_) => StatusCode::BAD_REQUEST,
                 TriggerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
                 TriggerError::Failed(_) => StatusCode::BAD_GATEWAY,
+                TriggerError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             };
             ApiError::new(status, e.to_string()).into_response()
         }

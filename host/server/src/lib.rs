@@ -293,13 +293,20 @@ impl IntoResponse for ApiError {
         if let Some(problems) = self.problems {
             body["problems"] = problems;
         }
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(header::RETRY_AFTER) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(5));
+        }
+        response
     }
 }
 
+/// A store that cannot take or give what a request needs (a database that
+/// does not answer): 503 with `Retry-After`, never a 2xx for what was not
+/// stored; the client (or the load balancer, with another node) tries again.
 impl From<weft_core::run::StoreFailure> for ApiError {
     fn from(e: weft_core::run::StoreFailure) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
     }
 }
 
@@ -311,7 +318,7 @@ impl From<weft_flow::ExecError> for ApiError {
             E::NotFailed(_) | E::Ended(..) | E::PluginMissing { .. } => StatusCode::CONFLICT,
             E::Invalid(invalid) => return Self::invalid(invalid),
             E::BadTest(_) => StatusCode::BAD_REQUEST,
-            E::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self::new(status, e.to_string())
     }
@@ -325,7 +332,7 @@ impl From<weft_flow::triggers::ActivationError> for ApiError {
             E::UnknownFlow(_) => Self::not_found(e.to_string()),
             E::Manual(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             E::Trigger { .. } => Self::new(StatusCode::BAD_GATEWAY, e.to_string()),
-            E::Store(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            E::Store(_) => Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         }
     }
 }
