@@ -76,15 +76,32 @@ pub async fn drive(
     body: impl Fn(usize, u64) -> Vec<u8> + Send + Sync + 'static,
     check: impl Fn(u16, &[u8], usize, u64) -> bool + Send + Sync + 'static,
 ) -> Load {
-    let rest = url.strip_prefix("http://").expect("an http:// URL");
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (authority, path) = (authority.to_string(), if path.is_empty() { "/".to_string() } else { path.to_string() });
+    drive_spread(&[url.to_string()], concurrency, duration, body, check).await
+}
+
+/// [`drive`] over several servers: client `i` sends to `urls[i % urls.len()]`.
+pub async fn drive_spread(
+    urls: &[String],
+    concurrency: usize,
+    duration: Duration,
+    body: impl Fn(usize, u64) -> Vec<u8> + Send + Sync + 'static,
+    check: impl Fn(u16, &[u8], usize, u64) -> bool + Send + Sync + 'static,
+) -> Load {
+    let targets: Vec<(String, String)> = urls
+        .iter()
+        .map(|url| {
+            let rest = url.strip_prefix("http://").expect("an http:// URL");
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            (authority.to_string(), if path.is_empty() { "/".to_string() } else { path.to_string() })
+        })
+        .collect();
     let (body, check) = (std::sync::Arc::new(body), std::sync::Arc::new(check));
     let started = Instant::now();
     let until = started + duration;
     let mut clients = Vec::new();
     for client in 0..concurrency {
-        let (authority, path, body, check) = (authority.clone(), path.clone(), body.clone(), check.clone());
+        let (authority, path) = targets[client % targets.len()].clone();
+        let (body, check) = (body.clone(), check.clone());
         clients.push(tokio::spawn(async move {
             let mut load = Load::default();
             let mut sender = None;

@@ -28,6 +28,13 @@
 //! `WEFT_BENCH_EXE=<path>` measures another build of weft with the same
 //! load and app (an A/B comparison in one sitting).
 //!
+//! `WEFT_BENCH_STORE=postgres` runs weft on PostgreSQL instead of sled: a
+//! real server started for the bench (Debian's, as the tests start it), on
+//! the same machine; `WEFT_BENCH_NODES=N` starts N nodes on it and spreads
+//! the clients over them. The CPU per run then counts every node and every
+//! PostgreSQL process, and the store's work per run adds the statements
+//! (round trips) the nodes sent.
+//!
 //! `floor` (not in the default set) measures no weft at all: the same load
 //! and checks against a minimal hyper server in its own process that does
 //! the flow's work in plain Rust (parse the contact, clean it, POST it to the
@@ -61,11 +68,16 @@ use std::time::{Duration, Instant};
 use weft_core::connection::Connection;
 use weft_core::plugin::{CallContext, WebhookRequest};
 use weft_core::run::{Clock, RunFilter, RunRecord, RunStatus, RunStore, StepRecord, StepStatus};
+use weft_core::seal::Sealer;
 use weft_flow::SystemClock;
 use weft_runtime::{CallOptions, Outcome, Plugin, Runtime, RuntimeConfig};
 use weft_store::Db;
+use weft_store_suite::pg::PgServer;
 use weft_tests::load::{self, Load};
-use weft_tests::weft::{Weft, workspace};
+use weft_tests::weft::{TOKEN, Weft, workspace};
+
+/// The key every node of the bench's database is given.
+const KEY: &str = "be4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4cbe4c";
 use weft_tests::{cpu_time, plugins};
 
 const EXE: &str = env!("CARGO_BIN_EXE_weft");
@@ -109,30 +121,59 @@ fn answered(status: u16, body: &[u8], client: usize, n: u64) -> bool {
     status == 200 && reply["email"] == format!("ada.{client}.{n}@example.com") && reply["serial"].is_u64()
 }
 
-/// CPU per run of the server (`server` pid) and of this process (the load
-/// generator and the app), between two [`cpu_time`] readings.
+/// CPU per run of the servers (weft's nodes, and PostgreSQL's processes when
+/// it runs under them) and of this process (the load generator and the app),
+/// between two [`cpu_time`] readings.
 struct Cpu {
-    server: String,
-    start: (Option<Duration>, Option<Duration>),
+    nodes: Vec<String>,
+    postgres: Option<u32>,
+    start: (Duration, Duration, Option<Duration>),
+}
+
+/// The CPU time of `pids`, summed.
+fn cpu_of(pids: &[String]) -> Duration {
+    pids.iter().filter_map(|p| cpu_time(p)).sum()
+}
+
+/// A PostgreSQL postmaster and its children (the backends): their pids.
+fn postgres_processes(postmaster: u32) -> Vec<String> {
+    let mut pids = vec![postmaster.to_string()];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{name}/stat")) else { continue };
+        let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(postmaster) {
+            pids.push(name);
+        }
+    }
+    pids
 }
 
 impl Cpu {
-    fn start(server: u32) -> Cpu {
-        let server = server.to_string();
-        let start = (cpu_time(&server), cpu_time("self"));
-        Cpu { server, start }
+    fn start(nodes: Vec<u32>, postgres: Option<u32>) -> Cpu {
+        let nodes: Vec<String> = nodes.iter().map(u32::to_string).collect();
+        let pg = postgres.map(|p| cpu_of(&postgres_processes(p)));
+        let start = (cpu_of(&nodes), cpu_time("self").unwrap_or_default(), pg);
+        Cpu { nodes, postgres, start }
     }
 
     fn per_run(&self, runs: u64) -> String {
-        let per = |before: Option<Duration>, now: Option<Duration>| match (before, now) {
-            (Some(b), Some(n)) if runs > 0 => format!("{:.0} µs", (n - b).as_secs_f64() * 1e6 / runs as f64),
-            _ => "?".to_string(),
-        };
-        format!(
-            "CPU per run: server {}, load generator + app {}",
-            per(self.start.0, cpu_time(&self.server)),
-            per(self.start.1, cpu_time("self"))
-        )
+        let per = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6 / runs.max(1) as f64);
+        let nodes = cpu_of(&self.nodes).saturating_sub(self.start.0);
+        let this = cpu_time("self").unwrap_or_default().saturating_sub(self.start.1);
+        match (self.postgres, self.start.2) {
+            (Some(postmaster), Some(before)) => {
+                let pg = cpu_of(&postgres_processes(postmaster)).saturating_sub(before);
+                format!(
+                    "CPU per run: server {} (weft {}, PostgreSQL {}), load generator + app {}",
+                    per(nodes + pg),
+                    per(nodes),
+                    per(pg),
+                    per(this)
+                )
+            }
+            _ => format!("CPU per run: server {}, load generator + app {}", per(nodes), per(this)),
+        }
     }
 }
 
@@ -146,21 +187,44 @@ fn report(mode: &str, load: &Load) {
     }
 }
 
-/// The store's counters from `/metrics`: writes, fdatasyncs, log bytes
-/// (`None` from a build that does not report them: an A/B against an old one).
-async fn store_counters(weft: &Weft) -> Option<[u64; 3]> {
-    let metrics = weft.api("GET", "/metrics", None).await.text();
-    let read = |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok());
-    Some([read("weft_store_writes_total")?, read("weft_store_syncs_total")?, read("weft_store_log_bytes_total")?])
+/// The store's counters from `/metrics`, summed over the nodes: writes,
+/// fdatasyncs, log (or record) bytes, statements sent to a database (`None`
+/// from a build that does not report them: an A/B against an old one).
+async fn store_counters(nodes: &[&Weft]) -> Option<[u64; 4]> {
+    let mut sum = [0u64; 4];
+    for weft in nodes {
+        let metrics = weft.api("GET", "/metrics", None).await.text();
+        let read =
+            |name: &str| metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok());
+        let counters = [
+            read("weft_store_writes_total")?,
+            read("weft_store_syncs_total")?,
+            read("weft_store_log_bytes_total")?,
+            read("weft_store_statements_total").unwrap_or(0),
+        ];
+        for (total, n) in sum.iter_mut().zip(counters) {
+            *total += n;
+        }
+    }
+    Some(sum)
 }
 
 /// The store's work per run between two [`store_counters`] readings.
-fn store_per_run(before: Option<[u64; 3]>, after: Option<[u64; 3]>, runs: u64) -> String {
+fn store_per_run(before: Option<[u64; 4]>, after: Option<[u64; 4]>, runs: u64, database: bool) -> String {
     let (Some(before), Some(after)) = (before, after) else {
         return "store per run: this build does not report its store counters".to_string();
     };
     let per = |i: usize| (after[i] - before[i]) as f64 / runs.max(1) as f64;
-    format!("store per run: {:.2} writes, {:.2} fdatasyncs, {:.0} log bytes", per(0), per(1), per(2))
+    if database {
+        format!(
+            "store per run: {:.2} transactions, {:.1} statements (round trips), {:.0} bytes of records",
+            per(0),
+            per(3),
+            per(2)
+        )
+    } else {
+        format!("store per run: {:.2} writes, {:.2} fdatasyncs, {:.0} log bytes", per(0), per(1), per(2))
+    }
 }
 
 /// Wait until no run is queued or executing (the server's own gauge).
@@ -387,13 +451,35 @@ fn main() {
     let concurrency: usize = env_or("WEFT_BENCH_CONCURRENCY", 16);
     let secs: u64 = env_or("WEFT_BENCH_SECS", 10);
     let modes: String = env_or("WEFT_BENCH_MODES", "async,sync".to_string());
+    let store: String = env_or("WEFT_BENCH_STORE", "sled".to_string());
+    let node_count: usize = env_or("WEFT_BENCH_NODES", 1);
+    assert!(matches!(store.as_str(), "sled" | "postgres"), "WEFT_BENCH_STORE: {store:?} is not sled or postgres");
+    assert!(
+        node_count >= 1 && (node_count == 1 || store == "postgres"),
+        "WEFT_BENCH_NODES > 1 needs WEFT_BENCH_STORE=postgres"
+    );
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let app = weft_tests::app::TestApp::start().await;
-        let (_dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT, plugins::IDENTITY]);
         // `WEFT_BENCH_EXE`: another build of weft to measure (an A/B comparison).
         let exe = std::env::var("WEFT_BENCH_EXE").unwrap_or_else(|_| EXE.to_string());
-        let mut weft = Weft::start(&exe, &data, &plugin_dir, &[]);
+        let postgres = (store == "postgres").then(PgServer::start);
+        let database = postgres.as_ref().map(PgServer::fresh_database);
+        let mut nodes = Vec::new();
+        for i in 0..node_count {
+            let (dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT, plugins::IDENTITY]);
+            let weft = match &database {
+                None => Weft::start(&exe, &data, &plugin_dir, &[]),
+                Some(url) => {
+                    let name = format!("n{i}");
+                    let args = ["--store", url.as_str(), "--node-name", name.as_str()];
+                    Weft::start_with(&exe, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)])
+                }
+            };
+            nodes.push((dir, data, weft));
+        }
+        let data = nodes[0].1.clone();
+        let weft = &nodes[0].2;
         weft.ok("PUT", "/api/connections/inbox", Some(&json!({ "plugin": "http" }))).await;
         let app_connection =
             json!({ "plugin": "http", "settings": { "base_url": app.url("") }, "hosts": [app.grant()] });
@@ -402,6 +488,16 @@ fn main() {
             "weft end to end: webhook → transform → http action (loopback app) → transform; {concurrency} clients, keep-alive, {secs} s per mode, {} cores shared by weft, the app and the load",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
+        println!(
+            "store: {}",
+            match &database {
+                None => "sled (embedded), 1 node".to_string(),
+                Some(_) => format!("PostgreSQL on this machine, {node_count} node(s), the clients spread over them"),
+            }
+        );
+        let all: Vec<&Weft> = nodes.iter().map(|(_, _, w)| w).collect();
+        let pids = || all.iter().map(|w| w.pid().expect("weft runs")).collect::<Vec<u32>>();
+        let postmaster = postgres.as_ref().and_then(PgServer::pid);
 
         let mut acknowledged = 0u64;
         for mode in modes.split(',') {
@@ -424,7 +520,7 @@ fn main() {
                 let (mut child, addr) = start_floor(&app.url("/echo"), (mode != "floor").then_some(spec.as_str()));
                 let hook = format!("http://{addr}/hook");
                 let warm_up = load::drive(&hook, concurrency, Duration::from_secs(1), contact, answered).await;
-                let cpu = Cpu::start(child.id());
+                let cpu = Cpu::start(vec![child.id()], None);
                 let load = load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await;
                 report(mode, &load);
                 println!("       {}", cpu.per_run(load.with_status(200)));
@@ -449,28 +545,32 @@ fn main() {
             weft.ok("POST", "/api/flows", Some(&flow(mode, sync))).await;
             let activated = weft.ok("POST", &format!("/api/flows/{mode}/activate"), None).await;
             let hook = activated["webhook_url"].as_str().expect("a webhook URL").to_string();
+            // Every node answers the same path.
+            let path = hook.split_once("/hooks/").map(|(_, token)| format!("/hooks/{token}")).expect("a hook path");
+            let hooks: Vec<String> = all.iter().map(|w| w.url(&path)).collect();
 
             // Warm up: compile caches, connections, sled's first pages.
             let ok_status = if sync { 200 } else { 202 };
-            let warm_up = load::drive(&hook, concurrency, Duration::from_secs(1), contact, |_, _, _, _| true).await;
+            let warm_up =
+                load::drive_spread(&hooks, concurrency, Duration::from_secs(1), contact, |_, _, _, _| true).await;
             acknowledged += warm_up.with_status(ok_status);
-            drained(&weft).await;
+            drained(weft).await;
             let warm = app.requests();
 
-            let cpu = Cpu::start(weft.pid().expect("weft runs"));
-            let counters = store_counters(&weft).await;
+            let cpu = Cpu::start(pids(), postmaster);
+            let counters = store_counters(&all).await;
             let load = if sync {
-                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, answered).await
+                load::drive_spread(&hooks, concurrency, Duration::from_secs(secs), contact, answered).await
             } else {
                 // 429 is weft shedding load once its backlog is full (documented
                 // back-pressure): not acknowledged, not wrong.
-                load::drive(&hook, concurrency, Duration::from_secs(secs), contact, |status, _, _, _| {
+                load::drive_spread(&hooks, concurrency, Duration::from_secs(secs), contact, |status, _, _, _| {
                     status == 202 || status == 429
                 })
                 .await
             };
             report(mode, &load);
-            let tail = drained(&weft).await;
+            let tail = drained(weft).await;
             let ok = load.with_status(ok_status);
             acknowledged += ok;
             if !sync {
@@ -488,12 +588,22 @@ fn main() {
                 app.requests() - warm,
             );
             println!("       {} (the load and the tail)", cpu.per_run(ok));
-            println!("       {} (shed requests write nothing)", store_per_run(counters, store_counters(&weft).await, ok));
+            let after = store_counters(&all).await;
+            println!("       {} (shed requests write nothing)", store_per_run(counters, after, ok, database.is_some()));
         }
-        weft.stop();
+        drop(all);
+        for (_, _, weft) in &mut nodes {
+            weft.stop();
+        }
 
         // Count in the store itself.
-        let db = Db::open(&data).expect("open the stopped server's store");
+        let db: Box<dyn RunStore> = match &database {
+            None => Box::new(Db::open(&data).expect("open the stopped server's store")),
+            Some(url) => Box::new(
+                weft_store_pg::PgStore::connect(url, Sealer::from_hex(KEY).unwrap(), Default::default())
+                    .expect("open the database"),
+            ),
+        };
         let mut succeeded = 0u64;
         let mut failed = 0u64;
         for mode in modes.split(',').filter(|m| !m.ends_with("floor")) {

@@ -216,6 +216,11 @@ impl PgServer {
         }
     }
 
+    /// The postmaster's process id, while it runs (its backends are its children).
+    pub fn pid(&self) -> Option<u32> {
+        *self.pid.lock().unwrap()
+    }
+
     /// The server's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
