@@ -825,6 +825,15 @@ mod tests {
         assert!(b.claim_tick("f").unwrap());
     }
 
+    /// docs/cluster.md shows the SQL the migrations create: it must be today's.
+    #[test]
+    fn the_documented_schema_is_the_migrations() {
+        let doc = include_str!("../../../docs/cluster.md");
+        for (version, name, sql) in MIGRATIONS {
+            assert!(doc.contains(sql.trim()), "docs/cluster.md lacks migration {version} ({name}) as it is now");
+        }
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn calls_work_from_any_runtime() {
         let store = open();
