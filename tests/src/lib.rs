@@ -10,6 +10,7 @@ pub mod plugins {
 
 pub mod app;
 pub mod browser;
+pub mod crash;
 pub mod github;
 pub mod http;
 pub mod json_server;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use weft_core::SessionStore;
 use weft_core::Store;
 use weft_core::catalog::PluginStore;
 use weft_core::kv::KvStore;
@@ -92,7 +93,13 @@ pub struct Database {
 
 /// A store as the node's parts reach it: everything, key-value namespaces,
 /// and (when nodes share it) the plugins installed through any of them.
-type StoreParts = (Arc<dyn Store>, Arc<dyn KvStore>, Option<Arc<dyn PluginStore>>);
+type StoreParts = (Arc<dyn Store>, Arc<dyn KvStore>, Option<Shared>);
+
+/// What nodes sharing a store share beyond the storage traits.
+struct Shared {
+    plugins: Arc<dyn PluginStore>,
+    sessions: Arc<dyn SessionStore>,
+}
 
 /// The store a node opened: either backend, with the admin token's hash.
 enum Opened {
@@ -126,7 +133,7 @@ impl Opened {
             }
             Opened::Pg(db) => {
                 let db = Arc::new(db);
-                (db.clone(), db.clone(), Some(db))
+                (db.clone(), db.clone(), Some(Shared { plugins: db.clone(), sessions: db }))
             }
         }
     }
@@ -196,7 +203,7 @@ impl Node {
             Opened::Pg(db) => Some(db.target().to_string()),
             Opened::Sled(_) => None,
         };
-        let (store, kv, shared_plugins) = db.into_parts();
+        let (store, kv, shared) = db.into_parts();
         let runtime = Runtime::new(RuntimeConfig {
             kv: Some(kv),
             cache_dir: Some(config.cache_dir.clone()),
@@ -204,8 +211,8 @@ impl Node {
         })?;
         let mut registry = Registry::new(runtime, store.clone(), Some(config.data_dir.join("versions")))
             .with_folder(config.plugins_dir.clone());
-        if let Some(shared) = shared_plugins.clone() {
-            registry = registry.with_shared(shared);
+        if let Some(shared) = &shared {
+            registry = registry.with_shared(shared.plugins.clone());
         }
         std::fs::create_dir_all(&config.plugins_dir)?;
         // Watch first, so a file written while the folder loads is not missed.
@@ -213,7 +220,7 @@ impl Node {
         let skipped =
             registry.load_dir(&config.plugins_dir).await.into_iter().map(|(file, e)| (file, e.to_string())).collect();
         // With a shared store: what was installed through any node, then its changes as they come.
-        let follow = match shared_plugins {
+        let follow = match &shared {
             None => None,
             Some(_) => {
                 let after = match registry.catch_up(0).await {
@@ -258,7 +265,15 @@ impl Node {
             PrunerConfig { interval: config.prune_interval, ..PrunerConfig::default() },
         );
         let server = Server::new(
-            Parts { store, plugins: registry, executor, triggers, pruner, token_hash },
+            Parts {
+                store,
+                plugins: registry,
+                executor,
+                triggers,
+                pruner,
+                token_hash,
+                sessions: shared.map(|s| s.sessions),
+            },
             HttpConfig { max_body: config.max_body, connections: config.connections, secure_cookies },
         );
         Ok(Self { server, new_token, skipped, store_target, _watch: watch, _follow: follow })

@@ -4,7 +4,6 @@
 //! runs of a node that dies are finished by the others.
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -97,9 +96,32 @@ async fn a_node_keeps_everything_in_the_database_and_any_node_serves_it() {
     let metrics = b.api("GET", "/metrics", None).await.text();
     assert!(metrics.contains("weft_store_up{backend=\"postgres\"} 1"), "{metrics}");
     assert!(metrics.contains("weft_store_statements_total"), "{metrics}");
+    assert!(metrics.contains("weft_node_claims_total 1"), "b took the one run it ran: {metrics}");
+
+    // A browser signed in through one node is signed in on every node, and signed out on all.
+    let (_c_dir, c) = node(&url, "c", &[]);
+    let signed_in =
+        weft_tests::http::request("POST", &b.url("/api/session"), &[], json!({ "token": TOKEN }).to_string()).await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text());
+    let cookie = signed_in.header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let csrf = signed_in.json()["csrf"].as_str().unwrap().to_string();
+    let listed = weft_tests::http::request("GET", &c.url("/api/flows"), &[("cookie", &cookie)], Vec::new()).await;
+    assert_eq!(listed.status, 200, "the session works on another node: {}", listed.text());
+    let current = weft_tests::http::request("GET", &c.url("/api/session"), &[("cookie", &cookie)], Vec::new()).await;
+    assert_eq!(current.json()["csrf"], csrf.as_str());
+    let out = weft_tests::http::request(
+        "DELETE",
+        &c.url("/api/session"),
+        &[("cookie", &cookie), ("x-weft-csrf", &csrf)],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(out.status, 200, "{}", out.text());
+    let after = weft_tests::http::request("GET", &b.url("/api/flows"), &[("cookie", &cookie)], Vec::new()).await;
+    assert_eq!(after.status, 401, "signed out through one node, out on all");
 
     // A node given another key is refused before it serves anything.
-    let (_c_dir, data, plugin_dir) = workspace(&[]);
+    let (_d_dir, data, plugin_dir) = workspace(&[]);
     let out = Command::new(EXE)
         .args(["serve", "--listen", "127.0.0.1:0", "--store", &url, "--data-dir"])
         .arg(&data)
@@ -248,42 +270,17 @@ async fn a_killed_nodes_runs_are_finished_by_the_others_and_no_completed_step_ru
     assert_eq!(runs, events, "no event has two runs");
     assert!(runs >= acknowledged.len() && runs <= acknowledged.len() + kills, "{runs} runs");
 
-    let mut calls: HashMap<String, Vec<usize>> = HashMap::new();
-    for (serial, (_, _, key)) in app.log().into_iter().enumerate() {
-        if let Some(key) = key {
-            calls.entry(key).or_default().push(serial);
-        }
-    }
-    let (mut repeated_after_a_kill, mut taken_over) = (0, 0);
-    for (id, done) in &finished {
-        let steps = done["steps"].as_array().unwrap();
-        let mut first_call_of = HashMap::new();
-        for step in steps.iter().filter(|s| s["step_id"] != "shape") {
-            let output = &step["output"]["body"];
-            let key = output["headers"]["idempotency-key"].as_str().unwrap_or_else(|| panic!("{step}"));
-            let recorded = output["serial"].as_u64().unwrap() as usize;
-            let seen = &calls[key];
-            assert_eq!(seen.last(), Some(&recorded), "run {id}: the recorded output is not the last call's: {seen:?}");
-            for pair in seen.windows(2) {
-                assert!(
-                    kill_marks.iter().any(|m| pair[0] < *m && *m <= pair[1]),
-                    "run {id}: step {} was called twice ({pair:?}) with no kill between",
-                    step["step_id"]
-                );
-            }
-            repeated_after_a_kill += usize::from(seen.len() > 1);
-            first_call_of.insert(step["step_id"].as_str().unwrap().to_string(), (seen[0], seen.clone()));
-        }
-        let (second_started, _) = first_call_of["second"];
-        let (_, first_calls) = &first_call_of["first"];
-        assert!(
-            first_calls.iter().all(|c| *c < second_started),
-            "run {id}: step `first` was called again ({first_calls:?}) after `second` had started ({second_started})"
-        );
-        let mut on: Vec<&str> = steps.iter().filter_map(|s| s["node"].as_str()).collect();
-        on.dedup();
-        taken_over += usize::from(on.len() > 1);
-    }
+    let repeated_after_a_kill = weft_tests::crash::check_calls(&app, &finished, &kill_marks);
+    // Runs begun on one node and finished on another.
+    let taken_over = finished
+        .iter()
+        .filter(|(_, done)| {
+            let mut on: Vec<&str> =
+                done["steps"].as_array().unwrap().iter().filter_map(|s| s["node"].as_str()).collect();
+            on.dedup();
+            on.len() > 1
+        })
+        .count();
     println!(
         "{kills} SIGKILLs over 3 nodes; {} events acknowledged, all run to success once; {taken_over} runs finished by \
          another node than the one that began them; {repeated_after_a_kill} steps re-called after a kill cut them off",

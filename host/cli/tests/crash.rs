@@ -14,7 +14,6 @@
 //! `WEFT_CRASH_KILLS` raises the number of kills (default 20) for a longer run.
 
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -108,39 +107,7 @@ async fn sigkill_under_webhook_load_loses_no_acknowledged_event_and_repeats_no_c
         assert_eq!(done["run"]["status"], "succeeded", "every acknowledged event runs to the end: {done}");
         finished.push((id, done));
     }
-    // Which calls the app saw, per idempotency key, in arrival order.
-    let mut calls: HashMap<String, Vec<usize>> = HashMap::new();
-    for (serial, (_, _, key)) in app.log().into_iter().enumerate() {
-        if let Some(key) = key {
-            calls.entry(key).or_default().push(serial);
-        }
-    }
-    let mut repeated_after_a_kill = 0;
-    for (id, done) in &finished {
-        let mut first_call_of = HashMap::new();
-        for step in done["steps"].as_array().unwrap().iter().filter(|s| s["step_id"] != "shape") {
-            let output = &step["output"]["body"];
-            let key = output["headers"]["idempotency-key"].as_str().unwrap_or_else(|| panic!("{step}"));
-            let recorded = output["serial"].as_u64().unwrap() as usize;
-            let seen = &calls[key];
-            assert_eq!(seen.last(), Some(&recorded), "run {id}: the recorded output is not the last call's: {seen:?}");
-            for pair in seen.windows(2) {
-                assert!(
-                    kill_marks.iter().any(|m| pair[0] < *m && *m <= pair[1]),
-                    "run {id}: step {} was called twice ({pair:?}) with no kill between",
-                    step["step_id"]
-                );
-            }
-            repeated_after_a_kill += usize::from(seen.len() > 1);
-            first_call_of.insert(step["step_id"].as_str().unwrap().to_string(), (seen[0], seen.clone()));
-        }
-        let (second_started, _) = first_call_of["second"];
-        let (_, first_calls) = &first_call_of["first"];
-        assert!(
-            first_calls.iter().all(|c| *c < second_started),
-            "run {id}: step `first` was called again ({first_calls:?}) after `second` had started ({second_started})"
-        );
-    }
+    let repeated_after_a_kill = weft_tests::crash::check_calls(&app, &finished, &kill_marks);
     println!(
         "{kills} SIGKILLs; {} events acknowledged, all run to success; {repeated_after_a_kill} steps re-called after a kill cut them off before their record",
         acknowledged.len()

@@ -48,6 +48,21 @@ pub trait Store: RunStore + TriggerStore + ConnectionStore {
     fn health(&self) -> StoreHealth;
 }
 
+/// Where the web UI's sign-in sessions live when nodes share a store, so a
+/// browser signed in through one node is signed in on every node. (A node on
+/// its own keeps them in memory.) Sessions are keyed by the SHA-256 of their
+/// id: the id itself is never stored.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Keep a new session with its CSRF token, used at `now_ms`; sessions
+    /// unused for `idle_ms` are dropped meanwhile.
+    fn open_session(&self, id_hash: [u8; 32], csrf: &str, now_ms: u64, idle_ms: u64) -> run::StoreResult<()>;
+    /// The CSRF token of the session, if it was used within `idle_ms` of
+    /// `now_ms` (which marks it used).
+    fn session(&self, id_hash: [u8; 32], now_ms: u64, idle_ms: u64) -> run::StoreResult<Option<String>>;
+    /// Sign the session out.
+    fn close_session(&self, id_hash: [u8; 32]) -> run::StoreResult<()>;
+}
+
 /// A storage backend's state, as `/healthz` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoreHealth {
@@ -74,6 +89,10 @@ pub struct PoolFigures {
     pub waiting: u64,
     /// Statements sent to the database (each a round trip).
     pub statements: u64,
+    /// Runs this node holds now (executing them), in a store nodes share.
+    pub held: u64,
+    /// Runs this node has taken to execute since it started.
+    pub claims: u64,
 }
 
 /// Counters of a storage backend's writes.

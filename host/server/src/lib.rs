@@ -55,6 +55,8 @@ pub struct Parts {
     pub pruner: Pruner,
     /// The admin token's [`token_hash`].
     pub token_hash: [u8; 32],
+    /// Where browser sessions live when nodes share a store (else in memory).
+    pub sessions: Option<Arc<dyn weft_core::SessionStore>>,
 }
 
 /// How the server treats requests.
@@ -118,7 +120,7 @@ impl Server {
             body_timeout: config.connections.body_timeout,
             bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
             token_hash: parts.token_hash,
-            sessions: session::Sessions::new(config.secure_cookies),
+            sessions: session::Sessions::new(config.secure_cookies, parts.sessions),
             metrics: metrics::Metrics::default(),
             closing: tokio::sync::watch::channel(false).0,
         });

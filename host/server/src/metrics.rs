@@ -72,6 +72,10 @@ pub(super) async fn render(State(state): State<Shared>) -> Response {
         let _ = writeln!(out, "weft_store_pool_waiting {}", pool.waiting);
         family(&mut out, "weft_store_statements_total", "counter", "Statements sent to the database (round trips).");
         let _ = writeln!(out, "weft_store_statements_total {}", pool.statements);
+        family(&mut out, "weft_node_runs_held", "gauge", "Runs this node holds (executes) now, in a shared store.");
+        let _ = writeln!(out, "weft_node_runs_held {}", pool.held);
+        family(&mut out, "weft_node_claims_total", "counter", "Runs this node has taken to execute.");
+        let _ = writeln!(out, "weft_node_claims_total {}", pool.claims);
     }
     family(&mut out, "weft_plugins_loaded", "gauge", "Plugins loaded.");
     let _ = writeln!(out, "weft_plugins_loaded {}", state.plugins.installed_count());

@@ -10,8 +10,10 @@
 //! independent guards. Requests with `Authorization: Bearer` (the CLI,
 //! scripts) carry no ambient credential and need no CSRF token.
 //!
-//! Sessions live in memory: a restart signs everyone out. Only the SHA-256
-//! of a session id is kept, and ids and CSRF tokens are 256 random bits.
+//! A node on its own keeps sessions in memory: a restart signs everyone out.
+//! Nodes sharing a store keep them there ([`SessionStore`]), so a browser
+//! signed in through one node is signed in on all. Only the SHA-256 of a
+//! session id is kept, and ids and CSRF tokens are 256 random bits.
 
 use super::{ApiError, Shared, token_hash};
 use axum::extract::State;
@@ -20,9 +22,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
+use weft_core::SessionStore;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "weft_session";
@@ -36,6 +39,8 @@ const MAX_SESSIONS: usize = 1024;
 /// The signed-in browsers.
 pub(crate) struct Sessions {
     by_id: Mutex<HashMap<[u8; 32], Session>>,
+    /// Where sessions live instead, when nodes share a store.
+    shared: Option<Arc<dyn SessionStore>>,
     /// Mark the cookie `Secure` (the public URL is https).
     secure: bool,
 }
@@ -55,14 +60,18 @@ pub(crate) enum Credential {
 }
 
 impl Sessions {
-    pub fn new(secure: bool) -> Self {
-        Self { by_id: Mutex::default(), secure }
+    pub fn new(secure: bool, shared: Option<Arc<dyn SessionStore>>) -> Self {
+        Self { by_id: Mutex::default(), shared, secure }
     }
 
     /// A new session: its id (for the cookie) and CSRF token.
-    fn open(&self) -> (String, String) {
+    fn open(&self) -> Result<(String, String), ApiError> {
         let id = random_hex();
         let csrf = random_hex();
+        if let Some(shared) = &self.shared {
+            shared.open_session(digest(&id), &csrf, weft_core::run::now_ms(), IDLE.as_millis() as u64)?;
+            return Ok((id, csrf));
+        }
         let mut sessions = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         sessions.retain(|_, s| now.duration_since(s.last_used) < IDLE);
@@ -72,11 +81,21 @@ impl Sessions {
             sessions.remove(&oldest);
         }
         sessions.insert(digest(&id), Session { csrf: csrf.clone(), last_used: now });
-        (id, csrf)
+        Ok((id, csrf))
     }
 
-    /// The CSRF token of the live session `id`, if there is one (and mark it used).
+    /// The CSRF token of the live session `id`, if there is one (and mark it
+    /// used). A shared store that does not answer signs nobody in.
     fn csrf_of(&self, id: &str) -> Option<String> {
+        if let Some(shared) = &self.shared {
+            return match shared.session(digest(id), weft_core::run::now_ms(), IDLE.as_millis() as u64) {
+                Ok(csrf) => csrf,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a browser session");
+                    None
+                }
+            };
+        }
         let mut sessions = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         let key = digest(id);
         let session = sessions.get_mut(&key)?;
@@ -89,8 +108,12 @@ impl Sessions {
         Some(session.csrf.clone())
     }
 
-    fn close(&self, id: &str) {
+    fn close(&self, id: &str) -> Result<(), ApiError> {
+        if let Some(shared) = &self.shared {
+            shared.close_session(digest(id))?;
+        }
         self.by_id.lock().unwrap_or_else(|p| p.into_inner()).remove(&digest(id));
+        Ok(())
     }
 
     fn cookie(&self, value: &str, max_age: Duration) -> HeaderValue {
@@ -172,7 +195,10 @@ pub(crate) async fn sign_in(State(state): State<Shared>, body: axum::body::Bytes
     if !bool::from(token_hash(sign_in.token.trim()).ct_eq(&state.token_hash)) {
         return ApiError::new(StatusCode::UNAUTHORIZED, "the admin token is not valid").into_response();
     }
-    let (id, csrf) = state.sessions.open();
+    let (id, csrf) = match state.sessions.open() {
+        Ok(opened) => opened,
+        Err(e) => return e.into_response(),
+    };
     let mut response = axum::Json(json!({ "csrf": csrf })).into_response();
     response.headers_mut().insert(header::SET_COOKIE, state.sessions.cookie(&id, IDLE));
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -203,7 +229,9 @@ pub(crate) async fn sign_out(State(state): State<Shared>, headers: HeaderMap) ->
     if !csrf_ok(&axum::http::Method::DELETE, &headers, &Credential::Session { csrf }) {
         return csrf_refused();
     }
-    state.sessions.close(id);
+    if let Err(e) = state.sessions.close(id) {
+        return e.into_response();
+    }
     let mut response = axum::Json(json!({ "signed_out": true })).into_response();
     response.headers_mut().insert(header::SET_COOKIE, state.sessions.cookie("", Duration::ZERO));
     response
@@ -229,8 +257,8 @@ mod tests {
         assert_eq!(cookie_value(&headers, COOKIE), Some("abc"));
         assert_eq!(cookie_value(&headers, "weft"), None);
 
-        let sessions = Sessions::new(true);
-        let (id, csrf) = sessions.open();
+        let sessions = Sessions::new(true, None);
+        let (id, csrf) = sessions.open().unwrap();
         assert_eq!((id.len(), csrf.len()), (64, 64));
         assert_eq!(sessions.csrf_of(&id), Some(csrf.clone()));
         assert_eq!(sessions.csrf_of(&csrf), None, "the CSRF token is not a session id");
@@ -239,7 +267,7 @@ mod tests {
         for part in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
             assert!(cookie.contains(part), "{cookie} lacks {part}");
         }
-        sessions.close(&id);
+        sessions.close(&id).unwrap();
         assert_eq!(sessions.csrf_of(&id), None);
     }
 

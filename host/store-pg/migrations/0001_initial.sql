@@ -106,6 +106,15 @@ CREATE TABLE plugin_changes (
     hash text COLLATE "C"
 );
 
+-- The web UI's sign-in sessions, so a browser signed in through one node is
+-- signed in on every node: the SHA-256 of the session id (never the id), its
+-- CSRF token, and when it was last used.
+CREATE TABLE sessions (
+    id_hash      bytea PRIMARY KEY,
+    csrf         text NOT NULL,
+    last_used_ms bigint NOT NULL
+);
+
 -- Connections: settings and grants in `record`, secrets sealed
 -- (XChaCha20-Poly1305) under the nodes' key, which the database never sees.
 CREATE TABLE connections (

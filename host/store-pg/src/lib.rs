@@ -23,6 +23,7 @@
 mod kv;
 mod plugins;
 mod runs;
+mod sessions;
 mod triggers;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -100,6 +101,13 @@ struct Inner {
 
 pub(crate) type Held = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
 
+/// Remember `key` as held under `token`, if a claim gave one; whether it did.
+pub(crate) fn hold(held: &Held, key: String, token: Option<i64>) -> bool {
+    let Some(token) = token else { return false };
+    held.lock().unwrap_or_else(|p| p.into_inner()).insert(key, token);
+    true
+}
+
 #[derive(Default)]
 pub(crate) struct Stats {
     /// Statements sent (each a round trip).
@@ -108,6 +116,8 @@ pub(crate) struct Stats {
     pub(crate) writes: AtomicU64,
     /// Bytes of records written (JSON and values), as sent.
     pub(crate) bytes: AtomicU64,
+    /// Runs this node took to execute.
+    pub(crate) claims: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -605,6 +615,8 @@ impl weft_core::Store for PgStore {
                 idle: pool.idle as u64,
                 waiting: pool.waiting as u64,
                 statements: self.statements(),
+                held: self.held_runs() as u64,
+                claims: self.stats().claims.load(Ordering::Relaxed),
             }),
         }
     }
@@ -623,6 +635,12 @@ mod tests {
 
     fn open() -> PgStore {
         open_at(&PgServer::shared().fresh_database(), Sealer::ephemeral())
+    }
+
+    /// Node `name` on `url`, given `key`.
+    fn named(url: &str, key: &str, name: &str) -> PgStore {
+        let options = PgOptions { node: name.into(), ..PgOptions::default() };
+        PgStore::connect(url, Sealer::from_hex(key).unwrap(), options).unwrap()
     }
 
     /// What every backend must do (`weft-store-suite`), on PostgreSQL.
@@ -727,10 +745,7 @@ mod tests {
         let server = PgServer::shared();
         let url = server.fresh_database();
         let key = Sealer::new_key_hex();
-        let node = |name: &str| {
-            let options = PgOptions { node: name.into(), ..PgOptions::default() };
-            PgStore::connect(&url, Sealer::from_hex(&key).unwrap(), options).unwrap()
-        };
+        let node = |name: &str| named(&url, &key, name);
         let (a, b) = (node("a"), node("b"));
         let mut run = weft_store_suite::tests::run("r1", RunStatus::Queued, None);
         a.create_run(&run).unwrap();
@@ -790,10 +805,7 @@ mod tests {
         let server = PgServer::shared();
         let url = server.fresh_database();
         let key = Sealer::new_key_hex();
-        let node = |name: &str| {
-            let options = PgOptions { node: name.into(), ..PgOptions::default() };
-            PgStore::connect(&url, Sealer::from_hex(&key).unwrap(), options).unwrap()
-        };
+        let node = |name: &str| named(&url, &key, name);
         let (a, b) = (node("a"), node("b"));
         assert!(a.claim_tick("f").unwrap());
         assert!(!b.claim_tick("f").unwrap(), "one node at a time");

@@ -522,13 +522,10 @@ impl RunStore for PgStore {
             }
             Ok(row.map(|r| r.get::<_, i64>(0)))
         })?;
-        match token {
-            Some(token) => {
-                self.held().lock().unwrap_or_else(|p| p.into_inner()).insert(key, token);
-                Ok(true)
-            }
-            None => Ok(false),
+        if token.is_some() {
+            self.stats().claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
+        Ok(crate::hold(self.held(), key, token))
     }
 
     fn release(&self, id: &str) -> StoreResult<()> {

@@ -107,13 +107,7 @@ impl TriggerStore for PgStore {
                 .await?;
             Ok(row.map(|r| r.get::<_, i64>(0)))
         })?;
-        match token {
-            Some(token) => {
-                self.ticks().lock().unwrap_or_else(|p| p.into_inner()).insert(key, token);
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(crate::hold(self.ticks(), key, token))
     }
 
     fn release_tick(&self, flow: &str) -> StoreResult<()> {

@@ -29,11 +29,9 @@ pub struct PgServer {
     databases: AtomicU32,
 }
 
-/// The folder of PostgreSQL's programs.
-fn bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WEFT_PG_BIN") {
-        return dir.into();
-    }
+/// The folder of Debian's PostgreSQL programs, the newest version installed
+/// (`/usr/lib/postgresql/<version>/bin`), if any.
+pub fn installed_bin_dir() -> Option<PathBuf> {
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -42,13 +40,20 @@ fn bin_dir() -> PathBuf {
         .filter(|(_, bin): &(u32, PathBuf)| bin.join("postgres").exists())
         .collect();
     found.sort();
-    match found.pop() {
-        Some((_, bin)) => bin,
-        None => panic!(
+    found.pop().map(|(_, bin)| bin)
+}
+
+/// The folder of PostgreSQL's programs: `WEFT_PG_BIN`, or Debian's.
+fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("WEFT_PG_BIN") {
+        return dir.into();
+    }
+    installed_bin_dir().unwrap_or_else(|| {
+        panic!(
             "PostgreSQL is not installed (no /usr/lib/postgresql/<version>/bin/postgres): \
              `apt-get install postgresql` (`cargo xtask test` does), or set WEFT_PG_BIN"
-        ),
-    }
+        )
+    })
 }
 
 /// The uid and gid of `name`, from /etc/passwd.

@@ -645,23 +645,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn run(id: &str, status: RunStatus, wake_ms: Option<u64>) -> RunRecord {
-        RunRecord {
-            id: id.into(),
-            flow: "f".into(),
-            version: 1,
-            status,
-            trigger: json!({}).into(),
-            created_ms: 0,
-            updated_ms: 0,
-            error: None,
-            output: None,
-            wake_ms,
-            rerun_of: None,
-            plugins: Default::default(),
-            test: None,
-        }
-    }
+    use weft_store_suite::tests::run;
 
     #[test]
     fn a_runs_event_is_written_once_apart_from_its_record() {
