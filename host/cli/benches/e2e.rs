@@ -33,7 +33,8 @@
 //! the same machine; `WEFT_BENCH_NODES=N` starts N nodes on it and spreads
 //! the clients over them. The CPU per run then counts every node and every
 //! PostgreSQL process, and the store's work per run adds the statements
-//! (round trips) the nodes sent.
+//! (round trips) the nodes sent. `WEFT_BENCH_DATABASE=postgres://…` uses an
+//! existing, empty database instead (its server's CPU is then not counted).
 //!
 //! `floor` (not in the default set) measures no weft at all: the same load
 //! and checks against a minimal hyper server in its own process that does
@@ -463,8 +464,10 @@ fn main() {
         let app = weft_tests::app::TestApp::start().await;
         // `WEFT_BENCH_EXE`: another build of weft to measure (an A/B comparison).
         let exe = std::env::var("WEFT_BENCH_EXE").unwrap_or_else(|_| EXE.to_string());
-        let postgres = (store == "postgres").then(PgServer::start);
-        let database = postgres.as_ref().map(PgServer::fresh_database);
+        // `WEFT_BENCH_DATABASE`: an existing, empty database instead of a server started here.
+        let given = std::env::var("WEFT_BENCH_DATABASE").ok().filter(|_| store == "postgres");
+        let postgres = (store == "postgres" && given.is_none()).then(PgServer::start);
+        let database = given.or_else(|| postgres.as_ref().map(PgServer::fresh_database));
         let mut nodes = Vec::new();
         for i in 0..node_count {
             let (dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::CLEAN_CONTACT, plugins::IDENTITY]);

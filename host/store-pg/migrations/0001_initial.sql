@@ -44,6 +44,7 @@ CREATE TABLE runs (
     wake_ms     bigint,                        -- waiting: when it wakes
     ended_class text,                          -- ended: 's' succeeded, 'f' failed or cancelled, 't' a test run
     ended_ms    bigint,                        -- ended: when
+    origin      text,                          -- the node that created it (it runs it first)
     claimed_by  text,                          -- executing: the node that holds it
     lease       bigint,                        -- executing: the holder's token; its writes carry it
     lease_until bigint,                        -- executing: when the lease runs out (weft_now_ms)

@@ -51,6 +51,10 @@ pub struct PgOptions {
     /// How long a node holds a run it executes without renewing the lease:
     /// after a node dies, its runs wait this long before another takes them.
     pub lease: Duration,
+    /// How long the backlog's count (runs queued or executing, across the
+    /// cluster) is reused: ingress and the workers ask for it on every event,
+    /// and counting costs a scan. Zero counts every time.
+    pub backlog_ttl: Duration,
 }
 
 impl Default for PgOptions {
@@ -60,6 +64,7 @@ impl Default for PgOptions {
             timeout: Duration::from_secs(5),
             node: default_node_name(),
             lease: Duration::from_secs(30),
+            backlog_ttl: Duration::from_millis(100),
         }
     }
 }
@@ -97,6 +102,9 @@ struct Inner {
     held: Held,
     /// The flows whose tick this node holds, with their lease tokens.
     ticks: Held,
+    backlog_ttl: Duration,
+    /// The backlog as last counted, and when.
+    backlog: std::sync::Mutex<Option<(std::time::Instant, usize)>>,
 }
 
 pub(crate) type Held = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
@@ -217,6 +225,8 @@ impl PgStore {
                 lease,
                 held: Held::default(),
                 ticks: Held::default(),
+                backlog_ttl: options.backlog_ttl,
+                backlog: std::sync::Mutex::default(),
             }),
         };
         let target = store.inner.target.clone();
@@ -253,6 +263,16 @@ impl PgStore {
 
     pub(crate) fn ticks(&self) -> &Held {
         &self.inner.ticks
+    }
+
+    /// The backlog counted within the last `backlog_ttl`, if any.
+    pub(crate) fn recent_backlog(&self) -> Option<usize> {
+        let recent = *self.inner.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        recent.filter(|(at, _)| at.elapsed() < self.inner.backlog_ttl).map(|(_, n)| n)
+    }
+
+    pub(crate) fn counted_backlog(&self, n: usize) {
+        *self.inner.backlog.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), n));
     }
 
     /// Runs this node holds now.
@@ -629,8 +649,13 @@ mod tests {
     use weft_core::run::{RunStatus, RunStore};
     use weft_store_suite::pg::PgServer;
 
+    /// Options for tests: the backlog counted every time (exact).
+    fn exact() -> PgOptions {
+        PgOptions { backlog_ttl: Duration::ZERO, ..PgOptions::default() }
+    }
+
     fn open_at(url: &str, sealer: Sealer) -> PgStore {
-        PgStore::connect(url, sealer, PgOptions::default()).unwrap()
+        PgStore::connect(url, sealer, exact()).unwrap()
     }
 
     fn open() -> PgStore {
@@ -639,7 +664,7 @@ mod tests {
 
     /// Node `name` on `url`, given `key`.
     fn named(url: &str, key: &str, name: &str) -> PgStore {
-        let options = PgOptions { node: name.into(), ..PgOptions::default() };
+        let options = PgOptions { node: name.into(), ..exact() };
         PgStore::connect(url, Sealer::from_hex(key).unwrap(), options).unwrap()
     }
 

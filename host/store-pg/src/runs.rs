@@ -35,6 +35,7 @@ pub(crate) struct RunRow {
     wake_ms: Option<i64>,
     ended_class: Option<&'static str>,
     ended_ms: Option<i64>,
+    origin: String,
     head: RawJson,
 }
 
@@ -54,19 +55,20 @@ impl RunRow {
             },
             ended_class: ended.map(class_code),
             ended_ms: ended.map(|_| ms(run.updated_ms)),
+            origin: store.node().to_string(),
             head: json(store.stats(), &run.head())?,
         })
     }
 }
 
 const INSERT_RUN: &str = "INSERT INTO runs \
-    (id, flow, status, test, created_ms, in_queue, wake_ms, ended_class, ended_ms, head, event) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    (id, flow, status, test, created_ms, in_queue, wake_ms, ended_class, ended_ms, head, event, origin) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Save a run, creating its row (with `event`) if there is none.
 const UPSERT_RUN: &str = "INSERT INTO runs \
-    (id, flow, status, test, created_ms, in_queue, wake_ms, ended_class, ended_ms, head, event) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    (id, flow, status, test, created_ms, in_queue, wake_ms, ended_class, ended_ms, head, event, origin) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
     ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, in_queue = EXCLUDED.in_queue, \
     wake_ms = EXCLUDED.wake_ms, ended_class = EXCLUDED.ended_class, ended_ms = EXCLUDED.ended_ms, \
     head = EXCLUDED.head, \
@@ -82,6 +84,11 @@ const FENCED_RUN: &str = "UPDATE runs SET status = $2, in_queue = $3, wake_ms = 
     claimed_by = CASE WHEN $3 THEN claimed_by END, lease = CASE WHEN $3 THEN lease END, \
     lease_until = CASE WHEN $3 THEN weft_now_ms() + $8 END \
     WHERE id = $1 AND lease = $9";
+
+/// How long a run another node just created is left to that node, which
+/// executes it at once (and answers a sync webhook the moment it ends): its
+/// workers hear of it in process, the other nodes only when they look.
+const FRESH_MS: i64 = 2_000;
 
 /// Renew the lease of a run this node holds, if it still does.
 const RENEW: &str = "UPDATE runs SET lease_until = weft_now_ms() + $3 WHERE id = $1 AND lease = $2";
@@ -181,6 +188,7 @@ async fn write_run(tx: &Tx<'_>, sql: &str, row: &RunRow, event: &RawJson) -> Sto
                 &row.ended_ms,
                 &row.head,
                 event,
+                &row.origin,
             ],
         )
         .await?;
@@ -395,11 +403,17 @@ impl RunStore for PgStore {
     }
 
     fn backlog(&self) -> StoreResult<usize> {
-        self.call(move |cx| async move {
+        // Counted across the cluster at most every `backlog_ttl` (a scan).
+        if let Some(n) = self.recent_backlog() {
+            return Ok(n);
+        }
+        let n = self.call(move |cx| async move {
             let c = cx.client().await?;
             let n: i64 = c.q().query_one("SELECT count(*) FROM runs WHERE in_queue", &[]).await?.get(0);
             Ok(n as usize)
-        })
+        })?;
+        self.counted_backlog(n);
+        Ok(n)
     }
 
     fn step(&self, run: &str, path: &str) -> StoreResult<Option<StepRecord>> {
@@ -483,14 +497,16 @@ impl RunStore for PgStore {
 
     fn queued(&self, limit: usize) -> StoreResult<Vec<String>> {
         let limit = limit.min(i64::MAX as usize) as i64;
+        let node = self.node().to_string();
         self.call(move |cx| async move {
             let c = cx.client().await?;
             let rows = c
                 .q()
                 .query(
                     "SELECT id FROM runs WHERE in_queue AND (lease_until IS NULL OR lease_until < weft_now_ms()) \
+                     AND (origin = $2 OR origin IS NULL OR created_ms < weft_now_ms() - $3) \
                      ORDER BY id LIMIT $1",
-                    &[&limit],
+                    &[&limit, &node, &FRESH_MS],
                 )
                 .await?;
             Ok(rows.iter().map(|r| r.get(0)).collect())
