@@ -17,13 +17,18 @@ use weft_tests::weft::{TOKEN, Weft, workspace};
 
 const EXE: &str = env!("CARGO_BIN_EXE_weft");
 
+/// The tests here run one at a time: each starts several nodes and a load,
+/// and a node starved of CPU for longer than its lease would (rightly) lose
+/// its runs to another node, which would call a step again.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The key every node of a test's database is given.
 const KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
 
 /// A node on database `url`, in a workspace (data directory, plugins folder) of its own.
 fn node(url: &str, name: &str, extra: &[&str]) -> (tempfile::TempDir, Weft) {
     let (dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::IDENTITY]);
-    let mut args = vec!["--store", url, "--node-name", name, "--lease", "1s"];
+    let mut args = vec!["--store", url, "--node-name", name, "--lease", "2s"];
     args.extend_from_slice(extra);
     let weft = Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]);
     (dir, weft)
@@ -58,6 +63,7 @@ fn three_steps() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_keeps_everything_in_the_database_and_any_node_serves_it() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = PgServer::shared();
     let url = server.fresh_database();
     let app = TestApp::start().await;
@@ -144,6 +150,7 @@ async fn a_node_keeps_everything_in_the_database_and_any_node_serves_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_delay_wakes_on_whichever_node_is_there() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let url = PgServer::shared().fresh_database();
     let app = TestApp::start().await;
     let (_a_dir, mut a) = node(&url, "a", &[]);
@@ -189,6 +196,7 @@ fn next(state: &mut u64) -> u64 {
 /// runs the killed nodes held were finished by the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_nodes_runs_are_finished_by_the_others_and_no_completed_step_runs_again() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let kills: usize = std::env::var("WEFT_CLUSTER_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(10);
     let url = PgServer::shared().fresh_database();
     let app = TestApp::start().await;
@@ -199,7 +207,7 @@ async fn a_killed_nodes_runs_are_finished_by_the_others_and_no_completed_step_ru
     let mut node_of_pid: HashMap<u32, usize> = HashMap::new();
     for i in 0..3 {
         let (dir, data, plugin_dir) = workspace(&[plugins::HTTP, plugins::IDENTITY]);
-        let args = ["--store", url.as_str(), "--lease", "1s"];
+        let args = ["--store", url.as_str(), "--lease", "2s"];
         let weft = Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]);
         node_of_pid.insert(weft.pid().unwrap(), i);
         dirs.push(dir);
@@ -305,6 +313,7 @@ async fn a_killed_nodes_runs_are_finished_by_the_others_and_no_completed_step_ru
 /// of the schedule fires twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn polls_and_schedule_fires_happen_once_across_nodes() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use weft_tests::saas::SaasApp;
     let url = PgServer::shared().fresh_database();
     let app = SaasApp::start("sk-cluster").await;
@@ -312,7 +321,7 @@ async fn polls_and_schedule_fires_happen_once_across_nodes() {
     let mut dirs = Vec::new();
     for name in ["p0", "p1", "p2"] {
         let (dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::IDENTITY]);
-        let args = ["--store", &url, "--node-name", name, "--lease", "1s"];
+        let args = ["--store", &url, "--node-name", name, "--lease", "2s"];
         nodes.push(Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]));
         dirs.push(dir);
     }
@@ -384,12 +393,13 @@ async fn polls_and_schedule_fires_happen_once_across_nodes() {
 /// node reaches every node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_plugin_installed_through_one_node_runs_on_every_node() {
+    let _one = ONE_AT_A_TIME.lock().await;
     use weft_tests::http::request;
     let url = PgServer::shared().fresh_database();
     let start = |name: &str| {
         // Nothing in the nodes' plugins folders: the database brings what is installed.
         let (dir, data, plugin_dir) = workspace(&[]);
-        let args = ["--store", url.as_str(), "--node-name", name, "--lease", "1s"];
+        let args = ["--store", url.as_str(), "--node-name", name, "--lease", "2s"];
         (dir, Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]))
     };
     let (_a_dir, a) = start("a");
@@ -440,6 +450,7 @@ async fn a_plugin_installed_through_one_node_runs_on_every_node() {
 /// nodes reconnect once it is back, and every acknowledged event runs to the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_restart_loses_nothing_acknowledged() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let server = PgServer::start();
     let url = server.fresh_database();
     let app = TestApp::start().await;
