@@ -282,6 +282,32 @@ impl Scope {
 }
 
 /// A new time-ordered run id: 12 hex digits of milliseconds, 16 random.
+/// A new run of `flow` at `version` for `trigger`, queued at `now_ms`.
+fn queued_run(
+    id: String,
+    flow: &str,
+    version: u64,
+    trigger: Value,
+    now_ms: u64,
+    plugins: BTreeMap<String, String>,
+) -> RunRecord {
+    RunRecord {
+        id,
+        flow: flow.to_string(),
+        version,
+        status: RunStatus::Queued,
+        trigger: Arc::new(trigger),
+        created_ms: now_ms,
+        updated_ms: now_ms,
+        error: None,
+        output: None,
+        wake_ms: None,
+        rerun_of: None,
+        plugins,
+        test: None,
+    }
+}
+
 fn new_run_id(now_ms: u64) -> String {
     new_run_ids(now_ms, 1).pop().expect("one id")
 }
@@ -393,21 +419,7 @@ impl Executor {
         new_run_ids(now, triggers.len())
             .into_iter()
             .zip(triggers)
-            .map(|(id, trigger)| RunRecord {
-                id,
-                flow: flow.name.clone(),
-                version: flow.version,
-                status: RunStatus::Queued,
-                trigger: Arc::new(trigger),
-                created_ms: now,
-                updated_ms: now,
-                error: None,
-                output: None,
-                wake_ms: None,
-                rerun_of: None,
-                plugins: pins.clone(),
-                test: None,
-            })
+            .map(|(id, trigger)| queued_run(id, &flow.name, flow.version, trigger, now, pins.clone()))
             .collect()
     }
 
@@ -446,19 +458,8 @@ impl Executor {
         let now = inner.clock.now_ms();
         let version = inner.store.flow(&flow.def.name)?.map_or(0, |f| f.version);
         let run = RunRecord {
-            id: new_run_id(now),
-            flow: flow.def.name.clone(),
-            version,
-            status: RunStatus::Queued,
-            trigger: Arc::new(trigger),
-            created_ms: now,
-            updated_ms: now,
-            error: None,
-            output: None,
-            wake_ms: None,
-            rerun_of: None,
-            plugins: pins,
             test: Some(Arc::new(test)),
+            ..queued_run(new_run_id(now), &flow.def.name, version, trigger, now, pins)
         };
         inner.store.create_run(&run)?;
         self.submit(std::slice::from_ref(&run));
