@@ -31,6 +31,7 @@ fn record(i: u64) -> StepRecord {
         seq: 0,
         pinned: false,
         node: None,
+        child: None,
     }
 }
 

@@ -317,6 +317,9 @@ impl Sandbox {
             rerun_of: None,
             plugins: Default::default(),
             test: None,
+            parent: None,
+            failure_of: None,
+            error_run: None,
         };
         if self.durable {
             self.db.create_run(&run).map_err(|e| e.to_string())?;
@@ -343,6 +346,7 @@ impl Sandbox {
                 seq: 0,
                 pinned: false,
                 node: None,
+                child: None,
             })
         };
         let input = (*run.trigger).clone();

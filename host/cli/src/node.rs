@@ -55,6 +55,8 @@ pub struct NodeConfig {
     pub database: Option<Database>,
     /// Use this admin token (stored hashed) instead of the existing or a generated one.
     pub admin_token: Option<String>,
+    /// The error flow of flows that name none (`on_failure`).
+    pub error_flow: Option<String>,
 }
 
 impl NodeConfig {
@@ -77,6 +79,7 @@ impl NodeConfig {
             store: StoreOptions::default(),
             database: None,
             admin_token: None,
+            error_flow: None,
         }
     }
 }
@@ -238,13 +241,18 @@ impl Node {
         };
         let registry = Arc::new(registry);
         let clock = Arc::new(SystemClock);
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
         let executor = Executor::new(
             store.clone(),
             registry.clone(),
             clock.clone(),
-            ExecutorConfig { workers: config.workers, node: config.database.as_ref().map(|d| d.options.node.clone()) },
+            ExecutorConfig {
+                workers: config.workers,
+                node: config.database.as_ref().map(|d| d.options.node.clone()),
+                error_flow: config.error_flow.clone(),
+                public_url: Some(public_url.clone()),
+            },
         );
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
         let secure_cookies = public_url.starts_with("https://");
         let triggers = Triggers::new(
             executor.clone(),

@@ -46,6 +46,11 @@ pub struct FlowDef {
     /// How long this flow's ended runs are kept (default: the server's `--retention-*` settings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionDef>,
+    /// The error flow: when a run of this flow fails for good (after its
+    /// retries), a run of this flow starts with a summary of the failure
+    /// (default: the server's `--error-flow`, if set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
     /// The steps, run in order.
     pub steps: Vec<StepDef>,
 }
@@ -125,8 +130,8 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
-/// One step. Exactly one of `action`, `transform`, `if`, `switch`, `for_each`,
-/// `delay` or `delay_until` says what kind of step it is.
+/// One step. Exactly one of `action`, `transform`, `call`, `respond`, `if`,
+/// `switch`, `for_each`, `delay` or `delay_until` says what kind of step it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
@@ -143,9 +148,19 @@ pub struct StepDef {
     /// A transform plugin, optionally pinned: `clean-contact` or `clean-contact@<hash>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<String>,
-    /// The input of an action or transform: JSON whose strings may hold `{{ expressions }}`.
+    /// Another flow to run as a sub-flow, by name: its run gets `input` as its
+    /// event, this step waits for it (holding no worker) and its output is
+    /// this step's output; its failure fails this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    /// The input of an action, transform or call: JSON whose strings may hold `{{ expressions }}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Value>,
+
+    /// Answer the webhook request that started the run (flows with a `sync`
+    /// webhook trigger): the answer leaves at once and the run goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond: Option<RespondDef>,
 
     /// A condition (an expression); runs `then` when true, else `else`.
     #[serde(rename = "if", default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +205,23 @@ pub struct StepDef {
     /// What to do when the step fails for good (default: fail the run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_error: Option<OnErrorDef>,
+}
+
+/// The answer a `respond` step gives the webhook's caller. Each field may
+/// hold `{{ expressions }}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RespondDef {
+    /// The HTTP status, 100–599 (default 200): a number, or an expression giving one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Value>,
+    /// Response headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The body: text is sent as it is (`text/plain` unless a header says
+    /// otherwise), anything else as JSON. Default: no body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
 }
 
 /// Retry policy: exponential backoff with jitter; `rate-limited` errors wait

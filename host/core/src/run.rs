@@ -85,6 +85,27 @@ pub struct RunRecord {
     /// retention tell them apart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test: Option<Arc<TestRun>>,
+    /// Set on a sub-flow's run: the run and step that called it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+    /// Set on an error flow's run: the failed run it reports. Its own
+    /// failure starts no error flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_of: Option<String>,
+    /// Set on a failed run whose failure started an error flow: that run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_run: Option<String>,
+}
+
+/// Where a sub-flow's run was called from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    /// The calling run.
+    pub run: String,
+    /// The path of its `call` step.
+    pub step: String,
+    /// How deep the call nests: 1 for a sub-flow of a run nothing called.
+    pub depth: u32,
 }
 
 impl RunRecord {
@@ -113,6 +134,9 @@ impl RunRecord {
             rerun_of,
             plugins,
             test,
+            parent,
+            failure_of,
+            error_run,
         } = self;
         RunHead {
             id,
@@ -127,6 +151,9 @@ impl RunRecord {
             rerun_of: rerun_of.as_deref(),
             plugins,
             test: test.as_deref(),
+            parent: parent.as_ref(),
+            failure_of: failure_of.as_deref(),
+            error_run: error_run.as_deref(),
         }
     }
 }
@@ -153,6 +180,12 @@ pub struct RunHead<'a> {
     plugins: &'a std::collections::BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     test: Option<&'a TestRun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<&'a ParentLink>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_run: Option<&'a str>,
 }
 
 /// What a test run runs: a definition that need not be saved, with the
@@ -267,6 +300,9 @@ pub struct StepRecord {
     /// The node that executed the step, when several nodes share one store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// A `call` step: the sub-flow's run it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<String>,
 }
 
 /// How a run ended, as retention tells runs apart.
@@ -384,7 +420,20 @@ pub trait RunStore: Send + Sync + 'static {
     fn put_step(&self, run: &str, step: &mut StepRecord) -> StoreResult<()>;
     /// Write `steps` (in order, each as [`RunStore::put_step`]) and then, if
     /// given, the run (as [`RunStore::save_run`]), all as one write.
-    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()>;
+    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()> {
+        self.put_spawning(run, steps, then, &[])
+    }
+    /// [`RunStore::put_together`], and in the same write create the new runs
+    /// `spawn` (as [`RunStore::create_run`]): a sub-flow's run with the step
+    /// that calls it, an error flow's run with the end of the run it reports.
+    /// A crash leaves all or nothing.
+    fn put_spawning(
+        &self,
+        run: &str,
+        steps: &mut [&mut StepRecord],
+        then: Option<&RunRecord>,
+        spawn: &[RunRecord],
+    ) -> StoreResult<()>;
     /// The run's step records in the order they were first written.
     fn steps(&self, run: &str) -> StoreResult<Vec<StepRecord>>;
 
@@ -413,6 +462,9 @@ pub trait RunStore: Send + Sync + 'static {
     fn unqueue(&self, id: &str) -> StoreResult<()>;
     /// Waiting runs whose wake time is at or before `now_ms`, moved to the queue.
     fn wake_due(&self, now_ms: u64) -> StoreResult<Vec<String>>;
+    /// Move run `id` to the queue now if it is waiting, whatever its wake
+    /// time (a sub-flow it waits for has ended). Whether it was waiting.
+    fn wake_now(&self, id: &str) -> StoreResult<bool>;
     /// The earliest wake time of any waiting run.
     fn next_wake(&self) -> StoreResult<Option<u64>>;
 

@@ -33,8 +33,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, broadcast, oneshot};
 use weft_core::catalog::Catalog;
 use weft_core::run::{
-    ActionCall, BoxFuture, Clock, FailedAttempt, PluginCall, Plugins, RunRecord, RunStatus, RunStore, StepFailure,
-    StepRecord, StepStatus, StoreFailure, StoredFlow, TestRun,
+    ActionCall, BoxFuture, Clock, FailedAttempt, ParentLink, PluginCall, Plugins, RunRecord, RunStatus, RunStore,
+    StepFailure, StepRecord, StepStatus, StoreFailure, StoredFlow, TestRun,
 };
 
 /// The wall clock, with tokio's timer.
@@ -58,13 +58,20 @@ pub struct ExecutorConfig {
     pub workers: usize,
     /// This node's name, recorded on every step it executes: set when nodes share a store.
     pub node: Option<String>,
+    /// The error flow of flows that name none (`on_failure`).
+    pub error_flow: Option<String>,
+    /// Where the web UI is, for the run links error flows get (`<url>/runs/<id>`).
+    pub public_url: Option<String>,
 }
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        Self { workers: 64, node: None }
+        Self { workers: 64, node: None, error_flow: None, public_url: None }
     }
 }
+
+/// How deep sub-flows may nest: a run called by a run called by … this many.
+pub const MAX_CALL_DEPTH: u32 = 8;
 
 /// Why the executor could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +119,13 @@ struct Inner {
     stats: Stats,
     /// This node's name, for its step records.
     node: Option<String>,
+    error_flow: Option<String>,
+    public_url: Option<String>,
+    /// Runs whose sub-flow ended while this process executed them: woken
+    /// again when their worker lets go, in case they had just looked.
+    nudged: Mutex<HashSet<String>>,
+    /// Callers waiting for a run's `respond` step (sync webhooks).
+    responders: Mutex<HashMap<String, oneshot::Sender<Value>>>,
     /// Run and step changes, for whoever watches ([`Executor::changes`]).
     changes: broadcast::Sender<Change>,
     /// How many [`Changes`] receivers exist: nothing is sent while it is 0.
@@ -194,6 +208,15 @@ enum Start {
     NoPermit(String),
 }
 
+/// How a run answers the webhook request that started it ([`Executor::answer`]).
+#[derive(Debug)]
+pub enum Answer {
+    /// A `respond` step's `{status, headers, body}`; the run may still be going.
+    Respond(Value),
+    /// The run ended without responding.
+    Ended(Box<RunRecord>),
+}
+
 /// Counters since start, for metrics.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -204,12 +227,27 @@ pub struct Stats {
     pub steps: AtomicU64,
 }
 
+/// Why a run failed: the message it records, and for its error flow the
+/// step that failed and the kind of failure.
+#[derive(Debug, Clone)]
+struct Failure {
+    message: String,
+    step: Option<String>,
+    kind: Option<String>,
+}
+
+impl Failure {
+    fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into(), step: None, kind: None }
+    }
+}
+
 /// Where a walk of steps stopped, when it did not finish.
 enum Stop {
     /// Waiting until this time (ms).
     Wait(u64),
-    /// The run fails with this message.
-    Fail(String),
+    /// The run fails.
+    Fail(Failure),
     /// The run was cancelled.
     Cancelled,
     /// A test run reached the step it was to stop after, with this output.
@@ -245,6 +283,8 @@ struct Scope {
     pending: Arc<Mutex<Pending>>,
     /// A test run's pinned outputs and where it stops.
     test: Option<Arc<TestRun>>,
+    /// How deep this run nests as a sub-flow (0: nothing called it).
+    depth: u32,
 }
 
 /// What a run has not written yet: its `running` record and step records
@@ -305,6 +345,9 @@ fn queued_run(
         rerun_of: None,
         plugins,
         test: None,
+        parent: None,
+        failure_of: None,
+        error_run: None,
     }
 }
 
@@ -353,6 +396,10 @@ impl Executor {
                 waiters: Mutex::default(),
                 stats: Stats::default(),
                 node: config.node,
+                error_flow: config.error_flow,
+                public_url: config.public_url,
+                nudged: Mutex::default(),
+                responders: Mutex::default(),
                 changes: broadcast::channel(CHANGES_BUFFERED).0,
                 watchers: Arc::default(),
             }),
@@ -549,11 +596,80 @@ impl Executor {
             _ => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        self.inner.responders.lock().expect("responders").remove(&run.id);
         if let Some(waiters) = self.inner.waiters.lock().expect("waiters").remove(&run.id) {
             for tx in waiters {
                 let _ = tx.send(run.clone());
             }
         }
+        if let Some(parent) = &run.parent {
+            self.wake_caller(&parent.run);
+        }
+    }
+
+    /// A sub-flow's run ended: the run waiting for it goes on now (not at its
+    /// next look). If this process is executing it, it is woken again when
+    /// its worker lets go, in case it looked just before the end.
+    fn wake_caller(&self, id: &str) {
+        if self.inner.running.lock().expect("running set").contains(id) {
+            self.inner.nudged.lock().expect("nudged runs").insert(id.to_string());
+        }
+        match self.inner.store.wake_now(id) {
+            Ok(true) => {
+                self.inner.ready.lock().expect("ready runs").push_back(id.to_string());
+                self.inner.notify.notify_one();
+            }
+            Ok(false) => {}
+            // It looks again at its next wake time.
+            Err(e) => tracing::warn!(run = %id, error = %e, "cannot wake the run waiting for a sub-flow"),
+        }
+    }
+
+    /// Wait for run `id`'s answer to the webhook request that started it: the
+    /// first `respond` step's `{status, headers, body}`, or the run's end.
+    /// Call it before the run is submitted, so an early answer is not missed.
+    pub fn answer(&self, id: &str) -> impl Future<Output = Result<Answer, ExecError>> + Send + '_ {
+        let (tx, mut rx) = oneshot::channel();
+        self.inner.responders.lock().expect("responders").insert(id.to_string(), tx);
+        let id = id.to_string();
+        async move {
+            let finished = self.finished(&id);
+            tokio::pin!(finished);
+            tokio::select! {
+                biased;
+                Ok(response) = &mut rx => Ok(Answer::Respond(response)),
+                run = &mut finished => {
+                    self.inner.responders.lock().expect("responders").remove(&id);
+                    let run = run?;
+                    // It may have responded on another node of a shared store.
+                    match self.recorded_response(&run)? {
+                        Some(response) => Ok(Answer::Respond(response)),
+                        None => Ok(Answer::Ended(Box::new(run))),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The answer a `respond` step of `run` recorded, the first if several did.
+    fn recorded_response(&self, run: &RunRecord) -> Result<Option<Value>, ExecError> {
+        let Ok(flow) = self.flow_for(run) else { return Ok(None) };
+        let mut responders = HashSet::new();
+        validate::walk_steps(&flow.steps, &mut |step| {
+            if matches!(step.kind, StepKind::Respond(_)) {
+                responders.insert(step.id.clone());
+            }
+        });
+        if responders.is_empty() {
+            return Ok(None);
+        }
+        Ok(self
+            .inner
+            .store
+            .steps(&run.id)?
+            .into_iter()
+            .find(|s| s.status == StepStatus::Succeeded && responders.contains(&s.step_id))
+            .and_then(|s| s.output))
     }
 
     /// Cancel a run that has not ended. A queued or waiting run ends at once;
@@ -594,7 +710,26 @@ impl Executor {
         };
         inner.store.flush().await?;
         self.ended(&run);
+        self.cancel_children(id).await;
         Ok(run)
+    }
+
+    /// Cancel the sub-flow runs a cancelled run was waiting for.
+    fn cancel_children<'a>(&'a self, id: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let steps = match self.inner.store.steps(id) {
+                Ok(steps) => steps,
+                Err(e) => {
+                    return tracing::warn!(run = %id, error = %e, "cannot read the run's sub-flows to cancel them");
+                }
+            };
+            for child in steps.iter().filter(|s| s.status == StepStatus::Waiting).filter_map(|s| s.child.as_deref()) {
+                match self.cancel(child).await {
+                    Ok(_) | Err(ExecError::Ended(..)) | Err(ExecError::UnknownRun(_)) => {}
+                    Err(e) => tracing::warn!(run = %child, error = %e, "cannot cancel the sub-flow's run"),
+                }
+            }
+        })
     }
 
     fn is_cancelled(&self, id: &str) -> bool {
@@ -626,6 +761,9 @@ impl Executor {
             output: None,
             wake_ms: None,
             rerun_of: Some(old.id.clone()),
+            // The calling run waits for the run it called, not for a re-run of it.
+            parent: None,
+            error_run: None,
             // A re-run takes the plugins installed now (often the fix for the failure).
             plugins: self.pins(&old.flow, version),
             ..old.clone()
@@ -661,9 +799,13 @@ impl Executor {
                 run.status = RunStatus::Failed;
                 run.error = Some(e.to_string());
                 run.updated_ms = inner.clock.now_ms();
-                inner.store.save_run(&run)?;
+                let def = inner.store.flow_version(&run.flow, run.version)?.map(|f| f.def);
+                let failure = Failure { kind: Some("invalid-flow".into()), ..Failure::new(e.to_string()) };
+                let report = self.error_run(&mut run, def.as_ref(), &failure);
+                inner.store.put_spawning(&run.id, &mut [], Some(&run), report.as_slice())?;
                 self.announce(|| Change::of_run(&run));
                 inner.store.flush().await?;
+                self.submit(report.as_slice());
                 self.ended(&run);
                 return Ok(run);
             }
@@ -687,10 +829,12 @@ impl Executor {
             item: None,
             pending,
             test: run.test.clone(),
+            depth: run.parent.as_ref().map_or(0, |p| p.depth),
         };
         let outcome = self.steps(&flow.steps, "", &mut scope).await;
         let mut held = std::mem::take(&mut *scope.pending.lock().expect("pending writes"));
         run.updated_ms = inner.clock.now_ms();
+        let mut failure = None;
         match outcome {
             Ok(output) => {
                 run.status = RunStatus::Succeeded;
@@ -700,9 +844,10 @@ impl Executor {
                 run.status = RunStatus::Waiting;
                 run.wake_ms = Some(wake_ms);
             }
-            Err(Stop::Fail(message)) => {
+            Err(Stop::Fail(f)) => {
                 run.status = RunStatus::Failed;
-                run.error = Some(message);
+                run.error = Some(f.message.clone());
+                failure = Some(f);
             }
             Err(Stop::Cancelled) => {
                 run.status = RunStatus::Cancelled;
@@ -719,19 +864,72 @@ impl Executor {
             run.error = Some("cancelled".into());
             run.wake_ms = None;
         }
+        // A failure for good starts the error flow, in the same write as the end.
+        let report = failure.and_then(|f| self.error_run(&mut run, Some(&flow.def), &f));
         let mut steps: Vec<&mut StepRecord> = held.steps.iter_mut().collect();
-        inner.store.put_together(&run.id, &mut steps, Some(&run))?;
+        inner.store.put_spawning(&run.id, &mut steps, Some(&run), report.as_slice())?;
         self.announce_steps(&run.id, &steps);
         self.announce(|| Change::of_run(&run));
         inner.store.flush().await?;
+        self.submit(report.as_slice());
         self.ended(&run);
         Ok(run)
     }
 
+    /// The run of the error flow that reports `run`'s failure, if one is to
+    /// start: `def`'s `on_failure`, else the server's default; never for a
+    /// test run, nor for a run that reports another (no loops). Marks `run`
+    /// with it; the caller writes both together.
+    fn error_run(
+        &self,
+        run: &mut RunRecord,
+        def: Option<&weft_core::model::FlowDef>,
+        failure: &Failure,
+    ) -> Option<RunRecord> {
+        if run.is_test() || run.failure_of.is_some() {
+            return None;
+        }
+        // A sub-flow's failure reaches the server's default through its caller's.
+        let default = if run.parent.is_none() { self.inner.error_flow.clone() } else { None };
+        let name = def.and_then(|d| d.on_failure.clone()).or(default)?;
+        let stored = match self.inner.store.flow(&name) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => {
+                tracing::warn!(run = %run.id, flow = %name, "the error flow does not exist: the failure is reported to no flow");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(run = %run.id, flow = %name, error = %e, "cannot read the error flow");
+                return None;
+            }
+        };
+        let url = self.inner.public_url.as_deref().map(|u| format!("{}/runs/{}", u.trim_end_matches('/'), run.id));
+        let summary = json!({
+            "flow": run.flow,
+            "version": run.version,
+            "run": run.id,
+            "url": url,
+            "failed_step": failure.step,
+            "error": { "kind": failure.kind, "message": failure.message },
+            "started_ms": run.created_ms,
+            "failed_ms": run.updated_ms,
+            "event": &*run.trigger,
+        });
+        let mut report = self.prepare_runs(&stored, std::iter::once(summary)).pop()?;
+        report.failure_of = Some(run.id.clone());
+        run.error_run = Some(report.id.clone());
+        Some(report)
+    }
+
     /// Write `rec`, after the run's held-back writes, as one write.
     fn put(&self, scope: &Scope, rec: &mut StepRecord) -> Result<(), StoreFailure> {
+        self.put_spawning(scope, rec, &[])
+    }
+
+    /// [`Executor::put`], creating the runs `spawn` in the same write.
+    fn put_spawning(&self, scope: &Scope, rec: &mut StepRecord, spawn: &[RunRecord]) -> Result<(), StoreFailure> {
         let mut pending = scope.pending.lock().expect("pending writes");
-        self.write_pending(&scope.run_id, &mut pending, Some(rec))
+        self.write_pending(&scope.run_id, &mut pending, Some(rec), spawn)
     }
 
     /// Hold `rec` back until the run's next write (see the module's notes).
@@ -741,7 +939,7 @@ impl Executor {
         if pending.steps.len() < MAX_PENDING {
             return Ok(());
         }
-        self.write_pending(&scope.run_id, &mut pending, None)
+        self.write_pending(&scope.run_id, &mut pending, None, &[])
     }
 
     /// Write what `pending` holds, then `rec`, as one write; `pending` is empty after.
@@ -750,10 +948,11 @@ impl Executor {
         run_id: &str,
         pending: &mut Pending,
         rec: Option<&mut StepRecord>,
+        spawn: &[RunRecord],
     ) -> Result<(), StoreFailure> {
         let run = pending.run.take();
         let mut steps: Vec<&mut StepRecord> = pending.steps.iter_mut().chain(rec).collect();
-        let written = self.inner.store.put_together(run_id, &mut steps, run.as_ref());
+        let written = self.inner.store.put_spawning(run_id, &mut steps, run.as_ref(), spawn);
         if written.is_ok() {
             self.announce_steps(run_id, &steps);
         }
@@ -853,6 +1052,7 @@ impl Executor {
             seq,
             pinned: false,
             node: inner.node.clone(),
+            child: None,
         };
 
         match &step.kind {
@@ -1095,6 +1295,123 @@ impl Executor {
                 Ok(output)
             }
 
+            StepKind::Call { flow: target, input: mapping } => {
+                match &existing {
+                    Some(r) if r.status == StepStatus::Succeeded => {
+                        let output = r.output.clone().unwrap_or(Value::Null);
+                        scope.record(&step.id, &output, None);
+                        return Ok(output);
+                    }
+                    Some(r) if r.status == StepStatus::Failed => {
+                        let failure = r.error.clone().unwrap_or_else(|| StepFailure::fatal("failed"));
+                        return self.after_failure(step, path, scope, failure).await;
+                    }
+                    _ => {}
+                }
+                let fail = |rec: &mut StepRecord, failure: &StepFailure| {
+                    rec.status = StepStatus::Failed;
+                    rec.error = Some(failure.clone());
+                    rec.wake_ms = None;
+                    rec.ended_ms = Some(inner.clock.now_ms());
+                };
+                if let Some(mut rec) = existing.clone()
+                    && let Some(child_id) = rec.child.clone()
+                {
+                    // The sub-flow's run was started (with this record): how is it doing?
+                    let failure = match store.run(&child_id)? {
+                        Some(child) if child.status == RunStatus::Succeeded => {
+                            let output = child.output.clone().unwrap_or(Value::Null);
+                            rec.status = StepStatus::Succeeded;
+                            rec.output = Some(output.clone());
+                            rec.wake_ms = None;
+                            rec.ended_ms = Some(inner.clock.now_ms());
+                            // Nothing is lost if a crash forgets it: the child's record holds the output.
+                            self.defer(scope, rec)?;
+                            scope.record(&step.id, &output, None);
+                            return Ok(output);
+                        }
+                        Some(child) if child.status.is_final() => StepFailure::fatal(format!(
+                            "sub-flow {target:?} (run {child_id}) {}: {}",
+                            child.status,
+                            child.error.as_deref().unwrap_or("no error given")
+                        ))
+                        .of_kind("sub-flow"),
+                        Some(_) => return Err(Stop::Wait(now + recheck_ms(now.saturating_sub(rec.started_ms)))),
+                        None => StepFailure::fatal(format!("sub-flow {target:?}: its run {child_id} no longer exists"))
+                            .of_kind("sub-flow"),
+                    };
+                    fail(&mut rec, &failure);
+                    self.put(scope, &mut rec)?;
+                    store.flush().await?;
+                    return self.after_failure(step, path, scope, failure).await;
+                }
+                // Start the sub-flow's run, in the same write as this step's record.
+                let mut rec = record(StepStatus::Waiting, None, None, 1, now);
+                let started = match mapping.render(&scope.context()) {
+                    Err(e) => {
+                        Err(StepFailure::fatal(format!("input mapping at {}: {}", display_path(&e.path), e.error))
+                            .of_kind("input-mapping"))
+                    }
+                    Ok(input) => {
+                        rec.input = Some(input.clone());
+                        self.child_run(target, input, scope, path)
+                    }
+                };
+                match started {
+                    Ok(child) => {
+                        rec.child = Some(child.id.clone());
+                        let wake = now + recheck_ms(0);
+                        rec.wake_ms = Some(wake);
+                        self.put_spawning(scope, &mut rec, std::slice::from_ref(&child))?;
+                        store.flush().await?;
+                        self.submit(std::slice::from_ref(&child));
+                        Err(Stop::Wait(wake))
+                    }
+                    Err(failure) => {
+                        fail(&mut rec, &failure);
+                        self.put(scope, &mut rec)?;
+                        store.flush().await?;
+                        self.after_failure(step, path, scope, failure).await
+                    }
+                }
+            }
+
+            StepKind::Respond(mapping) => {
+                if let Some(r) = &existing
+                    && r.status == StepStatus::Succeeded
+                {
+                    // Answered before (the run resumed): not again.
+                    let output = r.output.clone().unwrap_or(Value::Null);
+                    scope.record(&step.id, &output, None);
+                    return Ok(output);
+                }
+                let rendered = mapping
+                    .render(&scope.context())
+                    .map_err(|e| fail_step(&step.id, &format!("respond at {}: {}", display_path(&e.path), e.error)))?;
+                let status = validate::response_status(&rendered["status"])
+                    .map_err(|m| fail_step(&step.id, &format!("respond.status: {m}")))?;
+                let mut headers = serde_json::Map::new();
+                for (name, value) in rendered["headers"].as_object().into_iter().flatten() {
+                    let ok = http_token(name) && value.as_str().is_some_and(|v| !v.contains(['\r', '\n']));
+                    if !ok {
+                        return Err(fail_step(
+                            &step.id,
+                            &format!("respond.headers: {name:?}: {value} is not a valid header"),
+                        ));
+                    }
+                    headers.insert(name.to_ascii_lowercase(), value.clone());
+                }
+                let response = json!({ "status": status, "headers": headers, "body": rendered["body"] });
+                let mut rec = record(StepStatus::Succeeded, None, Some(response.clone()), 1, now);
+                rec.ended_ms = Some(now);
+                self.put(scope, &mut rec)?;
+                if let Some(tx) = inner.responders.lock().expect("responders").remove(&*run_id) {
+                    let _ = tx.send(response.clone());
+                }
+                scope.record(&step.id, &response, None);
+                Ok(response)
+            }
+
             StepKind::Delay(_) | StepKind::DelayUntil(_) => {
                 if let Some(r) = &existing
                     && r.status == StepStatus::Succeeded
@@ -1145,6 +1462,31 @@ impl Executor {
         }
     }
 
+    /// A new run of flow `target` for a `call` step at `path`, with `input` as its event.
+    fn child_run(&self, target: &str, input: Value, scope: &Scope, path: &str) -> Result<RunRecord, StepFailure> {
+        let sub = |m: String| StepFailure::fatal(m).of_kind("sub-flow");
+        let depth = scope.depth + 1;
+        if depth > MAX_CALL_DEPTH {
+            return Err(sub(format!(
+                "calling {target:?} would nest sub-flows {depth} deep; the limit is {MAX_CALL_DEPTH} \
+                 (does a chain of calls lead back to a flow it came from?)"
+            )));
+        }
+        let stored = match self.inner.store.flow(target) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(sub(format!("no flow named {target:?}"))),
+            Err(e) => return Err(StepFailure::fatal(e.to_string()).of_kind("store").retryable()),
+        };
+        self.runnable(&stored).map_err(|e| sub(e.to_string()))?;
+        let mut child = self.prepare_runs(&stored, std::iter::once(input)).pop().expect("one run");
+        child.parent = Some(ParentLink { run: scope.run_id.to_string(), step: path.to_string(), depth });
+        if scope.test.is_some() {
+            // A test run's sub-flow is a test run too: listed apart, not waiting on delays.
+            child.test = Some(Arc::new(TestRun { def: stored.def.clone(), pinned: BTreeMap::new(), until: None }));
+        }
+        Ok(child)
+    }
+
     /// A step failed for good: apply its `on_error`.
     async fn after_failure(
         &self,
@@ -1154,7 +1496,11 @@ impl Executor {
         failure: StepFailure,
     ) -> Result<Value, Stop> {
         match &step.on_error {
-            OnError::Fail => Err(Stop::Fail(format!("step {:?} failed: {}", step.id, failure.message))),
+            OnError::Fail => Err(Stop::Fail(Failure {
+                message: format!("step {:?} failed: {}", step.id, failure.message),
+                step: Some(path.to_string()),
+                kind: failure.kind.clone(),
+            })),
             OnError::Continue => {
                 let output = json!({ "error": failure.message });
                 scope.record(&step.id, &output, Some(&failure));
@@ -1285,6 +1631,11 @@ impl Executor {
                 tracing::warn!(run = %run_id, error = %e, "cannot let go of the run");
             }
             this.inner.running.lock().expect("running set").remove(&run_id);
+            // A sub-flow that ended while the worker held the run.
+            let nudged = this.inner.nudged.lock().expect("nudged runs").remove(&run_id);
+            if nudged {
+                this.wake_caller(&run_id);
+            }
             // A cancel that came while the worker held the run, and found it not yet waiting.
             let flagged = this.inner.cancelled.lock().expect("cancelled set").remove(&run_id);
             if flagged {
@@ -1396,7 +1747,23 @@ fn reference(name: &str, version: Option<&str>) -> String {
 }
 
 fn fail_step(id: &str, message: &str) -> Stop {
-    Stop::Fail(format!("step {id:?} failed: {message}"))
+    Stop::Fail(Failure {
+        message: format!("step {id:?} failed: {message}"),
+        step: Some(id.to_string()),
+        kind: Some("expression".into()),
+    })
+}
+
+/// How long a run waiting for a sub-flow waits before it looks at it again,
+/// having waited `waited_ms`. The sub-flow's end wakes it at once; the look
+/// is for an end nobody heard (a crash between the two): 1 s, growing to 30 s.
+fn recheck_ms(waited_ms: u64) -> u64 {
+    (waited_ms / 2).clamp(1_000, 30_000)
+}
+
+/// Whether `name` is an HTTP header name (RFC 9110 token).
+fn http_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn display_path(path: &str) -> &str {

@@ -53,7 +53,15 @@ impl Catalog for FakePlugins {
             name: "app".into(),
             version: "1.0.0".into(),
             description: String::new(),
-            triggers: vec![],
+            triggers: vec![weft_core::plugin::TriggerSpec {
+                name: "hook".into(),
+                description: String::new(),
+                kind: weft_core::plugin::TriggerKind::Webhook,
+                polling: None,
+                events: vec![],
+                config_schema: json!({ "type": "object" }),
+                output_schema: json!({}),
+            }],
             actions: ["ok", "flaky", "rate", "fatal", "toggle", "slow"]
                 .iter()
                 .map(|a| ActionSpec {
@@ -139,10 +147,14 @@ struct Harness {
 }
 
 fn harness(workers: usize) -> Harness {
+    harness_with(ExecutorConfig { workers, ..ExecutorConfig::default() })
+}
+
+fn harness_with(config: ExecutorConfig) -> Harness {
     let db = Arc::new(MemoryStore::default());
     let plugins = Arc::new(FakePlugins::default());
     let clock = Arc::new(TestClock(AtomicU64::new(1_700_000_000_000)));
-    let executor = Executor::new(db.clone(), plugins.clone(), clock.clone(), ExecutorConfig { workers, node: None });
+    let executor = Executor::new(db.clone(), plugins.clone(), clock.clone(), config);
     Harness { db, plugins, clock, executor }
 }
 
@@ -752,4 +764,218 @@ async fn a_test_run_refuses_unknown_pins_and_invalid_flows() {
     let e = h.executor.start_test(test_of(&bad, json!({}), None), json!({})).unwrap_err();
     assert!(e.to_string().contains("steps.call.action"), "{e}");
     assert!(h.db.runs(&RunFilter { test: true, ..Default::default() }).unwrap().is_empty());
+}
+
+// ---- error flows, sub-flows, respond --------------------------------------------------------
+
+fn runs_of(h: &Harness, flow: &str) -> Vec<RunRecord> {
+    let filter = RunFilter { flow: Some(flow.into()), ..RunFilter::default() };
+    h.db.runs(&filter).unwrap()
+}
+
+#[tokio::test]
+async fn a_failure_for_good_starts_the_error_flow_once_and_an_error_flow_never_loops() {
+    let h = harness_with(ExecutorConfig {
+        public_url: Some("http://weft.test/".into()),
+        error_flow: Some("fallback".into()),
+        ..ExecutorConfig::default()
+    });
+    h.apply("name: notify\ntrigger: manual\nsteps:\n  - { id: say, transform: echo, input: '{{ trigger }}' }\n");
+    // The error flow fails too: that starts nothing more.
+    h.apply("name: fallback\ntrigger: manual\nsteps:\n  - { id: boom, action: app.fatal, connection: c }\n");
+    h.apply(
+        "name: orders\ntrigger: manual\non_failure: notify\nsteps:\n  - { id: create, action: app.fatal, connection: c }\n",
+    );
+    h.apply("name: plain\ntrigger: manual\nsteps:\n  - { id: create, action: app.fatal, connection: c }\n");
+    h.apply("name: fine\ntrigger: manual\nsteps:\n  - { id: ok, action: app.ok, connection: c }\n");
+
+    let failed = h.run("orders", json!({ "order": 7 })).await;
+    assert_eq!(failed.status, RunStatus::Failed);
+    let reports = runs_of(&h, "notify");
+    assert_eq!(reports.len(), 1, "one error run per failure");
+    let report = &reports[0];
+    assert_eq!(failed.error_run.as_deref(), Some(report.id.as_str()), "the failed run links to its report");
+    assert_eq!(report.failure_of.as_deref(), Some(failed.id.as_str()));
+    assert_eq!(report.status, RunStatus::Succeeded, "{:?}", report.error);
+    let summary = report.output.clone().unwrap();
+    assert_eq!(summary["flow"], "orders");
+    assert_eq!(summary["run"], json!(failed.id));
+    assert_eq!(summary["failed_step"], "create");
+    assert_eq!(summary["error"]["message"], json!(failed.error.clone().unwrap()));
+    assert_eq!(summary["url"], json!(format!("http://weft.test/runs/{}", failed.id)));
+    assert_eq!(summary["event"], json!({ "order": 7 }));
+
+    // No on_failure: the server's default error flow, which fails and starts nothing.
+    let plain = h.run("plain", json!({})).await;
+    let fallback = runs_of(&h, "fallback");
+    assert_eq!(fallback.len(), 1);
+    assert_eq!(fallback[0].failure_of.as_deref(), Some(plain.id.as_str()));
+    assert_eq!(fallback[0].status, RunStatus::Failed);
+    assert!(fallback[0].error_run.is_none(), "an error flow's failure reports to no flow");
+    assert_eq!(runs_of(&h, "fallback").len(), 1);
+    assert_eq!(runs_of(&h, "notify").len(), 1);
+
+    // Success and cancellation start nothing.
+    h.run("fine", json!({})).await;
+    assert_eq!(runs_of(&h, "fallback").len() + runs_of(&h, "notify").len(), 2);
+}
+
+#[tokio::test]
+async fn a_call_waits_for_its_sub_flow_without_a_worker_and_takes_its_output() {
+    let h = harness(4);
+    h.apply(
+        "name: child\ntrigger: manual\nsteps:\n  - { id: up, transform: upper, input: { text: '{{ trigger.name }}' } }\n  \
+         - { id: wait, delay: 1m }\n  - { id: out, transform: echo, input: { upper: '{{ steps.up.output }}' } }\n",
+    );
+    h.apply(
+        "name: parent\ntrigger: manual\nsteps:\n  - { id: sub, call: child, input: { name: '{{ trigger.who }}' } }\n  \
+         - { id: after, transform: echo, input: 'got {{ steps.sub.output.upper }}' }\n",
+    );
+    let parent = h.run("parent", json!({ "who": "ada" })).await;
+    assert_eq!(parent.status, RunStatus::Waiting, "parked like a delay");
+    assert_eq!(h.executor.running(), 0, "no worker is held");
+    let sub = h.step(&parent.id, "sub");
+    assert_eq!(sub.status, StepStatus::Waiting);
+    let child_id = sub.child.clone().expect("the step names the run it started");
+    let child = h.db.run(&child_id).unwrap().unwrap();
+    assert_eq!(
+        child.parent.as_ref().map(|p| (p.run.as_str(), p.step.as_str(), p.depth)),
+        Some((parent.id.as_str(), "sub", 1))
+    );
+    assert_eq!(*child.trigger, json!({ "name": "ada" }));
+    assert_eq!(child.status, RunStatus::Waiting);
+
+    // The child's delay ends: its end wakes the parent at once.
+    h.clock.advance(Duration::from_secs(61));
+    h.executor.run_until_idle().await.unwrap();
+    let parent = h.db.run(&parent.id).unwrap().unwrap();
+    assert_eq!(parent.status, RunStatus::Succeeded, "{:?}", parent.error);
+    assert_eq!(parent.output, Some(json!("got ADA")));
+    assert_eq!(h.step(&parent.id, "sub").output, Some(json!({ "upper": "ADA" })));
+    assert_eq!(runs_of(&h, "child").len(), 1, "the child ran once");
+}
+
+#[tokio::test]
+async fn a_failed_sub_flow_fails_the_call_unless_on_error_says_otherwise() {
+    let h = harness(4);
+    h.apply("name: broken\ntrigger: manual\nsteps:\n  - { id: create, action: app.fatal, connection: c }\n");
+    h.apply("name: strict\ntrigger: manual\nsteps:\n  - { id: sub, call: broken }\n");
+    h.apply(
+        "name: lenient\ntrigger: manual\nsteps:\n  - { id: sub, call: broken, on_error: continue }\n  \
+         - { id: after, transform: echo, input: '{{ steps.sub.output.error }}' }\n",
+    );
+    let strict = h.run("strict", json!({})).await;
+    assert_eq!(strict.status, RunStatus::Failed);
+    let error = strict.error.unwrap();
+    assert!(error.starts_with("step \"sub\" failed: sub-flow \"broken\" (run "), "{error}");
+    assert!(error.ends_with("failed: step \"create\" failed: the record is invalid"), "{error}");
+    assert_eq!(h.step(&strict.id, "sub").error.unwrap().kind.as_deref(), Some("sub-flow"));
+    let lenient = h.run("lenient", json!({})).await;
+    assert_eq!(lenient.status, RunStatus::Succeeded, "{:?}", lenient.error);
+    assert!(lenient.output.unwrap().as_str().unwrap().contains("the record is invalid"));
+}
+
+#[tokio::test]
+async fn calls_nest_only_so_deep() {
+    let h = harness(4);
+    // A cycle that `flow apply` refuses, stored directly: the depth limit stops it at run time.
+    h.apply("name: loop\ntrigger: manual\nsteps:\n  - { id: again, call: loop }\n");
+    let run = h.run("loop", json!({})).await;
+    let all = runs_of(&h, "loop");
+    assert_eq!(all.len() as u32, super::engine::MAX_CALL_DEPTH + 1, "the first and 8 nested");
+    let deepest =
+        all.iter().find(|r| r.parent.as_ref().is_some_and(|p| p.depth == super::engine::MAX_CALL_DEPTH)).unwrap();
+    assert_eq!(deepest.status, RunStatus::Failed);
+    assert!(
+        deepest.error.as_ref().unwrap().contains("would nest sub-flows 9 deep; the limit is 8"),
+        "{:?}",
+        deepest.error
+    );
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap().status, RunStatus::Failed, "the failure climbs back up");
+}
+
+#[tokio::test]
+async fn a_resumed_call_never_starts_its_sub_flow_twice_and_cancelling_cancels_it() {
+    let h = harness(4);
+    h.apply("name: slow\ntrigger: manual\nsteps:\n  - { id: wait, delay: 1h }\n");
+    h.apply("name: caller\ntrigger: manual\nsteps:\n  - { id: sub, call: slow }\n");
+    let run = h.run("caller", json!({})).await;
+    // Woken early again and again (its look-again timer, a restart): still one child.
+    for _ in 0..3 {
+        h.clock.advance(Duration::from_secs(31));
+        h.executor.run_until_idle().await.unwrap();
+    }
+    assert_eq!(runs_of(&h, "slow").len(), 1);
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap().status, RunStatus::Waiting);
+    let child = h.step(&run.id, "sub").child.unwrap();
+    h.executor.cancel(&run.id).await.unwrap();
+    assert_eq!(h.db.run(&child).unwrap().unwrap().status, RunStatus::Cancelled, "the sub-flow is cancelled with it");
+}
+
+#[tokio::test]
+async fn a_respond_step_answers_before_the_run_ends() {
+    use super::engine::Answer;
+    let h = harness(4);
+    h.apply(
+        "name: hook\ntrigger: { webhook: { connector: app, trigger: hook, connection: c, sync: true } }\nsteps:\n  \
+         - id: answer\n    respond: { status: '{{ trigger.code }}', headers: { X-Id: '{{ run.id }}' }, body: { ok: true } }\n  \
+         - { id: later, delay: 1m }\n",
+    );
+    let stored = h.db.flow("hook").unwrap().unwrap();
+    let run = h.executor.prepare_runs(&stored, std::iter::once(json!({ "code": "201" }))).pop().unwrap();
+    h.db.create_run(&run).unwrap();
+    let answer = h.executor.answer(&run.id);
+    h.executor.submit(std::slice::from_ref(&run));
+    let (answer, _) = tokio::join!(answer, h.executor.run_until_idle());
+    match answer.unwrap() {
+        Answer::Respond(r) => {
+            assert_eq!(r, json!({ "status": 201, "headers": { "x-id": run.id }, "body": { "ok": true } }))
+        }
+        Answer::Ended(run) => panic!("no answer, the run ended: {run:?}"),
+    }
+    assert_eq!(h.db.run(&run.id).unwrap().unwrap().status, RunStatus::Waiting, "the run went on");
+}
+
+#[test]
+fn links_to_other_flows_are_checked_with_their_paths() {
+    use super::validate::check_links;
+    let flows: std::collections::HashMap<&str, FlowDef> = [
+        ("a", "name: a\ntrigger: manual\nsteps:\n  - { id: to_b, call: b }\n"),
+        ("b", "name: b\ntrigger: manual\nsteps:\n  - { id: c, if: 'true', then: [ { id: to_c, call: c } ] }\n"),
+        ("c", "name: c\ntrigger: manual\nsteps:\n  - { id: x, transform: echo }\n"),
+    ]
+    .into_iter()
+    .map(|(n, y)| (n, FlowDef::parse(y).unwrap()))
+    .collect();
+    let lookup = |name: &str| flows.get(name).cloned();
+    let new = FlowDef::parse(
+        "name: c\ntrigger: manual\non_failure: nobody\nsteps:\n  - { id: to_a, call: a }\n  - { id: to_z, call: z }\n",
+    )
+    .unwrap();
+    let problems: Vec<(String, String)> = check_links(&new, &lookup).into_iter().map(|p| (p.path, p.message)).collect();
+    assert_eq!(
+        problems,
+        [
+            ("on_failure".to_string(), "no flow named \"nobody\"".to_string()),
+            ("steps.to_a.call".into(), "calling \"a\" makes a cycle of sub-flows: c → a → b → c".into()),
+            ("steps.to_z.call".into(), "no flow named \"z\"".into()),
+        ]
+    );
+    assert!(check_links(&flows["a"], &lookup).is_empty());
+}
+
+#[test]
+fn respond_is_only_for_flows_that_answer_their_caller() {
+    let plugins = FakePlugins::default();
+    let def = FlowDef::parse("name: f\ntrigger: manual\nsteps:\n  - { id: r, respond: { status: 700 } }\n").unwrap();
+    let problems: Vec<String> = match super::validate(def, &plugins) {
+        Err(e) => e.problems.into_iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+        Ok(_) => panic!("valid"),
+    };
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("steps.r.respond: only a flow whose webhook trigger has `sync: true`"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[1], "steps.r.respond.status: 700 is not an HTTP status (a whole number from 100 to 599)");
 }

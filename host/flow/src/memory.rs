@@ -179,8 +179,17 @@ impl RunStore for MemoryStore {
         Ok(())
     }
 
-    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()> {
+    fn put_spawning(
+        &self,
+        run: &str,
+        steps: &mut [&mut StepRecord],
+        then: Option<&RunRecord>,
+        spawn: &[RunRecord],
+    ) -> StoreResult<()> {
         self.write(|s| {
+            for new in spawn {
+                s.create_run(new);
+            }
             for step in steps.iter_mut() {
                 s.put_step(run, step);
             }
@@ -226,6 +235,18 @@ impl RunStore for MemoryStore {
             });
         }
         Ok(woken)
+    }
+
+    fn wake_now(&self, id: &str) -> StoreResult<bool> {
+        Ok(self.write(|s| match s.runs.get(id).cloned() {
+            Some(mut run) if run.status == RunStatus::Waiting => {
+                run.status = RunStatus::Queued;
+                run.wake_ms = None;
+                s.put_run(&run);
+                true
+            }
+            _ => false,
+        }))
     }
 
     fn next_wake(&self) -> StoreResult<Option<u64>> {

@@ -333,6 +333,9 @@ mod tests {
             rerun_of: None,
             plugins: Default::default(),
             test: None,
+            parent: None,
+            failure_of: None,
+            error_run: None,
         };
         db.create_run(&RunRecord { status: RunStatus::Queued, wake_ms: None, ..run.clone() }).unwrap();
         db.save_run(&run).unwrap();
@@ -414,6 +417,9 @@ mod tests {
                 rerun_of: None,
                 plugins: Default::default(),
                 test: test.clone(),
+                parent: None,
+                failure_of: None,
+                error_run: None,
             };
             db.create_run(&run).unwrap();
             db.save_run(&RunRecord { status: RunStatus::Succeeded, updated_ms: ended_ms, ..run }).unwrap();

@@ -18,7 +18,7 @@
 //! reaches connectors through [`TriggerPlugins`] and storage through
 //! [`TriggerStore`].
 
-use super::engine::{ExecError, Executor};
+use super::engine::{Answer, ExecError, Executor};
 use super::polling::{self, Schedule};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -81,6 +81,30 @@ pub enum HookReply {
     Accepted { runs: Vec<String> },
     /// The runs ran to the end (sync flows): their final records.
     Finished { runs: Vec<RunRecord> },
+}
+
+/// A `respond` step's `{status, headers, body}` as the webhook's answer:
+/// text as it is (`text/plain` unless a header says otherwise), no body for
+/// `null`, anything else as JSON. The run ids go in `x-weft-runs`.
+fn responded(response: &Value, runs: &[String]) -> HookReply {
+    let status = response["status"].as_u64().unwrap_or(200) as u16;
+    let mut headers: Vec<(String, String)> = response["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect();
+    let typed = headers.iter().any(|(k, _)| k == "content-type");
+    let (body, content_type) = match &response["body"] {
+        Value::Null => (Vec::new(), None),
+        Value::String(text) => (text.clone().into_bytes(), Some("text/plain; charset=utf-8")),
+        other => (other.to_string().into_bytes(), Some("application/json")),
+    };
+    if let (Some(content_type), false) = (content_type, typed) {
+        headers.push(("content-type".into(), content_type.into()));
+    }
+    headers.push(("x-weft-runs".into(), runs.join(",")));
+    HookReply::Direct { status, headers, body }
 }
 
 /// A flow's trigger as the API shows it.
@@ -579,10 +603,14 @@ impl Triggers {
         }
         let Some(admitted) = self.admit(n)? else { return Ok(HookReply::Busy { retry_after_s: 1 }) };
         let runs = self.inner.executor.prepare_runs(&stored, outcome.events.into_iter().map(|e| e.payload));
-        // A sync answer waits for the runs' ends, and a run's end is synced
-        // before it is reported: that sync covers the events too (as does any
-        // action's, which always comes first). Every other answer syncs here.
+        // A sync answer waits for the runs' ends (or a `respond` step), and a
+        // run's end is synced before it is reported: that sync covers the
+        // events too (as does any action's, which always comes first). A
+        // respond step's answer and every other answer sync here.
         let answer_waits = t.sync && outcome.response.is_none();
+        // Listening before the runs start, so an early answer is not missed.
+        let answers: Vec<_> =
+            if answer_waits { runs.iter().map(|r| inner.executor.answer(&r.id)).collect() } else { Vec::new() };
         if !runs.is_empty() {
             inner.store.record_events(&flow, None, &runs)?;
             // In the backlog now: the room held for them is given back.
@@ -600,9 +628,16 @@ impl Triggers {
             return Ok(HookReply::Accepted { runs: ids });
         }
         let mut finished = Vec::with_capacity(ids.len());
-        for id in &ids {
-            match tokio::time::timeout(inner.config.sync_timeout, inner.executor.finished(id)).await {
-                Ok(run) => finished.push(run?),
+        let deadline = tokio::time::Instant::now() + inner.config.sync_timeout;
+        for answer in answers {
+            match tokio::time::timeout_at(deadline, answer).await {
+                Ok(Ok(Answer::Ended(run))) => finished.push(*run),
+                Ok(Ok(Answer::Respond(response))) => {
+                    // The events are durable before anyone hears of them.
+                    self.runs().flush().await?;
+                    return Ok(responded(&response, &ids));
+                }
+                Ok(Err(e)) => return Err(e.into()),
                 Err(_) => {
                     self.runs().flush().await?;
                     return Ok(HookReply::Accepted { runs: ids });

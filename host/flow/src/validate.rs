@@ -60,13 +60,42 @@ pub struct Step {
 
 #[derive(Debug)]
 pub enum StepKind {
-    Action { connector: String, version: Option<String>, action: String, connection: String, input: Mapping },
-    Transform { plugin: String, version: Option<String>, input: Mapping },
-    If { condition: Expr, then: Vec<Step>, otherwise: Vec<Step> },
-    Switch { value: Expr, cases: Vec<(String, Vec<Step>)>, default: Vec<Step> },
-    ForEach { list: Expr, steps: Vec<Step>, concurrency: u32 },
+    Action {
+        connector: String,
+        version: Option<String>,
+        action: String,
+        connection: String,
+        input: Mapping,
+    },
+    Transform {
+        plugin: String,
+        version: Option<String>,
+        input: Mapping,
+    },
+    If {
+        condition: Expr,
+        then: Vec<Step>,
+        otherwise: Vec<Step>,
+    },
+    Switch {
+        value: Expr,
+        cases: Vec<(String, Vec<Step>)>,
+        default: Vec<Step>,
+    },
+    ForEach {
+        list: Expr,
+        steps: Vec<Step>,
+        concurrency: u32,
+    },
     Delay(Duration),
     DelayUntil(Mapping),
+    /// Run flow `flow` as a sub-flow with `input` as its event, and wait for it.
+    Call {
+        flow: String,
+        input: Mapping,
+    },
+    /// Answer the webhook's caller: `{status, headers, body}`.
+    Respond(Mapping),
 }
 
 /// Exponential backoff with jitter between attempts.
@@ -92,9 +121,13 @@ pub enum OnError {
 
 /// Validate `def` against `catalog`.
 pub fn validate(def: FlowDef, catalog: &dyn Catalog) -> Result<Flow, InvalidFlow> {
+    let answers = matches!(&def.trigger, TriggerDef::Webhook(t) if t.sync);
     let mut checker =
-        Checker { catalog, problems: Vec::new(), ids: HashSet::new(), visible: Vec::new(), loop_depth: 0 };
+        Checker { catalog, problems: Vec::new(), ids: HashSet::new(), visible: Vec::new(), loop_depth: 0, answers };
     checker.name("name", &def.name, false);
+    if let Some(name) = &def.on_failure {
+        checker.name("on_failure", name, false);
+    }
     checker.trigger(&def.trigger);
     if def.concurrency == Some(0) {
         checker.problem("concurrency", "must be at least 1 (omit it for no per-flow limit)");
@@ -131,9 +164,11 @@ struct Checker<'a> {
     /// Ids later steps may read, in order; loop bodies are popped on exit.
     visible: Vec<String>,
     loop_depth: usize,
+    /// The flow answers its webhook's caller (a `sync` webhook trigger): `respond` steps may.
+    answers: bool,
 }
 
-const KINDS: &str = "action, transform, if, switch, for_each, delay or delay_until";
+const KINDS: &str = "action, transform, call, respond, if, switch, for_each, delay or delay_until";
 
 impl Checker<'_> {
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
@@ -262,6 +297,8 @@ impl Checker<'_> {
         let kinds = [
             def.action.is_some(),
             def.transform.is_some(),
+            def.call.is_some(),
+            def.respond.is_some(),
             def.if_.is_some(),
             def.switch.is_some(),
             def.for_each.is_some(),
@@ -292,8 +329,9 @@ impl Checker<'_> {
     /// Fields that belong to another kind of step.
     fn misplaced(&mut self, def: &StepDef, path: &str) {
         let is_call = def.action.is_some() || def.transform.is_some();
+        let takes_input = is_call || def.call.is_some();
         let checks: [(bool, &str, &str); 8] = [
-            (def.input.is_some() && !is_call, "input", "action or transform"),
+            (def.input.is_some() && !takes_input, "input", "action, transform or call"),
             (def.connection.is_some() && def.action.is_none(), "connection", "action"),
             (def.then.is_some() && def.if_.is_none(), "then", "if"),
             (def.else_.is_some() && def.if_.is_none(), "else", "if"),
@@ -305,9 +343,9 @@ impl Checker<'_> {
             ),
             (def.retry.is_some() && !is_call, "retry", "action or transform"),
             (
-                matches!(def.on_error, Some(OnErrorDef::Branch(_)) | Some(OnErrorDef::Continue)) && !is_call,
+                matches!(def.on_error, Some(OnErrorDef::Branch(_)) | Some(OnErrorDef::Continue)) && !takes_input,
                 "on_error",
-                "action or transform",
+                "action, transform or call",
             ),
         ];
         for (bad, field, kind) in checks {
@@ -383,6 +421,34 @@ impl Checker<'_> {
                 version: version.map(str::to_string),
                 input,
             });
+        }
+        if let Some(flow) = &def.call {
+            let input = self.mapping(&format!("{path}.input"), def.input.as_ref())?;
+            self.name(&format!("{path}.call"), flow, false);
+            return Some(StepKind::Call { flow: flow.clone(), input });
+        }
+        if let Some(respond) = &def.respond {
+            if !self.answers {
+                self.problem(
+                    format!("{path}.respond"),
+                    "only a flow whose webhook trigger has `sync: true` can respond \
+                     (any other caller has had its answer before the run starts)",
+                );
+            }
+            let shape = serde_json::json!({
+                "status": respond.status.clone().unwrap_or(Value::from(200)),
+                "headers": respond.headers,
+                "body": respond.body.clone().unwrap_or(Value::Null),
+            });
+            let mapping = self.mapping(&format!("{path}.respond"), Some(&shape))?;
+            // A status written out is checked now; one from an expression when it is rendered.
+            if let Some(status) = &respond.status
+                && !status.as_str().is_some_and(|t| t.contains("{{"))
+                && let Err(message) = response_status(status)
+            {
+                self.problem(format!("{path}.respond.status"), message);
+            }
+            return Some(StepKind::Respond(mapping));
         }
         if let Some(condition) = &def.if_ {
             let condition = self.expr(&format!("{path}.if"), condition)?;
@@ -555,6 +621,99 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The HTTP status a `respond` step gives: an integer 100–599 (or text holding one).
+pub fn response_status(value: &Value) -> Result<u16, String> {
+    let n = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n @ 100..=599) => Ok(n as u16),
+        _ => Err(format!("{value} is not an HTTP status (a whole number from 100 to 599)")),
+    }
+}
+
+/// Every `call` step of `steps`, nested ones too, as (path, flow called).
+pub fn calls_of(steps: &[StepDef]) -> Vec<(String, String)> {
+    fn walk(steps: &[StepDef], out: &mut Vec<(String, String)>) {
+        for s in steps {
+            if let Some(flow) = &s.call {
+                out.push((format!("steps.{}.call", s.id), flow.clone()));
+            }
+            let nested = [&s.then, &s.else_, &s.default, &s.steps];
+            for list in nested.into_iter().flatten() {
+                walk(list, out);
+            }
+            for list in s.cases.iter().flat_map(|c| c.values()) {
+                walk(list, out);
+            }
+            if let Some(OnErrorDef::Branch(list)) = &s.on_error {
+                walk(list, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(steps, &mut out);
+    out
+}
+
+/// What `def` says of other flows, checked against the flows there are
+/// (`flows`: a flow's current definition by name; `def` stands for itself):
+/// `on_failure` and every `call` must name a flow, and no chain of calls may
+/// lead back to `def`. Checked when a flow is saved; a flow deleted later
+/// makes the step that calls it fail.
+pub fn check_links(def: &FlowDef, flows: &dyn Fn(&str) -> Option<FlowDef>) -> Vec<Problem> {
+    let lookup = |name: &str| if name == def.name { Some(def.clone()) } else { flows(name) };
+    let mut problems = Vec::new();
+    if let Some(name) = &def.on_failure
+        && lookup(name).is_none()
+    {
+        problems.push(Problem { path: "on_failure".into(), message: format!("no flow named {name:?}") });
+    }
+    for (path, target) in calls_of(&def.steps) {
+        if lookup(&target).is_none() {
+            problems.push(Problem { path, message: format!("no flow named {target:?}") });
+            continue;
+        }
+        // Depth first from the called flow: a way back to `def` is a cycle.
+        let mut chain = vec![def.name.clone(), target.clone()];
+        let mut seen = HashSet::new();
+        if let Some(cycle) = cycle_back(&def.name, &target, &lookup, &mut chain, &mut seen) {
+            problems.push(Problem {
+                path,
+                message: format!("calling {target:?} makes a cycle of sub-flows: {}", cycle.join(" → ")),
+            });
+        }
+    }
+    problems
+}
+
+/// A chain of calls from `from` back to `home`, if there is one.
+fn cycle_back(
+    home: &str,
+    from: &str,
+    lookup: &dyn Fn(&str) -> Option<FlowDef>,
+    chain: &mut Vec<String>,
+    seen: &mut HashSet<String>,
+) -> Option<Vec<String>> {
+    if from == home {
+        return Some(chain.clone());
+    }
+    if !seen.insert(from.to_string()) {
+        return None;
+    }
+    let def = lookup(from)?;
+    for (_, next) in calls_of(&def.steps) {
+        chain.push(next.clone());
+        if let Some(cycle) = cycle_back(home, &next, lookup, chain, seen) {
+            return Some(cycle);
+        }
+        chain.pop();
+    }
+    None
 }
 
 /// Call `f(name, version)` for every action's connector and transform in `steps`, nested ones too.

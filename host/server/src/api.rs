@@ -306,8 +306,25 @@ async fn save_flow(state: &Shared, body: &[u8], expected_name: Option<&str>) -> 
     {
         return Err(ApiError::bad_request(format!("the URL names flow {name:?} but the body names {:?}", def.name)));
     }
-    weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog).map_err(|e| ApiError::invalid(&e))?;
+    check_flow(state, &def).map_err(|e| ApiError::invalid(&e))?;
     store_flow(state, def).await
+}
+
+/// Check a flow as saving it does: valid against the installed plugins and
+/// connections, and naming flows that exist (`on_failure`, `call`) with no
+/// cycle of calls. Every problem at once.
+fn check_flow(state: &Shared, def: &FlowDef) -> Result<(), weft_flow::validate::InvalidFlow> {
+    let mut problems = match weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog) {
+        Ok(_) => Vec::new(),
+        Err(invalid) => invalid.problems,
+    };
+    let lookup = |name: &str| state.store.flow(name).ok().flatten().map(|f| f.def.clone());
+    problems.extend(weft_flow::validate::check_links(def, &lookup));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(weft_flow::validate::InvalidFlow { flow: def.name.clone(), problems })
+    }
 }
 
 /// Store a valid flow as its next version (unless it equals the current one)
@@ -346,8 +363,8 @@ async fn validate_flow(State(state): State<Shared>, body: Bytes) -> ApiResult {
             return ok(json!({ "valid": false, "problems": [problem], "flow": null }));
         }
     };
-    let problems = match weft_flow::validate(def.clone(), state.plugins.as_ref() as &dyn Catalog) {
-        Ok(_) => json!([]),
+    let problems = match check_flow(&state, &def) {
+        Ok(()) => json!([]),
         Err(invalid) => problems_json(&invalid.problems),
     };
     let valid = problems.as_array().is_some_and(Vec::is_empty);
@@ -477,7 +494,7 @@ async fn restore_version(
     if state.store.flow(&name)?.is_none() {
         return Err(ApiError::not_found(format!("no flow named {name:?}")));
     }
-    weft_flow::validate(old.def.clone(), state.plugins.as_ref() as &dyn Catalog).map_err(|e| ApiError::invalid(&e))?;
+    check_flow(&state, &old.def).map_err(|e| ApiError::invalid(&e))?;
     store_flow(&state, old.def).await
 }
 

@@ -432,8 +432,18 @@ impl RunStore for PgStore {
         self.put_together(run, &mut [step], None)
     }
 
-    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()> {
+    fn put_spawning(
+        &self,
+        run: &str,
+        steps: &mut [&mut StepRecord],
+        then: Option<&RunRecord>,
+        spawn: &[RunRecord],
+    ) -> StoreResult<()> {
         let params = step_params(self, steps)?;
+        let spawned = spawn
+            .iter()
+            .map(|r| Ok((RunRow::of(self, r)?, json(self.stats(), &*r.trigger)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
         let then = then
             .map(|r| Ok::<_, StoreFailure>((RunRow::of(self, r)?, json(self.stats(), &*r.trigger)?)))
             .transpose()?;
@@ -451,6 +461,9 @@ impl RunStore for PgStore {
                 && tx.q().execute(RENEW, &[&run, &token, &lease_ms]).await? == 0
             {
                 return Err(lost(&run));
+            }
+            for (row, event) in &spawned {
+                write_run(&tx, INSERT_RUN, row, event).await?;
             }
             let mut seqs = Vec::with_capacity(params.len());
             for (path, seq, record) in &params {
@@ -579,6 +592,26 @@ impl RunStore for PgStore {
             let mut woken: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
             woken.sort();
             Ok(woken)
+        })
+    }
+
+    fn wake_now(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.call(move |cx| async move {
+            let c = cx.client().await?;
+            let n = c
+                .q()
+                .execute(
+                    "UPDATE runs SET status = 'queued', in_queue = true, wake_ms = NULL, \
+                     head = (head - 'wake_ms') || '{\"status\": \"queued\"}'::jsonb \
+                     WHERE id = $1 AND status = 'waiting'",
+                    &[&id],
+                )
+                .await?;
+            if n > 0 {
+                cx.stats.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(n > 0)
         })
     }
 

@@ -34,6 +34,7 @@ macro_rules! suite {
             test_runs_are_listed_and_counted_apart,
             ended_runs_are_listed_by_flow_class_and_end_and_deleted_whole,
             step_records_keep_their_order_and_are_written_with_the_run,
+            runs_spawned_with_a_write_are_queued_with_it_and_a_waiting_run_wakes_now,
             hook_tokens_follow_their_record_and_events_land_with_their_state,
             connections_keep_secrets_and_list_without_them,
             kv_quota_counts_each_entry_and_refuses_without_change,

@@ -25,6 +25,9 @@ pub fn run(id: &str, status: RunStatus, wake_ms: Option<u64>) -> RunRecord {
         rerun_of: None,
         plugins: Default::default(),
         test: None,
+        parent: None,
+        failure_of: None,
+        error_run: None,
     }
 }
 
@@ -47,6 +50,7 @@ pub fn step(path: &str, status: StepStatus) -> StepRecord {
         seq: 0,
         pinned: false,
         node: None,
+        child: None,
     }
 }
 
@@ -248,6 +252,33 @@ pub fn step_records_keep_their_order_and_are_written_with_the_run(db: &dyn Backe
     assert_eq!(paths, ["fetch", "each[0].clean", "each[1].clean"], "in the order first written");
     assert_eq!(db.run("r1").unwrap().unwrap(), r, "and the run with them");
     assert!(db.steps("r2").unwrap().is_empty());
+}
+
+pub fn runs_spawned_with_a_write_are_queued_with_it_and_a_waiting_run_wakes_now(db: &dyn Backend) {
+    let parent = run("p1", RunStatus::Queued, None);
+    db.create_run(&parent).unwrap();
+    let child = RunRecord {
+        trigger: std::sync::Arc::new(json!({ "from": "p1" })),
+        parent: Some(weft_core::run::ParentLink { run: "p1".into(), step: "sub".into(), depth: 1 }),
+        ..run("p2", RunStatus::Queued, None)
+    };
+    let mut call = step("sub", StepStatus::Waiting);
+    call.child = Some("p2".into());
+    let waiting = run("p1", RunStatus::Waiting, Some(u64::MAX / 2));
+    db.put_spawning("p1", &mut [&mut call], Some(&waiting), std::slice::from_ref(&child)).unwrap();
+    assert_eq!(db.queued(10).unwrap(), ["p2"], "the new run is queued, the waiting one is not");
+    assert_eq!(db.backlog().unwrap(), 1);
+    let stored = db.run("p2").unwrap().unwrap();
+    assert_eq!((stored.parent, &*stored.trigger), (child.parent.clone(), &json!({ "from": "p1" })));
+    assert_eq!(db.step("p1", "sub").unwrap().unwrap().child.as_deref(), Some("p2"));
+
+    assert!(db.wake_now("p1").unwrap(), "a waiting run wakes whatever its time");
+    assert_eq!(db.run("p1").unwrap().unwrap().status, RunStatus::Queued);
+    assert_eq!(db.run("p1").unwrap().unwrap().wake_ms, None);
+    assert_eq!(db.next_wake().unwrap(), None, "its timer is gone");
+    assert_eq!(db.queued(10).unwrap(), ["p1", "p2"]);
+    assert!(!db.wake_now("p1").unwrap(), "a run that does not wait is left as it is");
+    assert!(!db.wake_now("nobody").unwrap());
 }
 
 pub fn hook_tokens_follow_their_record_and_events_land_with_their_state(db: &dyn Backend) {

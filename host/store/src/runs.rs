@@ -246,7 +246,13 @@ impl RunStore for Db {
         self.put_together(run, &mut [step], None)
     }
 
-    fn put_together(&self, run: &str, steps: &mut [&mut StepRecord], then: Option<&RunRecord>) -> StoreResult<()> {
+    fn put_spawning(
+        &self,
+        run: &str,
+        steps: &mut [&mut StepRecord],
+        then: Option<&RunRecord>,
+        spawn: &[RunRecord],
+    ) -> StoreResult<()> {
         let mut encoded = Vec::with_capacity(steps.len());
         for step in steps.iter_mut() {
             if step.seq == 0 {
@@ -255,14 +261,16 @@ impl RunStore for Db {
             encoded.push((joined(run, step.path.as_bytes()), encode(&**step)?));
         }
         let then = then.map(|r| Ok::<_, StoreFailure>((r, encode_head(r)?))).transpose()?;
+        let spawned = encode_new(spawn)?;
         let delta = self.write(|w| {
+            let mut delta = self.insert_new(w, &spawned)?;
             for (key, bytes) in &encoded {
                 w.insert(&self.trees.steps, key, bytes)?;
             }
-            match &then {
-                Some((run, bytes)) => self.put_run(w, run, bytes),
-                None => Ok(0),
+            if let Some((run, bytes)) = &then {
+                delta += self.put_run(w, run, bytes)?;
             }
+            Ok::<_, StoreFailure>(delta)
         })?;
         self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         Ok(())
@@ -314,6 +322,21 @@ impl RunStore for Db {
             })?;
             self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         }
+        Ok(woken)
+    }
+
+    fn wake_now(&self, id: &str) -> StoreResult<bool> {
+        let mut woken = false;
+        let delta = self.write(|w| match self.head(id)? {
+            Some(mut run) if run.status == RunStatus::Waiting => {
+                run.status = RunStatus::Queued;
+                run.wake_ms = None;
+                woken = true;
+                self.put_run(w, &run, &encode_head(&run)?)
+            }
+            _ => Ok(0),
+        })?;
+        self.trees.backlog.fetch_add(delta, Ordering::SeqCst);
         Ok(woken)
     }
 
@@ -606,27 +629,38 @@ impl Db {
         runs: &[RunRecord],
         also: impl FnOnce(&mut Writes) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        let encoded: Vec<(&str, Vec<u8>, Vec<u8>)> = runs
-            .iter()
-            .map(|r| Ok((r.id.as_str(), encode(&*r.trigger)?, encode_head(r)?)))
-            .collect::<StoreResult<_>>()?;
-        let t = &self.trees;
+        let encoded = encode_new(runs)?;
         let added = self.write(|w| {
-            let mut added = 0;
-            for (id, event, head) in &encoded {
-                // The queue entry and the event before the record (see `Db::write`).
-                if w.insert(&t.queue, id, [])?.is_none() {
-                    added += 1;
-                }
-                w.insert(&t.events, id, event)?;
-                w.insert(&t.runs, id, head)?;
-            }
+            let added = self.insert_new(w, &encoded)?;
             also(w)?;
             Ok::<_, StoreFailure>(added)
         })?;
-        t.backlog.fetch_add(added, Ordering::SeqCst);
+        self.trees.backlog.fetch_add(added, Ordering::SeqCst);
         Ok(())
     }
+
+    /// Write new runs ([`encode_new`]) with their queue entries; how many
+    /// entries the queue gained.
+    fn insert_new(&self, w: &mut Writes, runs: &[NewRun<'_>]) -> StoreResult<i64> {
+        let t = &self.trees;
+        let mut added = 0;
+        for (id, event, head) in runs {
+            // The queue entry and the event before the record (see `Db::write`).
+            if w.insert(&t.queue, id, [])?.is_none() {
+                added += 1;
+            }
+            w.insert(&t.events, id, event)?;
+            w.insert(&t.runs, id, head)?;
+        }
+        Ok(added)
+    }
+}
+
+/// A new run as it is written: id, event, record without the event.
+type NewRun<'a> = (&'a str, Vec<u8>, Vec<u8>);
+
+fn encode_new(runs: &[RunRecord]) -> StoreResult<Vec<NewRun<'_>>> {
+    runs.iter().map(|r| Ok((r.id.as_str(), encode(&*r.trigger)?, encode_head(r)?))).collect()
 }
 
 fn current_version(t: &Trees, name: &str) -> StoreResult<u64> {

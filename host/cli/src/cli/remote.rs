@@ -336,6 +336,19 @@ fn report(out: &Value, json: bool) -> Result<ExitCode> {
             run["version"],
             str_of(run, "status")
         );
+        if let Some(parent) = run["parent"].as_object() {
+            println!(
+                "  called by run {} (step {})",
+                parent["run"].as_str().unwrap_or_default(),
+                parent["step"].as_str().unwrap_or_default()
+            );
+        }
+        if let Some(failed) = run["failure_of"].as_str() {
+            println!("  reports the failure of run {failed}");
+        }
+        if let Some(report) = run["error_run"].as_str() {
+            println!("  its failure is reported by run {report}");
+        }
         for s in out["steps"].as_array().into_iter().flatten() {
             let took = match (s["started_ms"].as_u64(), s["ended_ms"].as_u64()) {
                 (Some(a), Some(b)) => format!("{} ms", b.saturating_sub(a)),
@@ -351,6 +364,9 @@ fn report(out: &Value, json: bool) -> Result<ExitCode> {
             }
             if let Some(node) = s["node"].as_str() {
                 line.push_str(&format!("  on {node}"));
+            }
+            if let Some(child) = s["child"].as_str() {
+                line.push_str(&format!("  sub-flow run {child}"));
             }
             if let Some(e) = s["error"]["message"].as_str() {
                 line.push_str(&format!("  {e}"));

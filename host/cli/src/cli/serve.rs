@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// start makes a token and prints it once.
     #[arg(long, env = "WEFT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// The error flow: when a run fails for good and its flow names no `on_failure`, a run of
+    /// this flow starts with a summary of the failure.
+    #[arg(long, env = "WEFT_ERROR_FLOW")]
+    error_flow: Option<String>,
 }
 
 /// The key that seals connection secrets in a database.
@@ -131,6 +135,7 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
     }
     config.public_url = args.public_url;
     config.admin_token = args.admin_token;
+    config.error_flow = args.error_flow;
     let set = |value: Option<usize>, field: &mut usize| {
         if let Some(v) = value {
             *field = v;
