@@ -1392,14 +1392,19 @@ impl Executor {
                     .map_err(|m| fail_step(&step.id, &format!("respond.status: {m}")))?;
                 let mut headers = serde_json::Map::new();
                 for (name, value) in rendered["headers"].as_object().into_iter().flatten() {
-                    let ok = http_token(name) && value.as_str().is_some_and(|v| !v.contains(['\r', '\n']));
-                    if !ok {
+                    // A whole expression keeps its type: a number or a flag is written out.
+                    let text = match value {
+                        Value::String(text) => Some(text.clone()),
+                        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+                        _ => None,
+                    };
+                    let Some(text) = text.filter(|t| http_token(name) && !t.contains(['\r', '\n'])) else {
                         return Err(fail_step(
                             &step.id,
                             &format!("respond.headers: {name:?}: {value} is not a valid header"),
                         ));
-                    }
-                    headers.insert(name.to_ascii_lowercase(), value.clone());
+                    };
+                    headers.insert(name.to_ascii_lowercase(), Value::String(text));
                 }
                 let response = json!({ "status": status, "headers": headers, "body": rendered["body"] });
                 let mut rec = record(StepStatus::Succeeded, None, Some(response.clone()), 1, now);
