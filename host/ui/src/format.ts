@@ -56,6 +56,7 @@ export const ERROR_KIND_TEXT: Record<string, string> = {
   capacity: 'no room to run the plugin at that moment',
   'wrong-world': 'the plugin is not of the kind (connector or transform) the step needs',
   'input-mapping': "the step's input mapping could not be rendered",
+  'sub-flow': 'the sub-flow this step called failed, or could not start',
 };
 
 /** The tooltip of an error kind badge. */

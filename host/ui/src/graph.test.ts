@@ -27,6 +27,20 @@ describe('flowToGraph', () => {
     expect(g.edges).toHaveLength(3);
   });
 
+  it('shows sub-flow calls and respond steps as their own kinds', () => {
+    const g = flowToGraph({
+      name: 'f',
+      trigger: 'manual',
+      steps: [
+        { id: 'sub', call: 'clean', input: { n: 1 } },
+        { id: 'answer', respond: { status: 201 } },
+      ],
+    });
+    expect(g.nodes.find((n) => n.id === s('sub'))).toMatchObject({ kind: 'call', label: 'sub · call', detail: 'clean' });
+    expect(g.nodes.find((n) => n.id === s('answer'))).toMatchObject({ kind: 'respond', label: 'answer · respond', detail: 'status 201' });
+    expect(edge(g, s('sub'), s('answer'))).toHaveLength(1);
+  });
+
   it('labels the trigger from its definition', () => {
     const g = flowToGraph({ name: 'f', trigger: { schedule: { cron: '*/5 * * * *', timezone: 'Europe/Oslo' } }, steps: [] });
     expect(g.nodes[0]).toMatchObject({ label: 'trigger · schedule', detail: '*/5 * * * * (Europe/Oslo)' });

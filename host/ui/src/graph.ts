@@ -4,7 +4,7 @@
 import dagre from '@dagrejs/dagre';
 import type { FlowDef, StepDef, TriggerDef } from './types';
 
-export type NodeKind = 'trigger' | 'action' | 'transform' | 'if' | 'switch' | 'for_each' | 'delay' | 'end' | 'unknown';
+export type NodeKind = 'trigger' | 'action' | 'transform' | 'call' | 'respond' | 'if' | 'switch' | 'for_each' | 'delay' | 'end' | 'unknown';
 
 export interface GraphNode {
   /** `step:<id>` for steps (ids are unique within a flow), `trigger`, `end`. */
@@ -50,6 +50,8 @@ interface Exit {
 export function stepKind(step: StepDef): NodeKind {
   if (step.action !== undefined) return 'action';
   if (step.transform !== undefined) return 'transform';
+  if (step.call !== undefined) return 'call';
+  if (step.respond !== undefined) return 'respond';
   if (step.if !== undefined) return 'if';
   if (step.switch !== undefined) return 'switch';
   if (step.for_each !== undefined) return 'for_each';
@@ -63,6 +65,10 @@ function stepLabel(step: StepDef): { label: string; detail?: string } {
       return { label: `${step.id} · ${step.action}`, detail: step.connection ? `connection ${step.connection}` : undefined };
     case 'transform':
       return { label: `${step.id} · ${step.transform}` };
+    case 'call':
+      return { label: `${step.id} · call`, detail: step.call };
+    case 'respond':
+      return { label: `${step.id} · respond`, detail: `status ${typeof step.respond?.status === 'string' || typeof step.respond?.status === 'number' ? step.respond.status : 200}` };
     case 'if':
       return { label: `${step.id} · if`, detail: step.if };
     case 'switch':

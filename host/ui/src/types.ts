@@ -29,6 +29,12 @@ export interface Run {
   plugins?: Record<string, string>;
   /** Only on a test run (started from the editor): what it tested. */
   test?: { def: FlowDef; pinned?: Record<string, Json>; until?: string };
+  /** Only on a sub-flow's run: the run and `call` step waiting for it. */
+  parent?: { run: string; step: string; depth: number };
+  /** Only on an error flow's run: the failed run it reports. */
+  failure_of?: string;
+  /** Only on a failed run whose failure started an error flow: that run. */
+  error_run?: string;
 }
 
 /**
@@ -47,9 +53,10 @@ export type ErrorKind =
   | 'bad-output'
   | 'capacity'
   | 'wrong-world'
-  | 'input-mapping';
+  | 'input-mapping'
+  | 'sub-flow';
 
-export const ERROR_KINDS: ErrorKind[] = ['invalid-input', 'auth', 'rate-limited', 'transient', 'fatal', 'limit', 'trap', 'bad-output', 'capacity', 'wrong-world', 'input-mapping'];
+export const ERROR_KINDS: ErrorKind[] = ['invalid-input', 'auth', 'rate-limited', 'transient', 'fatal', 'limit', 'trap', 'bad-output', 'capacity', 'wrong-world', 'input-mapping', 'sub-flow'];
 
 export interface StepFailure {
   message: string;
@@ -104,6 +111,8 @@ export interface Step {
   pinned?: boolean;
   /** The node that executed the step, when several nodes share one store. */
   node?: string;
+  /** A `call` step: the sub-flow's run it started. */
+  child?: string;
 }
 
 export interface RunWithSteps {
@@ -149,7 +158,9 @@ export interface StepDef {
   action?: string;
   connection?: string;
   transform?: string;
+  call?: string;
   input?: Json;
+  respond?: { status?: Json; headers?: Record<string, string>; body?: Json };
   if?: string;
   then?: StepDef[];
   else?: StepDef[];
@@ -171,6 +182,7 @@ export interface FlowDef {
   trigger: TriggerDef;
   concurrency?: number;
   retention?: { succeeded?: string; failed?: string; max_runs?: number };
+  on_failure?: string;
   steps: StepDef[];
 }
 

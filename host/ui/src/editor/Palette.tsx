@@ -16,6 +16,8 @@ export interface PaletteItem {
 }
 
 const BUILT_IN: PaletteItem[] = [
+  { key: 'call', group: 'Built-in', title: 'call', description: 'Run another flow as a sub-flow and use its output; waits holding no worker.', idBase: 'sub', make: () => ({ call: '', input: {} }) },
+  { key: 'respond', group: 'Built-in', title: 'respond', description: "Answer a sync webhook's caller now (status, headers, body); the run goes on.", idBase: 'answer', make: () => ({ respond: { status: 200, body: { ok: true } } }) },
   { key: 'if', group: 'Built-in', title: 'if', description: 'Run some steps when a condition holds, others when it does not.', idBase: 'check', make: () => ({ if: 'true', then: [] }) },
   { key: 'switch', group: 'Built-in', title: 'switch', description: 'Pick a branch by the value of an expression.', idBase: 'route', make: () => ({ switch: 'trigger.type', cases: { a: [] } }) },
   { key: 'for_each', group: 'Built-in', title: 'for_each', description: 'Run steps once per item of a list (item, index).', idBase: 'each', make: () => ({ for_each: 'trigger.items', steps: [] }) },

@@ -15,11 +15,13 @@ export interface Loc {
   index: number;
 }
 
-export type StepKindName = 'action' | 'transform' | 'if' | 'switch' | 'for_each' | 'delay' | 'delay_until';
+export type StepKindName = 'action' | 'transform' | 'call' | 'respond' | 'if' | 'switch' | 'for_each' | 'delay' | 'delay_until';
 
 export function kindOf(step: StepDef): StepKindName | null {
   if (step.action !== undefined) return 'action';
   if (step.transform !== undefined) return 'transform';
+  if (step.call !== undefined) return 'call';
+  if (step.respond !== undefined) return 'respond';
   if (step.if !== undefined) return 'if';
   if (step.switch !== undefined) return 'switch';
   if (step.for_each !== undefined) return 'for_each';

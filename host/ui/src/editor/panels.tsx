@@ -228,6 +228,8 @@ const DESCRIPTIONS: Record<string, string> = {
   for_each: 'Runs its body once per item of the list; the body reads `item` and `index`.',
   delay: 'Waits this long; the run holds no worker meanwhile. A test does not wait.',
   delay_until: 'Waits until this RFC 3339 time. A test does not wait.',
+  call: "Runs this flow with the input as its event, waits for it (holding no worker) and gives its output; its failure fails this step.",
+  respond: "Answers the webhook's caller at once (flows with a sync webhook trigger); the run goes on.",
 };
 
 export function StepPanel(props: {
@@ -359,7 +361,42 @@ export function StepPanel(props: {
             <ProblemText problems={problems} field="transform" />
           </>
         )}
-        {(kind === 'action' || kind === 'transform') && (
+        {kind === 'call' && (
+          <>
+            <Row label="Flow" hint={DESCRIPTIONS.call}>
+              <input value={step.call ?? ''} onChange={(e) => set({ call: e.target.value })} data-testid="step-call" />
+            </Row>
+            <ProblemText problems={problems} field="call" />
+          </>
+        )}
+        {kind === 'respond' && (
+          <>
+            <Row label="Status" hint={DESCRIPTIONS.respond}>
+              <ExprInput
+                value={step.respond?.status === undefined ? '' : String(step.respond.status)}
+                onChange={(v) => set({ respond: { ...step.respond, status: /^\d+$/.test(v) ? Number(v) : v || undefined } })}
+                paths={paths}
+                onFocusTarget={onFocusTarget}
+                preview={preview}
+                testId="step-respond-status"
+                ariaLabel="Status"
+              />
+            </Row>
+            <h3>Body</h3>
+            <SchemaForm
+              schema={undefined}
+              value={step.respond?.body}
+              onChange={(v) => set({ respond: { ...step.respond, body: v } })}
+              paths={paths}
+              problems={{}}
+              onFocusTarget={onFocusTarget}
+              preview={preview}
+              testId="respond-body"
+            />
+            <ProblemText problems={problems} field="respond" />
+          </>
+        )}
+        {(kind === 'action' || kind === 'transform' || kind === 'call') && (
           <>
             <h3>Input</h3>
             <SchemaForm
@@ -373,7 +410,9 @@ export function StepPanel(props: {
               testId="input"
             />
             <details className="step-more">
-              <summary>Retries and errors</summary>
+              <summary>{kind === 'call' ? 'Errors' : 'Retries and errors'}</summary>
+              {kind !== 'call' && (
+                <>
               <Row label="Attempts" hint="in all, the first included (default 3)">
                 <input
                   type="number"
@@ -386,6 +425,8 @@ export function StepPanel(props: {
               <Row label="First back-off" hint="e.g. 1s (doubles each time)">
                 <input value={step.retry?.initial_backoff ?? ''} onChange={(e) => set({ retry: clean({ ...step.retry, initial_backoff: e.target.value || undefined }) })} />
               </Row>
+                </>
+              )}
               <Row label="When it fails for good">
                 <select
                   value={step.on_error === undefined ? 'fail' : typeof step.on_error === 'string' ? step.on_error : 'branch'}
@@ -437,7 +478,7 @@ export function StepPanel(props: {
           <ProblemText key={f} problems={problems} field={f} />
         ))}
         {problems
-          .filter((p) => !['', 'id', 'action', 'connection', 'transform', 'if', 'switch', 'for_each', 'delay', 'delay_until'].includes(p.field) && inputField(p.field) === null)
+          .filter((p) => !['', 'id', 'action', 'connection', 'transform', 'call', 'respond', 'if', 'switch', 'for_each', 'delay', 'delay_until'].includes(p.field) && inputField(p.field) === null)
           .map((p, i) => (
             <p key={i} className="error-text small">
               <span className="mono">{p.field}</span>: {p.message}

@@ -104,14 +104,14 @@ describe('pathAt', () => {
 
 describe('keysAt and valuesAt', () => {
   it('offers the root keys', () => {
-    expect(names(keysAt(schema, []))).toEqual(['concurrency', 'description', 'name', 'retention', 'steps', 'trigger']);
+    expect(names(keysAt(schema, []))).toEqual(['concurrency', 'description', 'name', 'on_failure', 'retention', 'steps', 'trigger']);
     expect(keysAt(schema, []).find((k) => k.name === 'name')).toMatchObject({ required: true, description: expect.stringContaining('Unique name') });
     expect(keysAt(schema, []).find((k) => k.name === 'trigger')?.description).toBe('How runs start.');
   });
 
   it('offers a step’s keys, however nested', () => {
     const step = names(keysAt(schema, ['steps', 0]));
-    for (const k of ['id', 'action', 'connection', 'transform', 'input', 'if', 'then', 'else', 'switch', 'cases', 'default', 'for_each', 'steps', 'delay', 'delay_until', 'retry', 'on_error', 'concurrency']) expect(step).toContain(k);
+    for (const k of ['id', 'action', 'connection', 'transform', 'call', 'respond', 'input', 'if', 'then', 'else', 'switch', 'cases', 'default', 'for_each', 'steps', 'delay', 'delay_until', 'retry', 'on_error', 'concurrency']) expect(step).toContain(k);
     expect(names(keysAt(schema, ['steps', 3, 'then', 0, 'on_error', 'branch', 1, 'cases', 'x', 0]))).toEqual(step);
     expect(names(keysAt(schema, ['steps', 0, 'retry']))).toEqual(['initial_backoff', 'max_attempts', 'max_backoff']);
     expect(names(keysAt(schema, ['steps', 0, 'on_error']))).toEqual(['branch']);
@@ -265,7 +265,7 @@ describe('completionsAt', () => {
     expect(step?.from).toBe(21);
     expect(labels(step)).toContain('transform');
     expect(labels(step)).not.toContain('id');
-    expect(labels(complete('name: x\n‸\nsteps: []\n'))).toEqual(['concurrency', 'description', 'retention', 'trigger']);
+    expect(labels(complete('name: x\n‸\nsteps: []\n'))).toEqual(['concurrency', 'description', 'on_failure', 'retention', 'trigger']);
   });
 
   it('keeps an existing colon', () => {

@@ -4,7 +4,7 @@ import { stringify as toYaml } from 'yaml';
 import type { FlowDef, StepDef } from '../types';
 
 const FLOW_KEYS = ['name', 'description', 'trigger', 'concurrency', 'retention', 'steps'];
-const STEP_KEYS = ['id', 'action', 'connection', 'transform', 'input', 'if', 'then', 'else', 'switch', 'cases', 'default', 'for_each', 'concurrency', 'steps', 'delay', 'delay_until', 'retry', 'on_error'];
+const STEP_KEYS = ['id', 'action', 'connection', 'transform', 'call', 'input', 'respond', 'if', 'then', 'else', 'switch', 'cases', 'default', 'for_each', 'concurrency', 'steps', 'delay', 'delay_until', 'retry', 'on_error'];
 const TRIGGER_KEYS = ['connector', 'trigger', 'connection', 'config', 'events', 'interval', 'sync', 'fallback_poll'];
 
 /** `obj` with `keys` first, in that order, then any others as they were. */

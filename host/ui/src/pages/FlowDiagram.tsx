@@ -47,6 +47,8 @@ const KIND_ICON: Partial<Record<NodeKind, string>> = {
   delay: '⏱',
   action: '→',
   transform: 'ƒ',
+  call: '⤷',
+  respond: '↩',
 };
 
 const WeftNodeView = memo(function WeftNodeView({ data }: NodeProps<WeftNode>) {

@@ -175,6 +175,15 @@ export function RunPage({ id }: { id: string }) {
             ...(run.rerun_of
               ? ([['Re-run of', <Link href={`/runs/${encodeURIComponent(run.rerun_of)}`} className="mono" data-testid="rerun-of">{run.rerun_of}</Link>]] as [string, ReactNode][])
               : []),
+            ...(run.parent
+              ? ([['Called by', <span><Link href={`/runs/${encodeURIComponent(run.parent.run)}`} className="mono" data-testid="parent-run">{run.parent.run}</Link> (step <span className="mono">{run.parent.step}</span>)</span>]] as [string, ReactNode][])
+              : []),
+            ...(run.failure_of
+              ? ([['Reports the failure of', <Link href={`/runs/${encodeURIComponent(run.failure_of)}`} className="mono" data-testid="failure-of">{run.failure_of}</Link>]] as [string, ReactNode][])
+              : []),
+            ...(run.error_run
+              ? ([['Error flow run', <Link href={`/runs/${encodeURIComponent(run.error_run)}`} className="mono" data-testid="error-run">{run.error_run}</Link>]] as [string, ReactNode][])
+              : []),
           ]}
         />
         {run.error && (
@@ -458,6 +467,9 @@ function StepDetail({
           ...(step.pinned ? ([['Pinned', <span className="tag" title="A test run gave this output: the step was not called">output given, not called</span>]] as [string, ReactNode][]) : []),
           ['Attempts', step.attempts],
           ...(step.node ? ([['Node', <span className="mono" data-testid="step-node">{step.node}</span>]] as [string, ReactNode][]) : []),
+          ...(step.child
+            ? ([['Sub-flow run', <Link href={`/runs/${encodeURIComponent(step.child)}`} className="mono" data-testid="step-child">{step.child}</Link>]] as [string, ReactNode][])
+            : []),
           ['Started', <span title={absoluteTime(step.started_ms)}>{absoluteTime(step.started_ms)}</span>],
           ['Duration', duration(row.endMs - row.startMs) + (row.open ? ' so far' : '')],
           ...(step.wake_ms ? ([['Wakes', <RelTime ms={step.wake_ms} now={now} />]] as [string, ReactNode][]) : []),
