@@ -166,6 +166,23 @@ async fn sub_flows_link_both_ways_fail_their_caller_and_refuse_cycles() {
     );
     let out = apply("lost", "name: lost\ntrigger: manual\nsteps:\n  - { id: there, call: nowhere }\n");
     assert!(text(&out).contains("steps.there.call: no flow named \"nowhere\""), "{}", text(&out));
+
+    // Exported flows apply to another installation whatever the order of the files,
+    // though `signup` can only be saved once `clean` is.
+    let export = dir.path().join("export");
+    let out = weft.cli(&["flow", "export", "--dir", &export.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (signup, clean) = (export.join("signup.yaml"), export.join("clean.yaml"));
+    assert!(std::fs::read_to_string(&signup).unwrap().contains("call: clean"));
+    let (_other_dir, other_data, other_plugins) = workspace(&[plugins::CLEAN_CONTACT, plugins::IDENTITY]);
+    let other = Weft::start(EXE, &other_data, &other_plugins, &[]);
+    let out = other.cli(&["flow", "apply", &signup.display().to_string(), &clean.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out));
+    for name in ["signup", "clean"] {
+        let there = other.ok("GET", &format!("/api/flows/{name}"), None).await;
+        let here = weft.ok("GET", &format!("/api/flows/{name}"), None).await;
+        assert_eq!(there["flow"]["def"], here["flow"]["def"], "{name} came across unchanged");
+    }
 }
 
 /// A small xorshift generator: kill moments vary per run without a dependency.

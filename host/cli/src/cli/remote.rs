@@ -20,6 +20,14 @@ pub enum FlowCommand {
         #[arg(long)]
         activate: bool,
     },
+    /// Write flows (all, or those named) as YAML files, `<dir>/<name>.yaml`, that `flow apply`
+    /// takes back.
+    Export {
+        names: Vec<String>,
+        /// The folder to write to (made if missing).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// List flows with their version, trigger and whether they are active.
     List,
     /// Show a flow's definition and its trigger's state.
@@ -143,34 +151,67 @@ pub async fn flow(cmd: FlowCommand, g: &Global) -> Result<ExitCode> {
         FlowCommand::Schema => unreachable!("handled above"),
         FlowCommand::Apply { files, activate } => {
             let mut failed = false;
+            let mut texts = Vec::with_capacity(files.len());
             for file in files {
                 let text = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-                match api.call("POST", "/api/flows", Some(("application/yaml", text))).await {
-                    Ok(saved) => {
-                        let name = str_of(&saved, "name").to_string();
-                        println!("flow {name} is at version {}", saved["version"]);
-                        if let Some(w) = saved.get("warning").and_then(Value::as_str) {
-                            eprintln!("warning: {name}: {w}");
-                        }
-                        if activate {
-                            let status =
-                                api.post_json(&format!("/api/flows/{}/activate", encode(&name)), &json!({})).await;
-                            match status {
-                                Ok(status) => print_activation(&status),
-                                Err(e) => {
-                                    eprintln!("error: activating {name}: {e:#}");
-                                    failed = true;
+                texts.push((file, text));
+            }
+            // Flows may name each other (`call`, `on_failure`): a file refused
+            // while others are saved is tried again after them, so the order of
+            // the files does not matter.
+            let mut pending = texts;
+            loop {
+                let mut refused = Vec::new();
+                let before = pending.len();
+                for (file, text) in pending {
+                    match api.call("POST", "/api/flows", Some(("application/yaml", text.clone()))).await {
+                        Ok(saved) => {
+                            let name = str_of(&saved, "name").to_string();
+                            println!("flow {name} is at version {}", saved["version"]);
+                            if let Some(w) = saved.get("warning").and_then(Value::as_str) {
+                                eprintln!("warning: {name}: {w}");
+                            }
+                            if activate {
+                                let status =
+                                    api.post_json(&format!("/api/flows/{}/activate", encode(&name)), &json!({})).await;
+                                match status {
+                                    Ok(status) => print_activation(&status),
+                                    Err(e) => {
+                                        eprintln!("error: activating {name}: {e:#}");
+                                        failed = true;
+                                    }
                                 }
                             }
                         }
+                        Err(e) => refused.push((file, text, e)),
                     }
-                    Err(e) => {
+                }
+                if refused.is_empty() || refused.len() == before {
+                    for (file, _, e) in &refused {
                         eprintln!("error: {}: {e:#}", file.display());
                         failed = true;
                     }
+                    break;
                 }
+                pending = refused.into_iter().map(|(file, text, _)| (file, text)).collect();
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        FlowCommand::Export { names, dir } => {
+            let names: Vec<String> = if names.is_empty() {
+                let flows = api.get("/api/flows").await?;
+                flows.as_array().into_iter().flatten().map(|f| str_of(f, "name").to_string()).collect()
+            } else {
+                names
+            };
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for name in names {
+                let flow = api.get(&format!("/api/flows/{}", encode(&name))).await?;
+                let path = dir.join(format!("{name}.yaml"));
+                std::fs::write(&path, str_of(&flow, "yaml")).with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
         }
         FlowCommand::List => {
             for f in api.get("/api/flows").await?.as_array().into_iter().flatten() {
