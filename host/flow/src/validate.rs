@@ -638,26 +638,31 @@ pub fn response_status(value: &Value) -> Result<u16, String> {
 
 /// Every `call` step of `steps`, nested ones too, as (path, flow called).
 pub fn calls_of(steps: &[StepDef]) -> Vec<(String, String)> {
-    fn walk(steps: &[StepDef], out: &mut Vec<(String, String)>) {
-        for s in steps {
-            if let Some(flow) = &s.call {
-                out.push((format!("steps.{}.call", s.id), flow.clone()));
-            }
-            let nested = [&s.then, &s.else_, &s.default, &s.steps];
-            for list in nested.into_iter().flatten() {
-                walk(list, out);
-            }
-            for list in s.cases.iter().flat_map(|c| c.values()) {
-                walk(list, out);
-            }
-            if let Some(OnErrorDef::Branch(list)) = &s.on_error {
-                walk(list, out);
-            }
+    let mut out = Vec::new();
+    walk_defs(steps, &mut |s| {
+        if let Some(flow) = &s.call {
+            out.push((format!("steps.{}.call", s.id), flow.clone()));
+        }
+    });
+    out
+}
+
+/// Call `f` on every step definition, nested ones (branches, loop bodies,
+/// error branches) right after the step that holds them.
+fn walk_defs(steps: &[StepDef], f: &mut impl FnMut(&StepDef)) {
+    for s in steps {
+        f(s);
+        let nested = [&s.then, &s.else_, &s.default, &s.steps];
+        for list in nested.into_iter().flatten() {
+            walk_defs(list, f);
+        }
+        for list in s.cases.iter().flat_map(|c| c.values()) {
+            walk_defs(list, f);
+        }
+        if let Some(OnErrorDef::Branch(list)) = &s.on_error {
+            walk_defs(list, f);
         }
     }
-    let mut out = Vec::new();
-    walk(steps, &mut out);
-    out
 }
 
 /// What `def` says of other flows, checked against the flows there are
@@ -753,31 +758,18 @@ pub fn walk_steps(steps: &[Step], f: &mut impl FnMut(&Step)) {
 /// How a flow names each plugin it uses, as written (`http`, `http@0.2.0`),
 /// with whether it names a connector (rather than a transform); sorted.
 pub fn plugin_references(def: &FlowDef) -> Vec<(String, bool)> {
-    fn walk(steps: &[StepDef], out: &mut Vec<(String, bool)>) {
-        for s in steps {
-            if let Some(action) = &s.action {
-                out.push((action.rsplit_once('.').map_or(action.as_str(), |(c, _)| c).to_string(), true));
-            }
-            if let Some(t) = &s.transform {
-                out.push((t.clone(), false));
-            }
-            let nested = [&s.then, &s.else_, &s.default, &s.steps];
-            for list in nested.into_iter().flatten() {
-                walk(list, out);
-            }
-            for list in s.cases.iter().flat_map(|c| c.values()) {
-                walk(list, out);
-            }
-            if let Some(OnErrorDef::Branch(list)) = &s.on_error {
-                walk(list, out);
-            }
-        }
-    }
     let mut out = Vec::new();
     if let TriggerDef::Webhook(t) | TriggerDef::Polling(t) = &def.trigger {
         out.push((t.connector.clone(), true));
     }
-    walk(&def.steps, &mut out);
+    walk_defs(&def.steps, &mut |s| {
+        if let Some(action) = &s.action {
+            out.push((action.rsplit_once('.').map_or(action.as_str(), |(c, _)| c).to_string(), true));
+        }
+        if let Some(t) = &s.transform {
+            out.push((t.clone(), false));
+        }
+    });
     out.sort();
     out.dedup();
     out
