@@ -32,6 +32,7 @@ fn record(i: u64) -> StepRecord {
         pinned: false,
         node: None,
         child: None,
+        throttled: false,
     }
 }
 

@@ -4,6 +4,9 @@
 //!
 //! - `GET /records` (newest first), `?after_id=N` (ascending),
 //!   `?modified_since=T` (modified at or after T, oldest first);
+//! - `POST /records {name}` → 201 `{id, name, modified}`; each is logged with its arrival time
+//!   and status ([`SaasApp::posts`]), and [`SaasApp::rate_limit_next`] answers the next ones
+//!   429 with `Retry-After`;
 //! - `POST /hooks {url, events}` → 201 `{id, url, events}`; `DELETE /hooks/{id}`; `GET /hooks`.
 //!
 //! Each change moves the app's clock one second, so modified times are
@@ -34,12 +37,17 @@ struct State {
     clock: u64,
     hooks: BTreeMap<u64, Hook>,
     next_hook: u64,
+    /// `POST /records` as they arrived: when (since the app started) and the status answered.
+    posts: Vec<(std::time::Duration, u16)>,
+    /// The next this many `POST /records` are answered 429 with `Retry-After: <.1>` seconds.
+    rate_limited: (u32, u64),
 }
 
 /// The running app; it stops when dropped.
 pub struct SaasApp {
     pub addr: SocketAddr,
     pub api_key: String,
+    pub started: std::time::Instant,
     state: Arc<Mutex<State>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -55,13 +63,14 @@ fn record(id: u64, (name, modified): &(String, u64)) -> Value {
 impl SaasApp {
     pub async fn start(api_key: &str) -> SaasApp {
         let state = Arc::new(Mutex::new(State::default()));
+        let started = std::time::Instant::now();
         let (shared, key) = (state.clone(), api_key.to_string());
         let (addr, task) = crate::serve(move |req, _| {
             let (state, key) = (shared.clone(), key.clone());
-            async move { Ok(handle(req, &state, &key).await) }
+            async move { Ok(handle(req, &state, &key, started).await) }
         })
         .await;
-        SaasApp { addr, api_key: api_key.to_string(), state, task }
+        SaasApp { addr, api_key: api_key.to_string(), started, state, task }
     }
 
     pub fn url(&self) -> String {
@@ -98,6 +107,16 @@ impl SaasApp {
         self.state.lock().unwrap().records.iter().map(|(id, r)| record(*id, r)).collect()
     }
 
+    /// Every `POST /records` so far: when it arrived (since the app started) and its status.
+    pub fn posts(&self) -> Vec<(std::time::Duration, u16)> {
+        self.state.lock().unwrap().posts.clone()
+    }
+
+    /// Answer the next `n` `POST /records` with 429 and `Retry-After: <retry_after_s>`.
+    pub fn rate_limit_next(&self, n: u32, retry_after_s: u64) {
+        self.state.lock().unwrap().rate_limited = (n, retry_after_s);
+    }
+
     pub fn hooks(&self) -> Vec<Hook> {
         self.state.lock().unwrap().hooks.values().cloned().collect()
     }
@@ -113,6 +132,7 @@ async fn handle(
     req: Request<Incoming>,
     state: &Mutex<State>,
     key: &str,
+    started: std::time::Instant,
 ) -> hyper::Response<http_body_util::Full<Bytes>> {
     let authorized = req.headers().get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {key}"));
     if !authorized {
@@ -136,6 +156,29 @@ async fn handle(
                 s.records.iter().rev().map(|(id, r)| record(*id, r)).collect()
             };
             json_response(200, Value::Array(list))
+        }
+        ("POST", "/records") => {
+            let at = started.elapsed();
+            if s.rate_limited.0 > 0 {
+                s.rate_limited.0 -= 1;
+                s.posts.push((at, 429));
+                let mut answer = json_response(429, json!({ "error": "slow down" }));
+                let retry = s.rate_limited.1.to_string();
+                answer.headers_mut().insert("retry-after", retry.parse().expect("a header value"));
+                return answer;
+            }
+            let Some(name) =
+                serde_json::from_slice::<Value>(&body).ok().and_then(|b| b["name"].as_str().map(String::from))
+            else {
+                s.posts.push((at, 422));
+                return json_response(422, json!({ "error": "name missing" }));
+            };
+            s.posts.push((at, 201));
+            s.clock += 1;
+            s.next_id += 1;
+            let (id, now) = (s.next_id, s.clock);
+            s.records.insert(id, (name, now));
+            json_response(201, record(id, &s.records[&id]))
         }
         ("GET", "/hooks") => json_response(
             200,

@@ -347,6 +347,7 @@ impl Sandbox {
                 pinned: false,
                 node: None,
                 child: None,
+                throttled: false,
             })
         };
         let input = (*run.trigger).clone();

@@ -5,12 +5,14 @@
 //! in the sandbox and the connections in the store.
 
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use weft_core::catalog::{Catalog, PluginChange, PluginInfo, PluginRegistry, PluginStore, VersionInfo};
 use weft_core::connection::{Connection, ConnectionStore};
+use weft_core::model::RateLimitDef;
 use weft_core::plugin::{CallContext, Manifest, PluginError, PollResponse, WebhookOutcome, WebhookRequest, World};
 use weft_core::run::{ActionCall, BoxFuture, PluginCall, Plugins, StepFailure};
 use weft_core::trigger::{TriggerCall, TriggerError, TriggerPlugins};
@@ -40,7 +42,16 @@ pub struct Registry {
     folder: Option<PathBuf>,
     /// Where nodes sharing a store keep the plugins installed through any of them.
     shared: Option<Arc<dyn PluginStore>>,
+    /// Connections' rate limits as last read, and when: every action asks,
+    /// and a shared store would answer each with a round trip.
+    rates: Arc<Mutex<HashMap<String, ReadRate>>>,
 }
+
+/// A connection's rate limit, and when it was read.
+type ReadRate = (Instant, Option<RateLimitDef>);
+
+/// How long a connection's rate limit is taken as read.
+const RATE_FRESH: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
@@ -73,6 +84,7 @@ impl Registry {
             store_dir,
             folder: None,
             shared: None,
+            rates: Arc::default(),
         }
     }
 
@@ -518,6 +530,18 @@ impl Catalog for Registry {
 
     fn connection_connector(&self, id: &str) -> Option<String> {
         self.connections.connection(id).ok().flatten().map(|(plugin, _)| plugin)
+    }
+
+    fn connection_rate_limit(&self, id: &str) -> Option<RateLimitDef> {
+        let mut rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((read, rate)) = rates.get(id)
+            && read.elapsed() < RATE_FRESH
+        {
+            return *rate;
+        }
+        let rate = self.connections.connection(id).ok().flatten().and_then(|(_, c)| c.rate_limit);
+        rates.insert(id.to_string(), (Instant::now(), rate));
+        rate
     }
 
     fn resolve(&self, name: &str, version: Option<&str>) -> Option<String> {

@@ -332,3 +332,119 @@ async fn a_sync_webhook_is_answered_by_its_respond_step_and_a_failure_answers_50
         reply.text()
     );
 }
+
+/// The most `POST /records` that arrived within any one second.
+fn busiest_second(posts: &[(Duration, u16)]) -> usize {
+    let times: Vec<Duration> = posts.iter().map(|(t, _)| *t).collect();
+    (0..times.len())
+        .map(|i| times[i..].iter().take_while(|t| **t < times[i] + Duration::from_secs(1)).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_pace_calls_and_a_429_slows_the_whole_connection() {
+    let app = SaasApp::start("sk-rate").await;
+    let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    let connection = json!({
+        "plugin": "saas",
+        "settings": { "base_url": app.url() },
+        "secrets": { "api_key": app.api_key },
+        "hosts": [app.addr.to_string()],
+    });
+    weft.ok("PUT", "/api/connections/app", Some(&connection)).await;
+    // The rate is set through the CLI; the rest of the connection stays as it is.
+    let out = weft.cli(&["connection", "set", "app", "--plugin", "saas", "--rate-limit", "5/s", "--burst", "2"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = weft.ok("GET", "/api/connections/app", None).await;
+    assert_eq!(shown["rate_limit"], json!({ "per_second": 5, "burst": 2 }));
+    assert_eq!(shown["secrets"], json!(["api_key"]));
+    let bad = weft
+        .api("PUT", "/api/connections/app", Some(&json!({ "plugin": "saas", "rate_limit": { "per_second": 0 } })))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("rate_limit: a rate of 0 would stop everything"), "{}", bad.text());
+
+    let flow = json!({ "name": "push", "trigger": "manual", "steps": [
+        { "id": "create", "action": "saas.create_record", "connection": "app", "input": { "name": "n{{ trigger.n }}" } },
+    ] });
+    weft.ok("POST", "/api/flows", Some(&flow)).await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        ids.push(
+            weft.ok("POST", "/api/flows/push/runs", Some(&json!({ "n": n }))).await["run"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for id in &ids {
+        let done = weft.finished(id).await;
+        assert_eq!(done["run"]["status"], "succeeded", "{done}");
+    }
+    let posts = app.posts();
+    assert_eq!(posts.len(), 20, "each run called once: waiting for a slot is not an attempt");
+    let span = posts[19].0 - posts[0].0;
+    let busiest = busiest_second(&posts);
+    assert!(busiest <= 5 + 2, "{busiest} calls in one second at 5/s with a burst of 2");
+    assert!(span >= Duration::from_millis(3_400), "20 calls at 5/s after a burst of 2 took only {span:?}");
+    println!("connection at 5/s, burst 2: 20 calls over {span:?}, at most {busiest} in any second");
+
+    // No rate of its own now, but the app says "slow down, 2 s": every run of the connection waits.
+    let out = weft.cli(&["connection", "set", "app", "--plugin", "saas", "--no-rate-limit"]);
+    assert!(out.status.success(), "{}", text(&out));
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // the rate as read is kept up to a second
+    app.rate_limit_next(1, 2);
+    let before = app.posts().len();
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        ids.push(
+            weft.ok("POST", "/api/flows/push/runs", Some(&json!({ "n": 100 + n }))).await["run"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for id in &ids {
+        let done = weft.finished(id).await;
+        assert_eq!(done["run"]["status"], "succeeded", "{done}");
+    }
+    let posts = app.posts()[before..].to_vec();
+    let (told, _) = *posts.iter().find(|(_, status)| *status == 429).expect("the app said slow down");
+    // Calls already on their way when the 429 came are not held back; none sent after it goes
+    // before its retry-after.
+    let early: Vec<_> = posts
+        .iter()
+        .filter(|(t, _)| *t > told + Duration::from_millis(100) && *t < told + Duration::from_millis(1_900))
+        .collect();
+    assert!(early.is_empty(), "calls went during the pause: {early:?} (told at {told:?})");
+    assert_eq!(posts.iter().filter(|(_, s)| *s == 201).count(), 10, "every run got its record, the one told retried");
+
+    // A flow's own rate paces its runs, whatever the connection allows.
+    let paced = json!({ "name": "paced", "trigger": "manual", "rate_limit": { "per_second": 4 }, "steps": [
+        { "id": "create", "action": "saas.create_record", "connection": "app", "input": { "name": "p{{ trigger.n }}" } },
+    ] });
+    weft.ok("POST", "/api/flows", Some(&paced)).await;
+    let before = app.posts().len();
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        ids.push(
+            weft.ok("POST", "/api/flows/paced/runs", Some(&json!({ "n": n }))).await["run"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    for id in &ids {
+        assert_eq!(weft.finished(id).await["run"]["status"], "succeeded");
+    }
+    let posts = app.posts()[before..].to_vec();
+    let span = posts[7].0 - posts[0].0;
+    assert!(span >= Duration::from_millis(1_600), "8 runs at 4/s began within {span:?}");
+    assert!(busiest_second(&posts) <= 4 + 1, "{posts:?}");
+    let bad = json!({ "name": "bad", "trigger": "manual", "rate_limit": { "per_minute": 0 }, "steps": [ { "id": "a", "delay": "1s" } ] });
+    let refused = weft.api("POST", "/api/flows", Some(&bad)).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.text().contains("rate_limit: a rate of 0 would stop everything"), "{}", refused.text());
+}

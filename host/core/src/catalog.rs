@@ -19,6 +19,12 @@ pub trait Catalog {
     fn has_transform(&self, name: &str, version: Option<&str>) -> bool;
     /// The connector that connection `id` is for, if the connection exists.
     fn connection_connector(&self, id: &str) -> Option<String>;
+    /// Connection `id`'s rate limit, if it has one (a connection may be read
+    /// a little late: a change takes effect within a second).
+    fn connection_rate_limit(&self, id: &str) -> Option<crate::model::RateLimitDef> {
+        let _ = id;
+        None
+    }
     /// The exact version (content hash) that plugin `name` pinned to
     /// `version` means now; runs record it so they finish on the version they
     /// started with. `None` when the catalog has no versions (test fakes).

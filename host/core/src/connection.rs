@@ -26,6 +26,9 @@ pub struct Connection {
     /// Hosts this connection's plugin calls may reach.
     #[serde(default)]
     pub hosts: HostRules,
+    /// How often actions may call the application with this connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::model::RateLimitDef>,
 }
 
 impl Connection {
@@ -184,6 +187,9 @@ pub struct ConnectionInfo {
     pub hosts: HostRules,
     /// The names of its secrets.
     pub secret_names: Vec<String>,
+    /// How often actions may call the application with this connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<crate::model::RateLimitDef>,
 }
 
 /// Where connections live, their secrets sealed at rest.

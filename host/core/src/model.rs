@@ -51,6 +51,10 @@ pub struct FlowDef {
     /// (default: the server's `--error-flow`, if set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_failure: Option<String>,
+    /// How often runs of this flow may begin; runs over the limit wait in the
+    /// queue, holding no worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitDef>,
     /// The steps, run in order.
     pub steps: Vec<StepDef>,
 }
@@ -69,6 +73,49 @@ pub struct RetentionDef {
     /// Keep at most this many ended runs of the flow, the newest (server default 100000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_runs: Option<u64>,
+}
+
+/// A rate: `per_second` or `per_minute` events, and how many may go at once
+/// after a quiet spell (`burst`). Work over the rate waits; it never fails for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitDef {
+    /// Events per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_second: Option<u32>,
+    /// Events per minute (instead of `per_second`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_minute: Option<u32>,
+    /// Events that may go at once after a quiet spell (default 1: evenly spaced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+}
+
+impl RateLimitDef {
+    /// What is wrong with this rate, if anything.
+    pub fn check(&self) -> Result<(), String> {
+        match (self.per_second, self.per_minute) {
+            (Some(_), Some(_)) => return Err("give per_second or per_minute, not both".into()),
+            (None, None) => return Err("give per_second or per_minute".into()),
+            (Some(0), _) | (_, Some(0)) => {
+                return Err("a rate of 0 would stop everything: give at least 1 (or leave rate_limit out)".into());
+            }
+            _ => {}
+        }
+        if self.burst == Some(0) {
+            return Err("burst must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Milliseconds between events at this rate.
+    pub fn interval_ms(&self) -> f64 {
+        match (self.per_second, self.per_minute) {
+            (Some(n), _) if n > 0 => 1000.0 / n as f64,
+            (_, Some(n)) if n > 0 => 60_000.0 / n as f64,
+            _ => 0.0,
+        }
+    }
 }
 
 /// How a flow's runs start.

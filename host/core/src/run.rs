@@ -303,6 +303,9 @@ pub struct StepRecord {
     /// A `call` step: the sub-flow's run it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<String>,
+    /// Waiting (until `wake_ms`) for its turn under its connection's rate limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub throttled: bool,
 }
 
 /// How a run ended, as retention tells runs apart.

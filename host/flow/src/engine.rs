@@ -23,6 +23,7 @@
 //! optional `concurrency` limit; runs beyond them wait in the queue.
 
 use super::expr::{ExprValue, Mapping};
+use super::rate::Limiter;
 use super::validate::{self, Flow, OnError, RetryPolicy, Step, StepKind};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -126,6 +127,13 @@ struct Inner {
     nudged: Mutex<HashSet<String>>,
     /// Callers waiting for a run's `respond` step (sync webhooks).
     responders: Mutex<HashMap<String, oneshot::Sender<Value>>>,
+    /// Rate limits: each flow's on runs beginning, each connection's on
+    /// action calls (and its pause after the application said "slow down").
+    flow_rates: Mutex<HashMap<String, Limiter>>,
+    connection_rates: Mutex<HashMap<String, Limiter>>,
+    /// The earliest moment a run held back by its flow's rate may begin
+    /// (`u64::MAX`: none is): the workers look at the queue again then.
+    next_slot: AtomicU64,
     /// Run and step changes, for whoever watches ([`Executor::changes`]).
     changes: broadcast::Sender<Change>,
     /// How many [`Changes`] receivers exist: nothing is sent while it is 0.
@@ -400,6 +408,9 @@ impl Executor {
                 public_url: config.public_url,
                 nudged: Mutex::default(),
                 responders: Mutex::default(),
+                flow_rates: Mutex::default(),
+                connection_rates: Mutex::default(),
+                next_slot: AtomicU64::new(u64::MAX),
                 changes: broadcast::channel(CHANGES_BUFFERED).0,
                 watchers: Arc::default(),
             }),
@@ -1053,6 +1064,7 @@ impl Executor {
             pinned: false,
             node: inner.node.clone(),
             child: None,
+            throttled: false,
         };
 
         match &step.kind {
@@ -1109,6 +1121,19 @@ impl Executor {
                         return self.after_failure(step, path, scope, failure).await;
                     }
                 };
+                // An action over its connection's rate waits for its slot, holding
+                // no worker (not when it has just waited for it).
+                if let StepKind::Action { connection, .. } = &step.kind
+                    && !existing.as_ref().is_some_and(|r| r.throttled && r.status == StepStatus::Waiting)
+                    && let Some(slot) = self.connection_slot(connection, now)
+                {
+                    let mut rec = record(StepStatus::Waiting, Some(input), None, attempt - 1, started_ms);
+                    rec.retried = existing.as_ref().map(|r| r.retried.clone()).unwrap_or_default();
+                    rec.wake_ms = Some(slot);
+                    rec.throttled = true;
+                    self.put(scope, &mut rec)?;
+                    return Err(Stop::Wait(slot));
+                }
                 // An action is recorded as running before it is called: after a
                 // crash, the attempt counts and the record shows what was sent.
                 // A transform takes microseconds and has no effects: only its
@@ -1156,6 +1181,13 @@ impl Executor {
                 rec.logs = logs;
                 rec.dropped_logs = dropped_logs;
                 rec.ended_ms = Some(inner.clock.now_ms());
+                // The application said "slow down": not only this run, every
+                // action of the connection waits its retry-after.
+                if let (Err(failure), StepKind::Action { connection, .. }) = (&result, &step.kind)
+                    && let Some(wait) = failure.retry_after_ms.filter(|ms| *ms > 0)
+                {
+                    self.pause_connection(connection, inner.clock.now_ms() + wait);
+                }
                 match result {
                     Ok(output) => {
                         rec.output = Some(output.clone());
@@ -1624,6 +1656,15 @@ impl Executor {
                 }
             },
         };
+        // A run beginning (not resuming) over its flow's rate stays queued too.
+        if run.status == RunStatus::Queued
+            && run.created_ms == run.updated_ms
+            && let Err(at) = self.flow_rate(&run)
+        {
+            self.inner.next_slot.fetch_min(at, Ordering::SeqCst);
+            let_go();
+            return Ok(Start::Skipped);
+        }
         let this = self.clone();
         tokio::spawn(async move {
             if let Err(e) = this.execute_record(run).await {
@@ -1652,6 +1693,48 @@ impl Executor {
             this.inner.notify.notify_one();
         });
         Ok(Start::Started)
+    }
+
+    /// Count a run of `run.flow` beginning now under the flow's `rate_limit`;
+    /// when it may not, the moment it could.
+    fn flow_rate(&self, run: &RunRecord) -> Result<(), u64> {
+        let Some(rate) = self.flow_for(run).ok().and_then(|f| f.def.rate_limit) else { return Ok(()) };
+        let now = self.inner.clock.now_ms();
+        let mut rates = self.inner.flow_rates.lock().expect("flow rates");
+        let limiter = rates.entry(run.flow.clone()).or_insert_with(|| Limiter::new(Some(rate)));
+        if limiter.rate() != Some(rate) {
+            limiter.set_rate(Some(rate));
+        }
+        limiter.try_take(now)
+    }
+
+    /// The moment an action of `connection` may call the application, when
+    /// that is later than `now` (the slot is reserved: the caller waits for it).
+    fn connection_slot(&self, connection: &str, now: u64) -> Option<u64> {
+        let rate = self.inner.plugins.connection_rate_limit(connection);
+        let mut rates = self.inner.connection_rates.lock().expect("connection rates");
+        let limiter = match rates.get_mut(connection) {
+            // The common case: no limit, no pause, nothing kept.
+            None if rate.is_none() => return None,
+            None => rates.entry(connection.to_string()).or_insert_with(|| Limiter::new(rate)),
+            Some(limiter) => limiter,
+        };
+        if limiter.rate() != rate {
+            limiter.set_rate(rate);
+        }
+        if limiter.is_idle(now) {
+            return None;
+        }
+        let slot = limiter.reserve(now);
+        (slot > now).then_some(slot)
+    }
+
+    /// The application told an action of `connection` to slow down: every
+    /// action of the connection waits until `until`.
+    fn pause_connection(&self, connection: &str, until: u64) {
+        let rate = self.inner.plugins.connection_rate_limit(connection);
+        let mut rates = self.inner.connection_rates.lock().expect("connection rates");
+        rates.entry(connection.to_string()).or_insert_with(|| Limiter::new(rate)).pause_until(until);
     }
 
     fn flow_limit(&self, run: &RunRecord) -> Option<Arc<Semaphore>> {
@@ -1688,8 +1771,10 @@ impl Executor {
             let notified = self.inner.notify.notified();
             let now = self.inner.clock.now_ms();
             let dispatched = self.dispatch().and_then(|_| Ok(self.inner.store.next_wake()?));
+            // A run held back by its flow's rate may begin then.
+            let slot = self.inner.next_slot.swap(u64::MAX, Ordering::SeqCst);
             let next = match dispatched {
-                Ok(next) => next.unwrap_or(u64::MAX).min(now + 1000),
+                Ok(next) => next.unwrap_or(u64::MAX).min(slot).min(now + 1000),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot dispatch runs; trying again in a second");
                     now + 1000

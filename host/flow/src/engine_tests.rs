@@ -79,7 +79,14 @@ impl Catalog for FakePlugins {
         name == "upper" || name == "echo"
     }
     fn connection_connector(&self, id: &str) -> Option<String> {
-        (id == "c").then(|| "app".to_string())
+        matches!(id, "c" | "limited" | "shared").then(|| "app".to_string())
+    }
+    fn connection_rate_limit(&self, id: &str) -> Option<weft_core::model::RateLimitDef> {
+        (id == "limited").then_some(weft_core::model::RateLimitDef {
+            per_second: Some(10),
+            per_minute: None,
+            burst: Some(2),
+        })
     }
 }
 
@@ -978,4 +985,129 @@ fn respond_is_only_for_flows_that_answer_their_caller() {
         "{problems:?}"
     );
     assert_eq!(problems[1], "steps.r.respond.status: 700 is not an HTTP status (a whole number from 100 to 599)");
+}
+
+// ---- rate limits --------------------------------------------------------------------------------
+
+impl Harness {
+    /// Dispatch what may start now and let it run until nothing executes.
+    async fn settle(&self) {
+        loop {
+            self.executor.dispatch().unwrap();
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            if self.executor.running() == 0 {
+                self.executor.dispatch().unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                if self.executor.running() == 0 {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn count(&self, flow: &str, status: RunStatus) -> usize {
+        runs_of(self, flow).iter().filter(|r| r.status == status).count()
+    }
+}
+
+#[tokio::test]
+async fn runs_over_their_flows_rate_wait_in_the_queue() {
+    let h = harness(8);
+    h.apply("name: paced\ntrigger: manual\nrate_limit: { per_second: 4, burst: 2 }\nsteps:\n  - { id: a, transform: echo }\n");
+    for n in 0..6 {
+        h.executor.start("paced", json!(n)).unwrap();
+    }
+    h.settle().await;
+    assert_eq!(h.count("paced", RunStatus::Succeeded), 2, "the burst goes at once");
+    assert_eq!(h.count("paced", RunStatus::Queued), 4, "the rest wait, queued, holding no worker");
+    assert_eq!(h.executor.running(), 0);
+    h.clock.advance(Duration::from_millis(250));
+    h.settle().await;
+    assert_eq!(h.count("paced", RunStatus::Succeeded), 3, "then one per 250 ms");
+    // A second later: the slots missed meanwhile are not all made up, only the burst's worth.
+    h.clock.advance(Duration::from_millis(750));
+    h.settle().await;
+    assert_eq!(h.count("paced", RunStatus::Succeeded), 5);
+    h.clock.advance(Duration::from_millis(250));
+    h.settle().await;
+    assert_eq!(h.count("paced", RunStatus::Succeeded), 6);
+}
+
+#[tokio::test]
+async fn actions_over_their_connections_rate_park_for_their_slot() {
+    let h = harness(8);
+    h.apply("name: calls\ntrigger: manual\nsteps:\n  - { id: send, action: app.ok, connection: limited }\n");
+    let start = h.clock.now_ms();
+    let ids: Vec<String> = (0..5).map(|n| h.executor.start("calls", json!(n)).unwrap().id).collect();
+    h.settle().await;
+    assert_eq!(h.plugins.calls.lock().unwrap().len(), 2, "a burst of 2 called at once");
+    let mut wakes: Vec<u64> = ids
+        .iter()
+        .map(|id| h.step(id, "send"))
+        .filter(|r| r.status == StepStatus::Waiting)
+        .map(|r| {
+            assert!(r.throttled, "{r:?}");
+            assert_eq!(r.attempts, 0, "waiting for a slot is not an attempt");
+            r.wake_ms.unwrap() - start
+        })
+        .collect();
+    wakes.sort();
+    assert_eq!(wakes, [100, 200, 300], "each waiting call holds its own slot, 100 ms apart");
+    for _ in 0..3 {
+        h.clock.advance(Duration::from_millis(100));
+        h.settle().await;
+    }
+    assert_eq!(h.plugins.calls.lock().unwrap().len(), 5);
+    assert_eq!(h.count("calls", RunStatus::Succeeded), 5);
+    assert!(
+        h.plugins.calls.lock().unwrap().iter().all(|(_, _, attempt)| *attempt == 1),
+        "each called once, as attempt 1"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_answer_slows_every_action_of_the_connection() {
+    let h = harness(8);
+    h.apply("name: first\ntrigger: manual\nsteps:\n  - { id: hit, action: app.rate, connection: shared }\n");
+    h.apply("name: other\ntrigger: manual\nsteps:\n  - { id: send, action: app.ok, connection: shared }\n");
+    let first = h.executor.start("first", json!({})).unwrap();
+    h.settle().await;
+    let hit = h.step(&first.id, "hit");
+    assert_eq!(hit.status, StepStatus::Waiting, "the run that was told waits its retry-after");
+    let told = hit.retried[0].ended_ms;
+    // Another run of another flow, on the same connection: it waits too, without calling.
+    let other = h.executor.start("other", json!({})).unwrap();
+    h.settle().await;
+    let send = h.step(&other.id, "send");
+    assert!(send.throttled && send.status == StepStatus::Waiting, "{send:?}");
+    assert_eq!(send.wake_ms, Some(told + 30_000));
+    assert_eq!(h.plugins.calls.lock().unwrap().len(), 1, "nothing else reached the application");
+    h.clock.advance(Duration::from_secs(31));
+    h.settle().await;
+    assert_eq!(h.db.run(&other.id).unwrap().unwrap().status, RunStatus::Succeeded);
+    assert_eq!(h.db.run(&first.id).unwrap().unwrap().status, RunStatus::Succeeded);
+}
+
+#[test]
+fn a_rate_of_zero_is_refused_with_its_path() {
+    let plugins = FakePlugins::default();
+    for (rate, message) in [
+        (
+            "{ per_second: 0 }",
+            "rate_limit: a rate of 0 would stop everything: give at least 1 (or leave rate_limit out)",
+        ),
+        ("{ per_second: 1, per_minute: 5 }", "rate_limit: give per_second or per_minute, not both"),
+        ("{ burst: 3 }", "rate_limit: give per_second or per_minute"),
+        ("{ per_minute: 5, burst: 0 }", "rate_limit: burst must be at least 1"),
+    ] {
+        let def = FlowDef::parse(&format!(
+            "name: f\ntrigger: manual\nrate_limit: {rate}\nsteps:\n  - {{ id: a, transform: echo }}\n"
+        ))
+        .unwrap();
+        let problems: Vec<String> = match super::validate(def, &plugins) {
+            Err(e) => e.problems.into_iter().map(|p| format!("{}: {}", p.path, p.message)).collect(),
+            Ok(_) => panic!("{rate} was accepted"),
+        };
+        assert_eq!(problems, [message]);
+    }
 }

@@ -19,6 +19,7 @@
 pub mod engine;
 pub mod expr;
 pub mod polling;
+pub mod rate;
 pub mod retention;
 pub mod triggers;
 pub mod validate;

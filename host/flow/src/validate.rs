@@ -129,6 +129,11 @@ pub fn validate(def: FlowDef, catalog: &dyn Catalog) -> Result<Flow, InvalidFlow
         checker.name("on_failure", name, false);
     }
     checker.trigger(&def.trigger);
+    if let Some(rate) = &def.rate_limit
+        && let Err(message) = rate.check()
+    {
+        checker.problem("rate_limit", message);
+    }
     if def.concurrency == Some(0) {
         checker.problem("concurrency", "must be at least 1 (omit it for no per-flow limit)");
     }

@@ -193,6 +193,7 @@ fn connection_view(record: &ConnectionInfo) -> Value {
         "settings": record.settings,
         "secrets": record.secret_names,
         "hosts": record.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "rate_limit": record.rate_limit,
     })
 }
 
@@ -221,6 +222,18 @@ struct ConnectionBody {
     #[serde(default)]
     secrets: BTreeMap<String, Option<String>>,
     hosts: Option<Vec<String>>,
+    /// Absent: kept as it is; `null`: removed; else the new rate.
+    #[serde(default, deserialize_with = "present")]
+    rate_limit: Option<Option<weft_core::model::RateLimitDef>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
 }
 
 async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<String>, body: Bytes) -> ApiResult {
@@ -237,6 +250,12 @@ async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<St
     if let Some(hosts) = body.hosts {
         let rules = hosts.iter().map(|h| h.parse::<HostRule>()).collect::<Result<Vec<_>, _>>();
         connection.hosts = Arc::new(rules.map_err(ApiError::bad_request)?);
+    }
+    if let Some(rate) = body.rate_limit {
+        if let Some(rate) = &rate {
+            rate.check().map_err(|e| ApiError::bad_request(format!("rate_limit: {e}")))?;
+        }
+        connection.rate_limit = rate;
     }
     for (name, value) in body.secrets {
         match value {

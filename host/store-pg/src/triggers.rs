@@ -131,10 +131,19 @@ struct ConnectionRecord {
     /// Secret names (values are sealed).
     #[serde(default)]
     secret_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate_limit: Option<weft_core::model::RateLimitDef>,
 }
 
 fn info(id: String, plugin: String, record: ConnectionRecord) -> ConnectionInfo {
-    ConnectionInfo { id, plugin, settings: record.settings, hosts: record.hosts, secret_names: record.secret_names }
+    ConnectionInfo {
+        id,
+        plugin,
+        settings: record.settings,
+        hosts: record.hosts,
+        secret_names: record.secret_names,
+        rate_limit: record.rate_limit,
+    }
 }
 
 impl ConnectionStore for PgStore {
@@ -145,6 +154,7 @@ impl ConnectionStore for PgStore {
             settings: connection.settings.clone(),
             hosts: connection.hosts.clone(),
             secret_names: connection.secrets.keys().cloned().collect(),
+            rate_limit: connection.rate_limit,
         };
         let encoded = json(self.stats(), &record)?;
         let (id, plugin) = (id.to_string(), plugin.to_string());
@@ -180,7 +190,8 @@ impl ConnectionStore for PgStore {
         let secrets: BTreeMap<String, String> =
             serde_json::from_slice(&self.sealer().open(&sealed).map_err(StoreFailure)?)
                 .map_err(|e| corrupt("connection's secrets", e))?;
-        let connection = Connection { id, settings: record.settings, secrets, hosts: record.hosts };
+        let connection =
+            Connection { id, settings: record.settings, secrets, hosts: record.hosts, rate_limit: record.rate_limit };
         Ok(Some((plugin, Arc::new(connection))))
     }
 

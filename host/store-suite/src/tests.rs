@@ -51,6 +51,7 @@ pub fn step(path: &str, status: StepStatus) -> StepRecord {
         pinned: false,
         node: None,
         child: None,
+        throttled: false,
     }
 }
 

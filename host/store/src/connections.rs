@@ -22,6 +22,8 @@ struct ConnectionRecord {
     /// Secret names (values are sealed).
     #[serde(default)]
     secret_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate_limit: Option<weft_core::model::RateLimitDef>,
     #[serde(default)]
     sealed: Vec<u8>,
 }
@@ -34,6 +36,7 @@ impl ConnectionRecord {
             settings: self.settings,
             hosts: self.hosts,
             secret_names: self.secret_names,
+            rate_limit: self.rate_limit,
         }
     }
 }
@@ -54,6 +57,7 @@ impl ConnectionStore for Db {
             settings: connection.settings.clone(),
             hosts: connection.hosts.clone(),
             secret_names: connection.secrets.keys().cloned().collect(),
+            rate_limit: connection.rate_limit,
             sealed: self.sealer.seal(&secrets).map_err(StoreError)?,
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| StoreError(e.to_string()))?;
@@ -76,7 +80,13 @@ impl ConnectionStore for Db {
                     })?)
                     .map_err(|e| StoreError(e.to_string()))?
                 };
-            let connection = Connection { id: record.id, settings: record.settings, secrets, hosts: record.hosts };
+            let connection = Connection {
+                id: record.id,
+                settings: record.settings,
+                secrets,
+                hosts: record.hosts,
+                rate_limit: record.rate_limit,
+            };
             Ok::<_, StoreError>(Some((record.plugin, Arc::new(connection))))
         })?;
         Ok(opened)

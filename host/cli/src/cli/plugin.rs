@@ -186,6 +186,7 @@ pub(super) fn connection_from_flags(
             .collect(),
         secrets: pairs(secrets, "--secret")?.into_iter().collect(),
         hosts: Arc::new(hosts),
+        rate_limit: None,
     })
 }
 

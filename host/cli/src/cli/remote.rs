@@ -111,6 +111,15 @@ pub enum ConnectionCommand {
         /// A host the connection's calls may reach. Repeatable; replaces all grants when given.
         #[arg(long = "grant-host", value_name = "HOST")]
         hosts: Vec<String>,
+        /// How often actions may call the application with this connection: N/s or N/m.
+        #[arg(long, value_name = "RATE")]
+        rate_limit: Option<String>,
+        /// With --rate-limit: calls that may go at once after a quiet spell [default: 1].
+        #[arg(long, requires = "rate_limit")]
+        burst: Option<u32>,
+        /// Remove the connection's rate limit.
+        #[arg(long, conflicts_with = "rate_limit")]
+        no_rate_limit: bool,
     },
     /// List connections (secret values are never shown).
     List,
@@ -430,7 +439,7 @@ fn report(out: &Value, json: bool) -> Result<ExitCode> {
 pub async fn connection(cmd: ConnectionCommand, g: &Global) -> Result<ExitCode> {
     let api = client(g)?;
     match cmd {
-        ConnectionCommand::Set { id, plugin, settings, secrets, hosts } => {
+        ConnectionCommand::Set { id, plugin, settings, secrets, hosts, rate_limit, burst, no_rate_limit } => {
             let mut body = json!({ "plugin": plugin });
             if !settings.is_empty() {
                 let map: Map<String, Value> = super::plugin::pairs(&settings, "--setting")?
@@ -448,6 +457,21 @@ pub async fn connection(cmd: ConnectionCommand, g: &Global) -> Result<ExitCode> 
             }
             if !hosts.is_empty() {
                 body["hosts"] = json!(hosts);
+            }
+            if let Some(rate) = rate_limit {
+                let (n, per) = rate
+                    .split_once('/')
+                    .and_then(|(n, per)| Some((n.trim().parse::<u32>().ok()?, per.trim())))
+                    .with_context(|| format!("--rate-limit {rate:?}: write N/s or N/m, e.g. 10/s"))?;
+                let unit = match per {
+                    "s" | "sec" | "second" => "per_second",
+                    "m" | "min" | "minute" => "per_minute",
+                    _ => anyhow::bail!("--rate-limit {rate:?}: write N/s or N/m, e.g. 10/s"),
+                };
+                body["rate_limit"] = json!({ unit: n, "burst": burst });
+            }
+            if no_rate_limit {
+                body["rate_limit"] = Value::Null;
             }
             let bytes = serde_json::to_vec(&body)?;
             let saved = api

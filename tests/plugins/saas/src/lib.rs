@@ -73,11 +73,15 @@ impl Connector for Saas {
             )
             .trigger(Trigger::webhook("inbox", "Events posted to a URL pasted into the app by hand"))
             .action(Action::new("echo", "Return the input"))
+            .action(Action::new("create_record", "Create a record in the app (`{name}`)"))
     }
 
     fn invoke(action: &str, input: Value, _ctx: &CallContext) -> Result<Value> {
         match action {
             "echo" => Ok(input),
+            "create_record" => {
+                api("POST", "/records")?.json(&json!({ "name": input["name"] }))?.send()?.error_for_status()?.json()
+            }
             other => Err(Error::invalid_input(format!("unknown action {other}"))),
         }
     }
