@@ -46,6 +46,35 @@ pub trait Store: RunStore + TriggerStore + ConnectionStore {
 
     /// Which backend this is and whether it answers, for `/healthz` and `/metrics`.
     fn health(&self) -> StoreHealth;
+
+    /// Copy everything the store holds into `to` (a new folder), while it
+    /// serves: the copy is the store as it was at one moment, and a data
+    /// directory weft starts on. A store whose database has backup tools of
+    /// its own says so.
+    fn backup(&self, to: &std::path::Path) -> run::StoreResult<BackupReport> {
+        let _ = to;
+        Err(run::StoreFailure(format!(
+            "{} is backed up with its own tools (for PostgreSQL: pg_dump, or continuous archiving)",
+            self.health().backend
+        )))
+    }
+}
+
+/// What a backup copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BackupReport {
+    /// Where the copy is.
+    pub path: String,
+    /// Keys copied from the store.
+    pub entries: u64,
+    /// Writes made while it copied, applied again to the copy.
+    pub redone: u64,
+    /// The last write the copy holds (the log's sequence number).
+    pub seq: u64,
+    /// Plugin files copied (the versions runs use).
+    pub files: u64,
+    /// How long it took, in milliseconds.
+    pub took_ms: u64,
 }
 
 /// Where the web UI's sign-in sessions live when nodes share a store, so a

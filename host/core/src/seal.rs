@@ -39,6 +39,23 @@ impl Sealer {
         Self::from_key(&bytes)
     }
 
+    /// [`Sealer::seal`], written as hex digits (for JSON documents).
+    pub fn seal_hex(&self, plain: &[u8]) -> Result<String, String> {
+        Ok(self.seal(plain)?.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// [`Sealer::open`] of what [`Sealer::seal_hex`] wrote.
+    pub fn open_hex(&self, sealed: &str) -> Result<Vec<u8>, String> {
+        let sealed = sealed.trim();
+        if !sealed.len().is_multiple_of(2) || !sealed.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err("sealed values are hex digits".into());
+        }
+        let bytes: Vec<u8> = (0..sealed.len() / 2)
+            .map(|i| u8::from_str_radix(&sealed[2 * i..2 * i + 2], 16).expect("checked hex"))
+            .collect();
+        self.open(&bytes)
+    }
+
     /// A new random key, as 64 hex digits.
     pub fn new_key_hex() -> String {
         XChaCha20Poly1305::generate_key(&mut OsRng).iter().map(|b| format!("{b:02x}")).collect()

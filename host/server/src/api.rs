@@ -6,7 +6,7 @@ use super::{ApiError, PathParam, QueryParam, Shared};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -50,6 +50,9 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/rerun", post(rerun))
         .route("/runs/{id}/cancel", post(cancel))
+        .route("/backup", post(backup))
+        .route("/export", get(export))
+        .route("/import", post(import))
 }
 
 fn ok(value: Value) -> ApiResult {
@@ -787,4 +790,201 @@ async fn rerun(
 async fn cancel(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
     let run = state.executor.cancel(&id).await?;
     ok(json!({ "run": run }))
+}
+
+// ---- backup, export and import --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupBody {
+    /// A new folder on the server's machine.
+    dir: String,
+}
+
+/// Copy the data directory into a new folder while serving (`weft backup`).
+async fn backup(State(state): State<Shared>, body: Bytes) -> ApiResult {
+    let body: BackupBody = parse_json(&body)?;
+    let dir = std::path::PathBuf::from(&body.dir);
+    if !dir.is_absolute() {
+        return Err(ApiError::bad_request(format!(
+            "dir: {:?} is not an absolute path (the backup is written on the server's machine)",
+            body.dir
+        )));
+    }
+    let store = state.store.clone();
+    let report = tokio::task::spawn_blocking(move || store.backup(&dir))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("the backup stopped: {e}")))?
+        .map_err(|e| ApiError::bad_request(format!("cannot back up: {}", e.0)))?;
+    ok(serde_json::to_value(report).unwrap_or_default())
+}
+
+/// The header that carries the key an export's secrets are sealed under.
+const EXPORT_KEY: &str = "x-weft-export-key";
+
+fn export_sealer(headers: &HeaderMap) -> Result<Option<weft_core::seal::Sealer>, ApiError> {
+    let Some(value) = headers.get(EXPORT_KEY) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| ApiError::bad_request(format!("{EXPORT_KEY} is not text")))?;
+    weft_core::seal::Sealer::from_hex(text).map(Some).map_err(|e| ApiError::bad_request(format!("{EXPORT_KEY}: {e}")))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    secrets: bool,
+}
+
+/// Every flow's current definition and every connection; with `secrets`,
+/// each connection's secrets sealed under the key the caller sent in
+/// `X-Weft-Export-Key` (never in plain text).
+async fn export(State(state): State<Shared>, QueryParam(q): QueryParam<ExportQuery>, headers: HeaderMap) -> ApiResult {
+    let sealer = export_sealer(&headers)?;
+    if q.secrets && sealer.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "secrets=true needs {EXPORT_KEY}: 64 hex digits of a key the secrets are sealed under"
+        )));
+    }
+    let mut flows: Vec<FlowDef> = state.store.flows()?.into_iter().map(|f| f.def).collect();
+    flows.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut connections = Vec::new();
+    for info in state.store.connections()? {
+        let mut entry = connection_view(&info);
+        if q.secrets
+            && let Some(sealer) = &sealer
+            && let Some((_, connection)) = state.store.connection(&info.id)?
+        {
+            let plain = serde_json::to_vec(&connection.secrets).unwrap_or_default();
+            entry["sealed_secrets"] = json!(sealer.seal_hex(&plain).map_err(ApiError::bad_request)?);
+        }
+        connections.push(entry);
+    }
+    ok(json!({ "weft_export": 1, "flows": flows, "connections": connections }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    weft_export: u32,
+    #[serde(default)]
+    flows: Vec<Value>,
+    #[serde(default)]
+    connections: Vec<ImportConnection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportConnection {
+    id: String,
+    plugin: String,
+    #[serde(default)]
+    settings: Map<String, Value>,
+    /// Secret names, as exported.
+    #[serde(default)]
+    secrets: Vec<String>,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    rate_limit: Option<weft_core::model::RateLimitDef>,
+    /// The secrets, sealed under the export's key.
+    #[serde(default)]
+    sealed_secrets: Option<String>,
+}
+
+/// Take an export: connections first (secrets opened with the export's key
+/// and sealed under this installation's), then flows, each as `flow apply`
+/// would, in an order that lets flows name each other. Triggers are left
+/// inactive.
+async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> ApiResult {
+    let body: ImportBody = parse_json(&body)?;
+    if body.weft_export != 1 {
+        return Err(ApiError::bad_request(format!(
+            "weft_export {} is not a format this weft reads (1)",
+            body.weft_export
+        )));
+    }
+    let sealer = export_sealer(&headers)?;
+    // Everything is checked before anything is written.
+    let mut connections = Vec::new();
+    for (i, c) in body.connections.into_iter().enumerate() {
+        let at = |what: String| ApiError::bad_request(format!("connections[{i}] ({}): {what}", c.id));
+        weft_core::plugin::check_name("connection id", &c.id, true).map_err(&at)?;
+        let hosts = c.hosts.iter().map(|h| h.parse::<HostRule>()).collect::<Result<Vec<_>, _>>().map_err(&at)?;
+        if let Some(rate) = &c.rate_limit {
+            rate.check().map_err(|e| at(format!("rate_limit: {e}")))?;
+        }
+        let secrets: BTreeMap<String, String> = match (&c.sealed_secrets, &sealer) {
+            (Some(sealed), Some(sealer)) => {
+                let plain = sealer.open_hex(sealed).map_err(|_| {
+                    at(format!("its secrets do not open with the {EXPORT_KEY} given (is it the export's key?)"))
+                })?;
+                serde_json::from_slice(&plain).map_err(|e| at(format!("its secrets: {e}")))?
+            }
+            (Some(_), None) => {
+                return Err(at(format!("its secrets are sealed: send the export's key in {EXPORT_KEY}")));
+            }
+            (None, _) => BTreeMap::new(),
+        };
+        let kept: Vec<&String> = if secrets.is_empty() { c.secrets.iter().collect() } else { Vec::new() };
+        let connection = Connection {
+            id: c.id.clone(),
+            settings: c.settings,
+            secrets,
+            hosts: Arc::new(hosts),
+            rate_limit: c.rate_limit,
+        };
+        connections.push((c.plugin, connection, kept.len()));
+    }
+    let mut flows = Vec::new();
+    for (i, value) in body.flows.into_iter().enumerate() {
+        flows.push(FlowDef::from_value(value).map_err(|e| ApiError::bad_request(format!("flows[{i}]: {e}")))?);
+    }
+    let mut imported_connections = Vec::new();
+    let mut without_secrets = Vec::new();
+    for (plugin, connection, missing) in &connections {
+        // Secrets already set here stay when the export carries none.
+        let mut connection = connection.clone();
+        if connection.secrets.is_empty()
+            && let Some((existing_plugin, existing)) = state.store.connection(&connection.id)?
+            && existing_plugin == *plugin
+        {
+            connection.secrets = existing.secrets.clone();
+        }
+        if *missing > 0 && connection.secrets.is_empty() {
+            without_secrets.push(connection.id.clone());
+        }
+        state.store.put_connection(&connection.id, plugin, &connection)?;
+        imported_connections.push(connection.id.clone());
+    }
+    // Flows that name others are saved once those are: tried again while that helps.
+    let mut saved = Vec::new();
+    let mut pending = flows;
+    let problems = loop {
+        let mut refused = Vec::new();
+        let before = pending.len();
+        for def in pending {
+            match check_flow(&state, &def) {
+                Ok(()) => {
+                    let previous = state.store.flow(&def.name)?.map(|f| f.version);
+                    let stored = state.store.put_flow(&def, weft_core::run::now_ms())?;
+                    saved.push(json!({ "name": stored.name, "version": stored.version, "changed": previous != Some(stored.version) }));
+                }
+                Err(invalid) => refused.push((def, invalid)),
+            }
+        }
+        if refused.is_empty() || refused.len() == before {
+            break refused;
+        }
+        pending = refused.into_iter().map(|(def, _)| def).collect();
+    };
+    state.store.flush().await?;
+    let problems: Vec<Value> = problems
+        .iter()
+        .map(|(def, invalid)| json!({ "flow": def.name, "error": invalid.to_string(), "problems": problems_json(&invalid.problems) }))
+        .collect();
+    ok(json!({
+        "connections": imported_connections,
+        "connections_without_secrets": without_secrets,
+        "flows": saved,
+        "refused": problems,
+    }))
 }

@@ -15,6 +15,8 @@ pub struct Client {
     base: String,
     authority: String,
     token: Option<String>,
+    /// Headers sent with every request.
+    headers: Vec<(String, String)>,
 }
 
 /// A response: status and JSON body (`null` when the body is empty or not JSON).
@@ -34,7 +36,13 @@ impl Client {
             .next()
             .unwrap_or_default()
             .to_string();
-        Ok(Self { base, authority, token })
+        Ok(Self { base, authority, token, headers: Vec::new() })
+    }
+
+    /// Send `name: value` with every request.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// Send a request; `body` is (content type, bytes).
@@ -49,6 +57,9 @@ impl Client {
         let mut request = Request::builder().method(method).uri(path).header("host", &self.authority);
         if let Some(token) = &self.token {
             request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         let (content_type, bytes) = body.unwrap_or(("application/json", Vec::new()));
         let request = request.header("content-type", content_type).body(Full::new(Bytes::from(bytes)))?;

@@ -18,6 +18,7 @@
 //! server (`cargo xtask edges` enforces it), so another backend can take its
 //! place behind the same traits.
 
+mod backup;
 pub mod connections;
 pub mod runs;
 pub mod triggers;
@@ -323,6 +324,10 @@ impl KvStore for Db {
 }
 
 impl weft_core::Store for Db {
+    fn backup(&self, to: &Path) -> weft_core::run::StoreResult<weft_core::BackupReport> {
+        Ok(self.backup_to(to)?)
+    }
+
     fn write_stats(&self) -> weft_core::WriteStats {
         use std::sync::atomic::Ordering::Relaxed;
         let log = self.wal.stats();

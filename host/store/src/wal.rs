@@ -108,6 +108,9 @@ struct State {
     /// The highest sequence number somebody waits for.
     wanted: u64,
     shutdown: bool,
+    /// While a backup copies the store: every entry logged since it began
+    /// (`seq`, length, ops), to redo on the copy.
+    tap: Option<Vec<u8>>,
 }
 
 struct Shared {
@@ -141,7 +144,7 @@ impl Wal {
     /// Turn-taking without a log, for a store that lives in memory.
     pub(crate) fn memory() -> Self {
         let (synced, _) = tokio::sync::watch::channel(Ok(0));
-        let state = State { buf: Vec::new(), next_seq: 1, wanted: 0, shutdown: false };
+        let state = State { buf: Vec::new(), next_seq: 1, wanted: 0, shutdown: false, tap: None };
         Self {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
@@ -174,7 +177,13 @@ impl Wal {
         let file = new_segment(&path)?;
         let (synced, _) = tokio::sync::watch::channel(Ok(next_seq - 1));
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { buf: Vec::with_capacity(1 << 16), next_seq, wanted: 0, shutdown: false }),
+            state: Mutex::new(State {
+                buf: Vec::with_capacity(1 << 16),
+                next_seq,
+                wanted: 0,
+                shutdown: false,
+                tap: None,
+            }),
             wake: Condvar::new(),
             synced,
             stats: LogStats::default(),
@@ -228,8 +237,34 @@ impl Wal {
             state.buf[start..start + 4].copy_from_slice(&len);
             state.buf[start + 4..start + 8].copy_from_slice(&crc);
             meta.insert(META_KEY, &seq.to_be_bytes()).map_err(StoreError::from)?;
+            if let Some(tap) = &mut state.tap {
+                tap.extend_from_slice(&seq.to_le_bytes());
+                tap.extend_from_slice(&(writes.ops.len() as u64).to_le_bytes());
+                tap.extend_from_slice(&writes.ops);
+            }
         }
         result
+    }
+
+    /// Begin keeping a copy of every entry logged from now on (a backup is
+    /// copying the store); the sequence number of the last entry before.
+    pub(crate) fn start_tap(&self) -> Result<u64, StoreError> {
+        if self.meta.is_none() {
+            return Err(StoreError("a store in memory has nothing to back up".into()));
+        }
+        let mut state = self.state();
+        if state.tap.is_some() {
+            return Err(StoreError("a backup is already running".into()));
+        }
+        state.tap = Some(Vec::new());
+        Ok(state.next_seq - 1)
+    }
+
+    /// Stop keeping entries: the last sequence number logged, and the entries kept.
+    pub(crate) fn end_tap(&self) -> (u64, Vec<u8>) {
+        let mut state = self.state();
+        let tapped = state.tap.take().unwrap_or_default();
+        (state.next_seq - 1, tapped)
     }
 
     pub(crate) fn stats(&self) -> &LogStats {
@@ -473,6 +508,28 @@ fn apply(db: &sled::Db, trees: &mut HashMap<Vec<u8>, sled::Tree>, mut ops: &[u8]
         }
     }
     Some(Ok(()))
+}
+
+/// Apply entries a tap kept ([`Wal::end_tap`]) to `db`, in order; how many.
+pub(crate) fn redo(db: &sled::Db, mut tapped: &[u8]) -> Result<usize, StoreError> {
+    let mut trees = HashMap::new();
+    let mut applied = 0;
+    while !tapped.is_empty() {
+        let malformed = || StoreError("a kept log entry is malformed".into());
+        let head = tapped.get(..16).ok_or_else(malformed)?;
+        let len = u64::from_le_bytes(head[8..16].try_into().map_err(|_| malformed())?) as usize;
+        let ops = tapped.get(16..16 + len).ok_or_else(malformed)?;
+        apply(db, &mut trees, ops).ok_or_else(malformed)??;
+        tapped = &tapped[16 + len..];
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// Record in `db` that it holds every entry up to `seq` (a backup's copy).
+pub(crate) fn mark_applied(db: &sled::Db, seq: u64) -> Result<(), StoreError> {
+    db.open_tree("wal")?.insert(META_KEY, &seq.to_be_bytes())?;
+    Ok(())
 }
 
 fn segment_path(dir: &Path, first: u64) -> PathBuf {

@@ -5,6 +5,7 @@
 //! its admin API (`--server`, `--token`); `plugin describe|call` and
 //! `flow schema` work on local files without a server.
 
+mod backup;
 mod migrate;
 mod plugin;
 mod remote;
@@ -76,6 +77,14 @@ enum Command {
     Hooks(remote::HooksCommand),
     /// Create or upgrade a PostgreSQL database's schema for weft (`weft serve --store` does it too).
     Migrate(migrate::MigrateArgs),
+    /// Copy a running server's data directory into a new folder, without stopping it.
+    Backup(backup::BackupArgs),
+    /// Copy a backup into a new data directory (--data-dir) to start weft on.
+    Restore(backup::RestoreArgs),
+    /// Write a server's flows and connections to a file (secrets only with --with-secrets, sealed).
+    Export(backup::ExportArgs),
+    /// Take a file `weft export` wrote into a server: connections, then flows.
+    Import(backup::ImportArgs),
 }
 
 /// Parse the command line, run, and turn any error into a message and exit code 1.
@@ -106,6 +115,10 @@ pub fn main() -> ExitCode {
             Command::Connection(cmd) => remote::connection(cmd, g).await,
             Command::Hooks(cmd) => remote::hooks(cmd, g).await,
             Command::Migrate(args) => migrate::run(args).await,
+            Command::Backup(args) => backup::backup(args, g).await,
+            Command::Restore(args) => backup::restore(args, g).await,
+            Command::Export(args) => backup::export(args, g).await,
+            Command::Import(args) => backup::import(args, g).await,
         }
     });
     match result {
