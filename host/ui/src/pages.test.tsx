@@ -373,3 +373,12 @@ describe('smoke', () => {
     expect(calls.at(-1)!.headers['X-Weft-Csrf']).toBe('csrf-1');
   });
 });
+
+describe('rateText', () => {
+  it('says a rate as people do', async () => {
+    const { rateText } = await import('./pages/Connections');
+    expect(rateText({ per_second: 10, burst: 20 })).toBe('10/s, bursts of 20');
+    expect(rateText({ per_minute: 600 })).toBe('600/min');
+    expect(rateText({ per_second: 5, burst: 1 })).toBe('5/s');
+  });
+});

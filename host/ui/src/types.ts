@@ -113,6 +113,8 @@ export interface Step {
   node?: string;
   /** A `call` step: the sub-flow's run it started. */
   child?: string;
+  /** Waiting (until `wake_ms`) for its turn under its connection's rate limit. */
+  throttled?: boolean;
 }
 
 export interface RunWithSteps {
@@ -183,6 +185,7 @@ export interface FlowDef {
   concurrency?: number;
   retention?: { succeeded?: string; failed?: string; max_runs?: number };
   on_failure?: string;
+  rate_limit?: RateLimit;
   steps: StepDef[];
 }
 
@@ -351,6 +354,15 @@ export interface Connection {
   settings: { [key: string]: Json };
   secrets: string[];
   hosts: string[];
+  /** How often actions may call the application with this connection. */
+  rate_limit?: RateLimit;
+}
+
+/** A rate: per_second or per_minute, and how many may go at once after a quiet spell. */
+export interface RateLimit {
+  per_second?: number;
+  per_minute?: number;
+  burst?: number;
 }
 
 export interface ConnectionInput {

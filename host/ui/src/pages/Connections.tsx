@@ -3,7 +3,7 @@ import { deleteConnection, getPlugin, listConnections, listPlugins, messageOf, p
 import { ErrorBox, Loading, Section } from '../components';
 import { useTitle } from '../hooks';
 import { buildSecrets, buildSettings, fieldText, formSpec, parseHosts, type SettingField } from '../settings';
-import type { Connection, Json, Manifest, Plugin } from '../types';
+import type { Connection, Json, Manifest, Plugin, RateLimit } from '../types';
 
 export function ConnectionsPage() {
   useTitle('Connections');
@@ -82,6 +82,7 @@ export function ConnectionsPage() {
               <th>Settings</th>
               <th>Secrets</th>
               <th>Hosts</th>
+              <th>Rate limit</th>
               <th />
             </tr>
           </thead>
@@ -95,6 +96,7 @@ export function ConnectionsPage() {
                 <td className="mono small settings-cell">{Object.keys(c.settings ?? {}).length ? JSON.stringify(c.settings) : <span className="muted">—</span>}</td>
                 <td className="mono small">{c.secrets.length ? c.secrets.join(', ') : <span className="muted">—</span>}</td>
                 <td className="mono small">{c.hosts.length ? c.hosts.join(', ') : <span className="muted">none granted</span>}</td>
+                <td className="small" data-testid={`conn-rate-${c.id}`}>{c.rate_limit ? rateText(c.rate_limit) : <span className="muted">—</span>}</td>
                 <td className="actions">
                   <button type="button" className="button small" onClick={() => setEditing(c)} data-testid={`conn-edit-${c.id}`}>
                     Edit
@@ -396,4 +398,10 @@ function SettingInput({ field, value, onChange }: { field: SettingField; value: 
       {help}
     </label>
   );
+}
+
+/** A rate as people say it: `10/s, bursts of 20`. */
+export function rateText(rate: RateLimit): string {
+  const per = rate.per_second !== undefined ? `${rate.per_second}/s` : `${rate.per_minute ?? 0}/min`;
+  return rate.burst && rate.burst > 1 ? `${per}, bursts of ${rate.burst}` : per;
 }

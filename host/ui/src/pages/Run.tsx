@@ -473,6 +473,9 @@ function StepDetail({
           ['Started', <span title={absoluteTime(step.started_ms)}>{absoluteTime(step.started_ms)}</span>],
           ['Duration', duration(row.endMs - row.startMs) + (row.open ? ' so far' : '')],
           ...(step.wake_ms ? ([['Wakes', <RelTime ms={step.wake_ms} now={now} />]] as [string, ReactNode][]) : []),
+          ...(step.throttled && step.status === 'waiting'
+            ? ([['Waiting for', <span data-testid="step-throttled">its turn under the connection's rate limit</span>]] as [string, ReactNode][])
+            : []),
           ...(plugin
             ? ([
                 [
