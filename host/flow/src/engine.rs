@@ -665,6 +665,9 @@ impl Executor {
     /// The answer a `respond` step of `run` recorded, the first if several did.
     fn recorded_response(&self, run: &RunRecord) -> Result<Option<Value>, ExecError> {
         let Ok(flow) = self.flow_for(run) else { return Ok(None) };
+        if !flow.responds {
+            return Ok(None);
+        }
         let mut responders = HashSet::new();
         validate::walk_steps(&flow.steps, &mut |step| {
             if matches!(step.kind, StepKind::Respond(_)) {
@@ -1645,7 +1648,9 @@ impl Executor {
                 return Err(e.into());
             }
         };
-        let flow_permit = match self.flow_limit(&run) {
+        // The flow's limits, from its validated definition (read once).
+        let flow = self.flow_for(&run).ok();
+        let flow_permit = match flow.as_ref().and_then(|f| self.flow_limit(&run.flow, f)) {
             None => None,
             Some(sem) => match sem.try_acquire_owned() {
                 Ok(p) => Some(p),
@@ -1659,7 +1664,8 @@ impl Executor {
         // A run beginning (not resuming) over its flow's rate stays queued too.
         if run.status == RunStatus::Queued
             && run.created_ms == run.updated_ms
-            && let Err(at) = self.flow_rate(&run)
+            && let Some(rate) = flow.as_ref().and_then(|f| f.def.rate_limit)
+            && let Err(at) = self.flow_rate(&run.flow, rate)
         {
             self.inner.next_slot.fetch_min(at, Ordering::SeqCst);
             let_go();
@@ -1695,13 +1701,12 @@ impl Executor {
         Ok(Start::Started)
     }
 
-    /// Count a run of `run.flow` beginning now under the flow's `rate_limit`;
-    /// when it may not, the moment it could.
-    fn flow_rate(&self, run: &RunRecord) -> Result<(), u64> {
-        let Some(rate) = self.flow_for(run).ok().and_then(|f| f.def.rate_limit) else { return Ok(()) };
+    /// Count a run of flow `name` beginning now under its `rate`; when it
+    /// may not, the moment it could.
+    fn flow_rate(&self, name: &str, rate: weft_core::model::RateLimitDef) -> Result<(), u64> {
         let now = self.inner.clock.now_ms();
         let mut rates = self.inner.flow_rates.lock().expect("flow rates");
-        let limiter = rates.entry(run.flow.clone()).or_insert_with(|| Limiter::new(Some(rate)));
+        let limiter = rates.entry(name.to_string()).or_insert_with(|| Limiter::new(Some(rate)));
         if limiter.rate() != Some(rate) {
             limiter.set_rate(Some(rate));
         }
@@ -1737,11 +1742,10 @@ impl Executor {
         rates.entry(connection.to_string()).or_insert_with(|| Limiter::new(rate)).pause_until(until);
     }
 
-    fn flow_limit(&self, run: &RunRecord) -> Option<Arc<Semaphore>> {
-        let flow = self.flow_for(run).ok()?;
+    fn flow_limit(&self, name: &str, flow: &Flow) -> Option<Arc<Semaphore>> {
         let limit = flow.def.concurrency? as usize;
         let mut per_flow = self.inner.per_flow.lock().expect("per-flow limits");
-        Some(per_flow.entry(run.flow.clone()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone())
+        Some(per_flow.entry(name.to_string()).or_insert_with(|| Arc::new(Semaphore::new(limit))).clone())
     }
 
     /// Runs executing now.

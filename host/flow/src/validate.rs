@@ -47,6 +47,8 @@ impl std::error::Error for InvalidFlow {}
 pub struct Flow {
     pub def: FlowDef,
     pub steps: Vec<Step>,
+    /// Whether a `respond` step answers the webhook's caller.
+    pub responds: bool,
 }
 
 /// A validated step.
@@ -155,7 +157,9 @@ pub fn validate(def: FlowDef, catalog: &dyn Catalog) -> Result<Flow, InvalidFlow
     }
     let steps = checker.steps(&def.steps, "steps");
     if checker.problems.is_empty() {
-        Ok(Flow { def, steps })
+        let mut responds = false;
+        walk_steps(&steps, &mut |s| responds |= matches!(s.kind, StepKind::Respond(_)));
+        Ok(Flow { def, steps, responds })
     } else {
         Err(InvalidFlow { flow: def.name, problems: checker.problems })
     }
