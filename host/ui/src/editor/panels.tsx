@@ -60,6 +60,22 @@ export function FlowPanel({ def, isNew, onChange, problems }: { def: FlowDef; is
             data-testid="flow-concurrency"
           />
         </Row>
+        <Row label="Runs per second" hint="how often runs may begin; the rest wait, queued (empty: no limit)">
+          <input
+            type="number"
+            min={1}
+            value={def.rate_limit?.per_second ?? ''}
+            onChange={(e) =>
+              onChange(clean({ ...def, rate_limit: e.target.value === '' ? undefined : { ...def.rate_limit, per_minute: undefined, per_second: Number(e.target.value) } }))
+            }
+            data-testid="flow-rate"
+          />
+        </Row>
+        <ProblemText problems={problems} field="rate_limit" />
+        <Row label="Error flow" hint="runs with a summary when a run of this flow fails for good (empty: the server's default)">
+          <input value={def.on_failure ?? ''} onChange={(e) => onChange(clean({ ...def, on_failure: e.target.value || undefined }))} data-testid="flow-on-failure" />
+        </Row>
+        <ProblemText problems={problems} field="on_failure" />
         <p className="muted small">Click the trigger or a step on the diagram to edit it.</p>
       </div>
     </aside>
