@@ -1734,6 +1734,12 @@ impl Executor {
         (slot > now).then_some(slot)
     }
 
+    /// Connection `id` was changed or removed: its pause (a new token may
+    /// have a fresh allowance) and its pacing start afresh.
+    pub fn connection_changed(&self, id: &str) {
+        self.inner.connection_rates.lock().expect("connection rates").remove(id);
+    }
+
     /// The application told an action of `connection` to slow down: every
     /// action of the connection waits until `until`.
     fn pause_connection(&self, connection: &str, until: u64) {

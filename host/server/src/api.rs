@@ -268,6 +268,7 @@ async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<St
     }
     let record = state.store.put_connection(&id, &body.plugin, &connection)?;
     state.store.flush().await?;
+    state.executor.connection_changed(&id);
     ok(connection_view(&record))
 }
 
@@ -275,6 +276,7 @@ async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam
     if !state.store.delete_connection(&id)? {
         return Err(ApiError::not_found(format!("no connection {id:?}")));
     }
+    state.executor.connection_changed(&id);
     state.store.flush().await?;
     ok(json!({ "deleted": id }))
 }
@@ -953,6 +955,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             without_secrets.push(connection.id.clone());
         }
         state.store.put_connection(&connection.id, plugin, &connection)?;
+        state.executor.connection_changed(&connection.id);
         imported_connections.push(connection.id.clone());
     }
     // Flows that name others are saved once those are: tried again while that helps.
