@@ -77,6 +77,16 @@ impl SaasApp {
         format!("http://{}", self.addr)
     }
 
+    /// A connection of the `saas` connector to this app (`PUT /api/connections/ID`): its URL,
+    /// its API key, the signing secret when given, and the app's address granted.
+    pub fn connection(&self, signing_secret: Option<&str>) -> Value {
+        let mut secrets = json!({ "api_key": self.api_key });
+        if let Some(signing) = signing_secret {
+            secrets["signing_secret"] = json!(signing);
+        }
+        json!({ "plugin": "saas", "settings": { "base_url": self.url() }, "secrets": secrets, "hosts": [self.addr.to_string()] })
+    }
+
     fn change<T>(&self, f: impl FnOnce(&mut State, u64) -> T) -> T {
         let mut s = self.state.lock().unwrap();
         s.clock += 1;

@@ -19,13 +19,8 @@ fn text(out: &std::process::Output) -> String {
 }
 
 async fn connect(weft: &Weft, app: &SaasApp) {
-    let connection = json!({
-        "plugin": "saas",
-        "settings": { "base_url": app.url() },
-        "secrets": { "api_key": app.api_key },
-        "hosts": [app.addr.to_string()],
-        "rate_limit": { "per_second": 50, "burst": 10 },
-    });
+    let mut connection = app.connection(None);
+    connection["rate_limit"] = json!({ "per_second": 50, "burst": 10 });
     weft.ok("PUT", "/api/connections/app", Some(&connection)).await;
 }
 

@@ -258,13 +258,7 @@ async fn a_sync_webhook_is_answered_by_its_respond_step_and_a_failure_answers_50
     let app = SaasApp::start("sk-respond").await;
     let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS, plugins::CLEAN_CONTACT]);
     let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    let connection = json!({
-        "plugin": "saas",
-        "settings": { "base_url": app.url() },
-        "secrets": { "api_key": app.api_key, "signing_secret": SIGNING },
-        "hosts": [app.addr.to_string()],
-    });
-    weft.ok("PUT", "/api/connections/app", Some(&connection)).await;
+    weft.ok("PUT", "/api/connections/app", Some(&app.connection(Some(SIGNING)))).await;
     let trigger =
         json!({ "webhook": { "connector": "saas", "trigger": "record_event", "connection": "app", "sync": true } });
     let flow = json!({ "name": "signup", "trigger": trigger, "steps": [
@@ -333,6 +327,19 @@ async fn a_sync_webhook_is_answered_by_its_respond_step_and_a_failure_answers_50
     );
 }
 
+/// Start a run of `flow` for each event, all at once, and wait until every one has succeeded.
+async fn run_all(weft: &Weft, flow: &str, events: impl Iterator<Item = Value>) {
+    let mut ids = Vec::new();
+    for event in events {
+        let started = weft.ok("POST", &format!("/api/flows/{flow}/runs"), Some(&event)).await;
+        ids.push(started["run"]["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        let done = weft.finished(id).await;
+        assert_eq!(done["run"]["status"], "succeeded", "{done}");
+    }
+}
+
 /// The most `POST /records` that arrived within any one second.
 fn busiest_second(posts: &[(Duration, u16)]) -> usize {
     let times: Vec<Duration> = posts.iter().map(|(t, _)| *t).collect();
@@ -347,13 +354,7 @@ async fn rate_limits_pace_calls_and_a_429_slows_the_whole_connection() {
     let app = SaasApp::start("sk-rate").await;
     let (_dir, data, plugin_dir) = workspace(&[plugins::SAAS]);
     let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
-    let connection = json!({
-        "plugin": "saas",
-        "settings": { "base_url": app.url() },
-        "secrets": { "api_key": app.api_key },
-        "hosts": [app.addr.to_string()],
-    });
-    weft.ok("PUT", "/api/connections/app", Some(&connection)).await;
+    weft.ok("PUT", "/api/connections/app", Some(&app.connection(None))).await;
     // The rate is set through the CLI; the rest of the connection stays as it is.
     let out = weft.cli(&["connection", "set", "app", "--plugin", "saas", "--rate-limit", "5/s", "--burst", "2"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -370,19 +371,7 @@ async fn rate_limits_pace_calls_and_a_429_slows_the_whole_connection() {
         { "id": "create", "action": "saas.create_record", "connection": "app", "input": { "name": "n{{ trigger.n }}" } },
     ] });
     weft.ok("POST", "/api/flows", Some(&flow)).await;
-    let mut ids = Vec::new();
-    for n in 0..20 {
-        ids.push(
-            weft.ok("POST", "/api/flows/push/runs", Some(&json!({ "n": n }))).await["run"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    for id in &ids {
-        let done = weft.finished(id).await;
-        assert_eq!(done["run"]["status"], "succeeded", "{done}");
-    }
+    run_all(&weft, "push", (0..20).map(|n| json!({ "n": n }))).await;
     let posts = app.posts();
     assert_eq!(posts.len(), 20, "each run called once: waiting for a slot is not an attempt");
     let span = posts[19].0 - posts[0].0;
@@ -397,19 +386,7 @@ async fn rate_limits_pace_calls_and_a_429_slows_the_whole_connection() {
     tokio::time::sleep(Duration::from_millis(1_100)).await; // the rate as read is kept up to a second
     app.rate_limit_next(1, 2);
     let before = app.posts().len();
-    let mut ids = Vec::new();
-    for n in 0..10 {
-        ids.push(
-            weft.ok("POST", "/api/flows/push/runs", Some(&json!({ "n": 100 + n }))).await["run"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    for id in &ids {
-        let done = weft.finished(id).await;
-        assert_eq!(done["run"]["status"], "succeeded", "{done}");
-    }
+    run_all(&weft, "push", (0..10).map(|n| json!({ "n": 100 + n }))).await;
     let posts = app.posts()[before..].to_vec();
     let (told, _) = *posts.iter().find(|(_, status)| *status == 429).expect("the app said slow down");
     // Calls already on their way when the 429 came are not held back; none sent after it goes
@@ -427,18 +404,7 @@ async fn rate_limits_pace_calls_and_a_429_slows_the_whole_connection() {
     ] });
     weft.ok("POST", "/api/flows", Some(&paced)).await;
     let before = app.posts().len();
-    let mut ids = Vec::new();
-    for n in 0..8 {
-        ids.push(
-            weft.ok("POST", "/api/flows/paced/runs", Some(&json!({ "n": n }))).await["run"]["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    for id in &ids {
-        assert_eq!(weft.finished(id).await["run"]["status"], "succeeded");
-    }
+    run_all(&weft, "paced", (0..8).map(|n| json!({ "n": n }))).await;
     let posts = app.posts()[before..].to_vec();
     let span = posts[7].0 - posts[0].0;
     assert!(span >= Duration::from_millis(1_600), "8 runs at 4/s began within {span:?}");
