@@ -1242,8 +1242,9 @@ impl Executor {
                 let taken = match existing.as_ref().and_then(|r| r.input.as_ref()).and_then(Value::as_bool) {
                     Some(taken) => taken,
                     None => {
-                        let taken =
-                            condition.is_true(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let taken = condition
+                            .is_true(&scope.context())
+                            .map_err(|e| fail_step(&step.id, path, &e.to_string()))?;
                         let mut rec = record(StepStatus::Succeeded, Some(json!(taken)), None, 1, now);
                         rec.ended_ms = Some(now);
                         self.defer(scope, rec)?;
@@ -1260,7 +1261,7 @@ impl Executor {
                 let chosen = match existing.as_ref().and_then(|r| r.input.clone()) {
                     Some(Value::String(chosen)) => chosen,
                     _ => {
-                        let v = value.eval(&scope.context()).map_err(|e| fail_step(&step.id, &e.to_string()))?;
+                        let v = value.eval(&scope.context()).map_err(|e| fail_step(&step.id, path, &e.to_string()))?;
                         let text = match v {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -1286,11 +1287,13 @@ impl Executor {
                     _ => {
                         let items = match list
                             .eval(&scope.context())
-                            .map_err(|e| fail_step(&step.id, &e.to_string()))?
+                            .map_err(|e| fail_step(&step.id, path, &e.to_string()))?
                         {
                             Value::Array(items) => items,
                             Value::Null => Vec::new(),
-                            other => return Err(fail_step(&step.id, &format!("for_each needs a list, got {other}"))),
+                            other => {
+                                return Err(fail_step(&step.id, path, &format!("for_each needs a list, got {other}")));
+                            }
                         };
                         let mut rec = record(StepStatus::Running, Some(Value::Array(items.clone())), None, 1, now);
                         self.put(scope, &mut rec)?;
@@ -1420,11 +1423,11 @@ impl Executor {
                     scope.record(&step.id, &output, None);
                     return Ok(output);
                 }
-                let rendered = mapping
-                    .render(&scope.context())
-                    .map_err(|e| fail_step(&step.id, &format!("respond at {}: {}", display_path(&e.path), e.error)))?;
+                let rendered = mapping.render(&scope.context()).map_err(|e| {
+                    fail_step(&step.id, path, &format!("respond at {}: {}", display_path(&e.path), e.error))
+                })?;
                 let status = validate::response_status(&rendered["status"])
-                    .map_err(|m| fail_step(&step.id, &format!("respond.status: {m}")))?;
+                    .map_err(|m| fail_step(&step.id, path, &format!("respond.status: {m}")))?;
                 let mut headers = serde_json::Map::new();
                 for (name, value) in rendered["headers"].as_object().into_iter().flatten() {
                     // A whole expression keeps its type: a number or a flag is written out.
@@ -1436,6 +1439,7 @@ impl Executor {
                     let Some(text) = text.filter(|t| http_token(name) && !t.contains(['\r', '\n'])) else {
                         return Err(fail_step(
                             &step.id,
+                            path,
                             &format!("respond.headers: {name:?}: {value} is not a valid header"),
                         ));
                     };
@@ -1467,7 +1471,7 @@ impl Executor {
                         let wake = match &step.kind {
                             StepKind::Delay(d) => now + d.as_millis() as u64,
                             StepKind::DelayUntil(mapping) => {
-                                until_ms(mapping, &scope.context()).map_err(|m| fail_step(&step.id, &m))?
+                                until_ms(mapping, &scope.context()).map_err(|m| fail_step(&step.id, path, &m))?
                             }
                             _ => unreachable!("matched above"),
                         };
@@ -1846,10 +1850,10 @@ fn reference(name: &str, version: Option<&str>) -> String {
     }
 }
 
-fn fail_step(id: &str, message: &str) -> Stop {
+fn fail_step(id: &str, path: &str, message: &str) -> Stop {
     Stop::Fail(Failure {
         message: format!("step {id:?} failed: {message}"),
-        step: Some(id.to_string()),
+        step: Some(path.to_string()),
         kind: Some("expression".into()),
     })
 }
