@@ -379,6 +379,18 @@ async fn every_example_round_trips_through_the_editor() {
         let name = reply.json()["name"].as_str().unwrap().to_string();
         b.client.goto(&weft.url(&format!("/flows/{name}/edit"))).await.unwrap();
         b.text_until("[data-testid=validity]", |t| t == "valid").await;
+        if name == "signup-answer" {
+            // A sub-flow call and the webhook's answers are steps of their own on the diagram.
+            for node in ["node-accepted", "node-sync", "node-refused"] {
+                b.find(&format!("[data-testid={node}]")).await;
+            }
+            b.click("[data-testid=node-sync]").await;
+            assert_eq!(
+                b.find("[data-testid=step-call]").await.prop("value").await.unwrap().as_deref(),
+                Some("contact-sync")
+            );
+            b.screenshot("editor-call-respond").await;
+        }
         // Through the YAML tab and back to the diagram, then saved from the diagram…
         b.click("[data-testid=tab-yaml]").await;
         b.find("[data-testid=yaml-editor] .cm-content").await;
