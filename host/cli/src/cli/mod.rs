@@ -90,6 +90,15 @@ enum Command {
 /// Parse the command line, run, and turn any error into a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A command's output piped into `head` ends quietly when the pipe closes,
+    // as other command-line tools do (Rust ignores SIGPIPE, so every print
+    // would panic instead). The server keeps ignoring it: a client that goes
+    // away is an error it handles.
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: restoring the default disposition of one signal, before any other thread exists.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     let default_filter = if matches!(cli.command, Command::Serve(_)) { "warn" } else { "error" };
     tracing_subscriber::fmt()
         .with_env_filter(
