@@ -1072,22 +1072,10 @@ impl Executor {
 
         match &step.kind {
             StepKind::Action { .. } | StepKind::Transform { .. } => {
+                if let Some(done) = self.replay(step, path, scope, existing.as_ref()).await {
+                    return done;
+                }
                 match &existing {
-                    Some(r) if r.status == StepStatus::Succeeded => {
-                        let output = r.output.clone().unwrap_or(Value::Null);
-                        scope.record(&step.id, &output, None);
-                        return Ok(output);
-                    }
-                    Some(r) if r.status == StepStatus::Failed => {
-                        return self
-                            .after_failure(
-                                step,
-                                path,
-                                scope,
-                                r.error.clone().unwrap_or_else(|| StepFailure::fatal("failed")),
-                            )
-                            .await;
-                    }
                     Some(r) if r.status == StepStatus::Waiting && r.wake_ms.is_some_and(|w| w > now) => {
                         return Err(Stop::Wait(r.wake_ms.unwrap_or(now)));
                     }
@@ -1334,17 +1322,8 @@ impl Executor {
             }
 
             StepKind::Call { flow: target, input: mapping } => {
-                match &existing {
-                    Some(r) if r.status == StepStatus::Succeeded => {
-                        let output = r.output.clone().unwrap_or(Value::Null);
-                        scope.record(&step.id, &output, None);
-                        return Ok(output);
-                    }
-                    Some(r) if r.status == StepStatus::Failed => {
-                        let failure = r.error.clone().unwrap_or_else(|| StepFailure::fatal("failed"));
-                        return self.after_failure(step, path, scope, failure).await;
-                    }
-                    _ => {}
+                if let Some(done) = self.replay(step, path, scope, existing.as_ref()).await {
+                    return done;
                 }
                 let fail = |rec: &mut StepRecord, failure: &StepFailure| {
                     rec.status = StepStatus::Failed;
@@ -1415,13 +1394,9 @@ impl Executor {
             }
 
             StepKind::Respond(mapping) => {
-                if let Some(r) = &existing
-                    && r.status == StepStatus::Succeeded
-                {
-                    // Answered before (the run resumed): not again.
-                    let output = r.output.clone().unwrap_or(Value::Null);
-                    scope.record(&step.id, &output, None);
-                    return Ok(output);
+                // Answered before (the run resumed): not again.
+                if let Some(done) = self.replay(step, path, scope, existing.as_ref()).await {
+                    return done;
                 }
                 let rendered = mapping.render(&scope.context()).map_err(|e| {
                     fail_step(&step.id, path, &format!("respond at {}: {}", display_path(&e.path), e.error))
@@ -1529,6 +1504,31 @@ impl Executor {
             child.test = Some(Arc::new(TestRun { def: stored.def.clone(), pinned: BTreeMap::new(), until: None }));
         }
         Ok(child)
+    }
+
+    /// What a step that already finished (an earlier execution recorded it)
+    /// gives, without running it again: its recorded output, or its recorded
+    /// failure through its `on_error`. `None` when it has not finished.
+    async fn replay(
+        &self,
+        step: &Step,
+        path: &str,
+        scope: &mut Scope,
+        existing: Option<&StepRecord>,
+    ) -> Option<Result<Value, Stop>> {
+        let r = existing?;
+        match r.status {
+            StepStatus::Succeeded => {
+                let output = r.output.clone().unwrap_or(Value::Null);
+                scope.record(&step.id, &output, None);
+                Some(Ok(output))
+            }
+            StepStatus::Failed => {
+                let failure = r.error.clone().unwrap_or_else(|| StepFailure::fatal("failed"));
+                Some(self.after_failure(step, path, scope, failure).await)
+            }
+            StepStatus::Running | StepStatus::Waiting => None,
+        }
     }
 
     /// A step failed for good: apply its `on_error`.

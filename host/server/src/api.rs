@@ -926,7 +926,8 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             }
             (None, _) => BTreeMap::new(),
         };
-        let kept: Vec<&String> = if secrets.is_empty() { c.secrets.iter().collect() } else { Vec::new() };
+        // The export named secrets but carries none of their values.
+        let names_only = secrets.is_empty() && !c.secrets.is_empty();
         let connection = Connection {
             id: c.id.clone(),
             settings: c.settings,
@@ -934,7 +935,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             hosts: Arc::new(hosts),
             rate_limit: c.rate_limit,
         };
-        connections.push((c.plugin, connection, kept.len()));
+        connections.push((c.plugin, connection, names_only));
     }
     let mut flows = Vec::new();
     for (i, value) in body.flows.into_iter().enumerate() {
@@ -942,7 +943,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
     }
     let mut imported_connections = Vec::new();
     let mut without_secrets = Vec::new();
-    for (plugin, connection, missing) in &connections {
+    for (plugin, connection, names_only) in &connections {
         // Secrets already set here stay when the export carries none.
         let mut connection = connection.clone();
         if connection.secrets.is_empty()
@@ -951,7 +952,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
         {
             connection.secrets = existing.secrets.clone();
         }
-        if *missing > 0 && connection.secrets.is_empty() {
+        if *names_only && connection.secrets.is_empty() {
             without_secrets.push(connection.id.clone());
         }
         state.store.put_connection(&connection.id, plugin, &connection)?;

@@ -31,12 +31,11 @@ impl Db {
         }
         std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
         let copy = sled::Config::new().path(to.join("db")).open()?;
-        let first = self.wal.start_tap()?;
+        self.wal.start_tap()?;
         let copied = copy_trees(&self.db, &copy);
         let (last, tapped) = self.wal.end_tap();
         let entries = copied?;
         let redone = wal::redo(&copy, &tapped)?;
-        debug_assert!(last >= first);
         wal::mark_applied(&copy, last)?;
         copy.flush()?;
         drop(copy);

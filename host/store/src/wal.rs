@@ -247,8 +247,8 @@ impl Wal {
     }
 
     /// Begin keeping a copy of every entry logged from now on (a backup is
-    /// copying the store); the sequence number of the last entry before.
-    pub(crate) fn start_tap(&self) -> Result<u64, StoreError> {
+    /// copying the store).
+    pub(crate) fn start_tap(&self) -> Result<(), StoreError> {
         if self.meta.is_none() {
             return Err(StoreError("a store in memory has nothing to back up".into()));
         }
@@ -257,7 +257,7 @@ impl Wal {
             return Err(StoreError("a backup is already running".into()));
         }
         state.tap = Some(Vec::new());
-        Ok(state.next_seq - 1)
+        Ok(())
     }
 
     /// Stop keeping entries: the last sequence number logged, and the entries kept.
