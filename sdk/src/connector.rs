@@ -3,12 +3,14 @@
 use crate::{Error, Result, Value};
 use std::marker::PhantomData;
 
-/// The bindings generated from `wit/` for the `connector` world.
+/// The bindings generated from `wit/` for the `oauth-connector` world: the
+/// `connector` world plus the `oauth` export, which answers `none` unless the
+/// manifest declares [`OAuth2`].
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "weft:plugin/connector",
+        world: "weft:plugin/oauth-connector",
         generate_all,
         pub_export_macro: true,
         export_macro_name: "__weft_export_connector_world",
@@ -85,6 +87,8 @@ pub struct Manifest {
     pub settings: Vec<Setting>,
     /// Hosts the connector wants to reach; the operator grants them.
     pub hosts: Vec<String>,
+    /// OAuth 2.0 run by the host for connections given an OAuth client.
+    pub oauth2: Option<OAuth2>,
 }
 
 impl Manifest {
@@ -115,6 +119,91 @@ impl Manifest {
     /// A host the connector wants to reach (`api.example.com`, `*.example.com`, `host:port`).
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.hosts.push(host.into());
+        self
+    }
+    /// Let the host run OAuth 2.0 for connections given an OAuth client: it
+    /// keeps and refreshes the tokens and adds them to requests to the
+    /// token's hosts, so the plugin sends its requests without credentials.
+    pub fn oauth2(mut self, oauth2: OAuth2) -> Self {
+        self.oauth2 = Some(oauth2);
+        self
+    }
+}
+
+/// How the connector's application hands out OAuth 2.0 tokens; see the
+/// `oauth` interface in `wit/plugin.wit`.
+///
+/// ```
+/// use weft_sdk::OAuth2;
+/// let github = OAuth2::authorization_code(
+///     "https://github.com/login/oauth/authorize",
+///     "https://github.com/login/oauth/access_token",
+/// )
+/// .scopes(&["repo"])
+/// .host("api.github.com");
+/// # let _ = github;
+/// ```
+#[derive(Debug, Clone)]
+pub struct OAuth2 {
+    client_credentials: bool,
+    authorization_url: String,
+    token_url: String,
+    scopes: Vec<String>,
+    pkce: bool,
+    header: Option<(String, String)>,
+    hosts: Vec<String>,
+    params: Vec<(String, String)>,
+    credentials_in_body: bool,
+}
+
+impl OAuth2 {
+    /// The authorization-code grant (a person signs in once), with PKCE (S256).
+    pub fn authorization_code(authorization_url: impl Into<String>, token_url: impl Into<String>) -> Self {
+        Self {
+            client_credentials: false,
+            authorization_url: authorization_url.into(),
+            token_url: token_url.into(),
+            scopes: Vec::new(),
+            pkce: true,
+            header: None,
+            hosts: Vec::new(),
+            params: Vec::new(),
+            credentials_in_body: false,
+        }
+    }
+    /// The client-credentials grant (machine to machine).
+    pub fn client_credentials(token_url: impl Into<String>) -> Self {
+        Self { client_credentials: true, ..Self::authorization_code("", token_url) }
+    }
+    /// Scopes to ask for.
+    pub fn scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes.extend(scopes.iter().map(|s| s.to_string()));
+        self
+    }
+    /// A host the token is sent to (`api.example.com`, `*.example.com`, `host:port`).
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.hosts.push(host.into());
+        self
+    }
+    /// Send the token as `name: <prefix><token>` instead of `authorization: Bearer <token>`.
+    pub fn header(mut self, name: impl Into<String>, prefix: impl Into<String>) -> Self {
+        self.header = Some((name.into(), prefix.into()));
+        self
+    }
+    /// Turn PKCE off, for an application that refuses it.
+    pub fn without_pkce(mut self) -> Self {
+        self.pkce = false;
+        self
+    }
+    /// Send the client id and secret in the token request's body rather than
+    /// with HTTP Basic authentication.
+    pub fn credentials_in_body(mut self) -> Self {
+        self.credentials_in_body = true;
+        self
+    }
+    /// An extra query parameter for the authorization URL (`access_type=offline`).
+    pub fn authorization_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
         self
     }
 }
@@ -391,6 +480,27 @@ impl<T: Connector> wit::Guest for Export<T> {
         let input = parse("the action input", &req.input)?;
         let ctx = CallContext { idempotency_key: req.context.idempotency_key, attempt: req.context.attempt };
         Ok(T::invoke(&req.action, input, &ctx)?.to_string())
+    }
+}
+
+impl<T: Connector> bindings::exports::weft::plugin::oauth::Guest for Export<T> {
+    fn oauth2() -> Option<bindings::exports::weft::plugin::oauth::Oauth2Spec> {
+        use bindings::exports::weft::plugin::oauth as o;
+        let spec = T::describe().oauth2?;
+        Some(o::Oauth2Spec {
+            grant: if spec.client_credentials { o::Grant::ClientCredentials } else { o::Grant::AuthorizationCode },
+            authorization_url: spec.authorization_url,
+            token_url: spec.token_url,
+            scopes: spec.scopes,
+            pkce: spec.pkce,
+            placement: match spec.header {
+                None => o::TokenPlacement::Bearer,
+                Some((name, prefix)) => o::TokenPlacement::Header(o::TokenHeader { name, prefix }),
+            },
+            hosts: spec.hosts,
+            authorization_params: spec.params,
+            credentials_in_body: spec.credentials_in_body,
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! # weft-sdk: write weft connectors and transforms in Rust
 //!
 //! A weft plugin is a WebAssembly component built for `wasm32-wasip2` against
-//! the contract in weft's `wit/` folder (package `weft:plugin@0.1.0`). This crate
+//! the contract in weft's `wit/` folder (package `weft:plugin@0.1.1`). This crate
 //! wraps the generated bindings so that a plugin is a plain Rust type that
 //! implements one trait, plus one macro call.
 //!
@@ -121,8 +121,8 @@ pub use error::{Error, Result};
 pub use serde_json::{Value, json};
 
 pub use connector::{
-    Action, CallContext, Connector, Event, Manifest, PollResponse, PollingStrategy, Setting, Trigger, WebhookOutcome,
-    WebhookRequest, WebhookResponse,
+    Action, CallContext, Connector, Event, Manifest, OAuth2, PollResponse, PollingStrategy, Setting, Trigger,
+    WebhookOutcome, WebhookRequest, WebhookResponse,
 };
 pub use transform::Transform;
 

@@ -1,7 +1,8 @@
 //! Helpers for weft's black-box tests: the built plugins, small HTTP servers
 //! on 127.0.0.1 for plugins to call ([`app`], [`saas`], [`github`], [`slack`],
-//! a real json-server in [`json_server`]), a client
-//! ([`http`]) and a real `weft serve` process ([`weft`]).
+//! a real json-server in [`json_server`]), a real OAuth 2.0 authorization
+//! server and an API its tokens open ([`oauth`]), a client ([`http`]) and a
+//! real `weft serve` process ([`weft`]).
 
 /// Paths of the plugins built for wasm32-wasip2 by this crate's build script.
 pub mod plugins {
@@ -16,6 +17,7 @@ pub mod http;
 pub mod json_server;
 pub mod load;
 pub mod measure;
+pub mod oauth;
 pub mod saas;
 pub mod slack;
 pub mod weft;

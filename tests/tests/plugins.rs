@@ -77,6 +77,41 @@ async fn transform_runs_and_logs() {
     );
 }
 
+/// The contract grows in 0.1.x minor versions: a connector built against the
+/// first one (`weft:plugin@0.1.0`, its WIT frozen in the plugin's folder)
+/// loads and runs on a host of a later 0.1.x, and one built by today's SDK
+/// declares its OAuth 2.0 through the `oauth` export 0.1.1 added.
+#[tokio::test]
+async fn plugins_of_every_0_1_contract_load() {
+    let rt = runtime();
+    let old = load(&rt, plugins::CONTRACT_0_1_0).await;
+    let manifest = old.manifest().unwrap();
+    assert_eq!((manifest.name.as_str(), manifest.oauth2.is_none()), ("contract-0-1-0", true));
+    let outcome = old
+        .invoke(
+            &CallOptions { connection: Some(&connection("c", &[])), limits: None },
+            "echo",
+            &json!({"a": 1}),
+            &ctx(),
+        )
+        .await;
+    assert_eq!(outcome.result.unwrap(), json!({"a": 1}));
+    assert_eq!(outcome.logs[0].message, "echo from a 0.1.0 plugin");
+
+    let code = load(&rt, plugins::OAUTH_APP).await;
+    let spec = code.manifest().unwrap().oauth2.clone().expect("oauth-app declares OAuth 2.0");
+    assert_eq!(spec.grant, weft_core::oauth::GrantType::AuthorizationCode);
+    assert!(spec.pkce, "PKCE is on by default");
+    assert_eq!(
+        (spec.hosts, spec.scopes),
+        (vec!["api.example.com".to_string()], vec!["items:read".into(), "items:write".into()])
+    );
+    let m2m = load(&rt, plugins::OAUTH_M2M).await;
+    assert_eq!(m2m.manifest().unwrap().oauth2.as_ref().unwrap().grant, weft_core::oauth::GrantType::ClientCredentials);
+    // An SDK connector that declares no OAuth exports `oauth` all the same, answering none.
+    assert!(load(&rt, plugins::HTTP).await.manifest().unwrap().oauth2.is_none());
+}
+
 #[tokio::test]
 async fn http_plugin_calls_a_granted_host() {
     let app = TestApp::start().await;

@@ -60,12 +60,14 @@ fn test() -> Result<(), String> {
     let postgres = postgres()?;
     let polyglot = polyglot()?;
     let json_server = json_server()?;
+    let oauth_server = oauth_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
     run(cargo()
         .arg("test")
         .env("WEFT_POLYGLOT_DIR", &polyglot)
         .env("WEFT_JSON_SERVER", &json_server)
+        .env("WEFT_OAUTH_SERVER_DIR", &oauth_server)
         .env("WEFT_CHROMIUM", &chromium)
         .env("WEFT_CHROMEDRIVER", &chromedriver)
         .env("WEFT_PG_BIN", &postgres)
@@ -85,6 +87,17 @@ const JSON_SERVER: &str = "json-server@0.17.4";
 /// Install json-server under `target/tools/json-server` (npm) on first use; the path of its executable.
 fn json_server() -> Result<PathBuf, String> {
     npm_tool(&target_dir().join("tools").join("json-server"), JSON_SERVER, "json-server")
+}
+
+/// The pinned oauth2-mock-server, the real OAuth 2.0 authorization server the OAuth tests drive.
+const OAUTH_SERVER: &str = "oauth2-mock-server@9.3.0";
+
+/// Install oauth2-mock-server under `target/tools/oauth2-mock-server` (npm) on first use; that
+/// folder (it holds `node_modules`), which tests/oauth/server.mjs imports the package from.
+fn oauth_server() -> Result<PathBuf, String> {
+    let dir = target_dir().join("tools").join("oauth2-mock-server");
+    npm_tool(&dir, OAUTH_SERVER, "oauth2-mock-server")?;
+    Ok(dir)
 }
 
 /// Install npm `package` under `dir` on first use; the path of its executable `bin`.

@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use weft_core::SessionStore;
 use weft_core::Store;
-use weft_core::catalog::PluginStore;
+use weft_core::catalog::{Catalog, PluginStore};
 use weft_core::kv::KvStore;
 use weft_core::seal::Sealer;
 use weft_flow::retention::{Pruner, PrunerConfig, RetentionPolicy};
 use weft_flow::{Executor, ExecutorConfig, SystemClock, TriggerConfig, Triggers};
+use weft_runtime::oauth::TokenKeeper;
 use weft_runtime::{Runtime, RuntimeConfig};
 use weft_server::{HttpConfig, Parts, Server, listen};
 use weft_store::{Db, StoreOptions};
@@ -207,9 +208,20 @@ impl Node {
             Opened::Sled(_) => None,
         };
         let (store, kv, shared) = db.into_parts();
+        // The token keeper asks the registry for connectors' OAuth settings;
+        // the registry is made after the runtime that lends the tokens.
+        let catalog: Arc<std::sync::OnceLock<Arc<Registry>>> = Arc::default();
+        let spec_of: weft_runtime::oauth::SpecOf = {
+            let catalog = catalog.clone();
+            Arc::new(move |plugin: &str| catalog.get()?.connector(plugin, None)?.oauth2)
+        };
+        let node_name = config.database.as_ref().map_or_else(|| "weft".to_string(), |d| d.options.node.clone());
+        let keeper =
+            Arc::new(TokenKeeper::new(store.clone(), spec_of, node_name, weft_runtime::limits::Limits::default()));
         let runtime = Runtime::new(RuntimeConfig {
             kv: Some(kv),
             cache_dir: Some(config.cache_dir.clone()),
+            credentials: Some(keeper.clone()),
             ..Default::default()
         })?;
         let mut registry = Registry::new(runtime, store.clone(), Some(config.data_dir.join("versions")))
@@ -240,6 +252,7 @@ impl Node {
             }
         };
         let registry = Arc::new(registry);
+        let _ = catalog.set(registry.clone());
         let clock = Arc::new(SystemClock);
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
         let executor = Executor::new(
@@ -254,6 +267,7 @@ impl Node {
             },
         );
         let secure_cookies = public_url.starts_with("https://");
+        let public_url_for_server = public_url.clone();
         let triggers = Triggers::new(
             executor.clone(),
             store.clone(),
@@ -281,6 +295,8 @@ impl Node {
                 pruner,
                 token_hash,
                 sessions: shared.map(|s| s.sessions),
+                authorizer: keeper,
+                public_url: public_url_for_server,
             },
             HttpConfig { max_body: config.max_body, connections: config.connections, secure_cookies },
         );

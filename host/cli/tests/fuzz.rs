@@ -71,6 +71,7 @@ impl Catalog for FuzzCatalog {
             }],
             settings: vec![],
             hosts: vec![],
+            oauth2: None,
         })
     }
     fn has_transform(&self, name: &str, _version: Option<&str>) -> bool {

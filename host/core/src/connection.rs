@@ -200,8 +200,20 @@ pub trait ConnectionStore: Send + Sync + 'static {
     fn connection(&self, id: &str) -> StoreResult<Option<(String, Arc<Connection>)>>;
     /// Every connection, without secret values.
     fn connections(&self) -> StoreResult<Vec<ConnectionInfo>>;
-    /// Remove a connection; whether it existed.
+    /// Remove a connection (and its OAuth grant); whether it existed.
     fn delete_connection(&self, id: &str) -> StoreResult<bool>;
+
+    /// The OAuth grant of connection `id` and its version (counting from 1).
+    fn oauth_grant(&self, id: &str) -> StoreResult<Option<(crate::oauth::OAuthGrant, u64)>>;
+    /// Replace the grant of `id` if its version is still `expected` (0: there
+    /// is none), or remove it (`grant` = `None`): the new version, or `None`
+    /// when another writer came first. Sealed at rest.
+    fn swap_oauth_grant(
+        &self,
+        id: &str,
+        expected: u64,
+        grant: Option<&crate::oauth::OAuthGrant>,
+    ) -> StoreResult<Option<u64>>;
 }
 
 #[cfg(test)]

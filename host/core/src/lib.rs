@@ -29,6 +29,7 @@ pub mod connection;
 pub mod kv;
 pub mod log;
 pub mod model;
+pub mod oauth;
 pub mod plugin;
 pub mod run;
 pub mod seal;

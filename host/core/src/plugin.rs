@@ -99,6 +99,9 @@ pub struct Manifest {
     pub actions: Vec<ActionSpec>,
     pub settings: Vec<SettingSpec>,
     pub hosts: Vec<String>,
+    /// OAuth 2.0 the host runs for the connector's connections (`None`: it offers none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<crate::oauth::OAuth2Spec>,
 }
 
 #[derive(Debug, Clone, Serialize)]

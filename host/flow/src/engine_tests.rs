@@ -73,6 +73,7 @@ impl Catalog for FakePlugins {
                 .collect(),
             settings: vec![],
             hosts: vec![],
+            oauth2: None,
         })
     }
     fn has_transform(&self, name: &str, _version: Option<&str>) -> bool {

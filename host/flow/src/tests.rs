@@ -43,6 +43,7 @@ impl Catalog for FakeCatalog {
             }],
             settings: vec![],
             hosts: vec![],
+            oauth2: None,
         })
     }
 

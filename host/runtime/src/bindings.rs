@@ -17,6 +17,24 @@ pub mod connector {
     });
 }
 
+/// The `oauth` export of the `oauth-connector` world (0.1.1). A connector need
+/// not export it, so it is looked up on its own, not as part of `connector`.
+pub mod oauth_connector {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "weft:plugin/oauth-connector",
+        exports: { default: async },
+        with: {
+            "wasi": wasmtime_wasi::p2::bindings,
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "weft:plugin/log": super::connector::weft::plugin::log,
+            "weft:plugin/types": super::connector::weft::plugin::types,
+            "weft:plugin/kv": super::connector::weft::plugin::kv,
+            "weft:plugin/config": super::connector::weft::plugin::config,
+        },
+    });
+}
+
 pub mod transform {
     wasmtime::component::bindgen!({
         path: "../../wit",
@@ -31,3 +49,4 @@ pub mod transform {
 
 pub use connector::exports::weft::plugin::connector_api as api;
 pub use connector::weft::plugin::{config, kv, log, types};
+pub use oauth_connector::exports::weft::plugin::oauth;

@@ -36,6 +36,7 @@ pub mod caps;
 mod lane;
 pub mod limits;
 mod load;
+pub mod oauth;
 mod wit;
 
 use crate::caps::{CallScope, CallState};
@@ -77,6 +78,9 @@ pub struct RuntimeConfig {
     pub kv: Option<Arc<dyn KvStore>>,
     /// Where compiled components are cached; no cache when `None`.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The host's OAuth tokens, lent to the connections of connectors that
+    /// declare OAuth 2.0; such connections get none when `None`.
+    pub credentials: Option<Arc<dyn weft_core::oauth::Credentials>>,
 }
 
 /// Why the runtime could not start.
@@ -97,6 +101,7 @@ struct Shared {
     defaults: Limits,
     ceilings: Ceilings,
     kv: Option<Arc<dyn KvStore>>,
+    credentials: Option<Arc<dyn weft_core::oauth::Credentials>>,
     cache: Option<cache::CompileCache>,
     ticking: Arc<AtomicBool>,
     /// Where long calls finish, and when they may run (see [`LONG_CALL`]).
@@ -145,6 +150,7 @@ impl Runtime {
                 defaults,
                 ceilings: config.ceilings,
                 kv: config.kv,
+                credentials: config.credentials,
                 cache,
                 ticking,
                 lane: lane::Lane::default(),
@@ -297,6 +303,7 @@ impl Runtime {
                 world,
                 pre,
                 manifest: None,
+                oauth2: None,
                 input_validators: Default::default(),
                 hash: Arc::from(hash.as_str()),
                 cached,
@@ -308,6 +315,16 @@ impl Runtime {
                 outcome.result.map_err(|e| LoadError::Describe { origin: origin.into(), reason: e.to_string() })?;
             let manifest =
                 wit::manifest(raw).map_err(|reason| LoadError::Manifest { origin: origin.into(), reason })?;
+            let mut manifest = manifest;
+            if load::exports_oauth(ty.exports(&shared.engine).map(|(name, _)| name)) {
+                let outcome = plugin.oauth2_raw().await;
+                let raw =
+                    outcome.result.map_err(|e| LoadError::Describe { origin: origin.into(), reason: e.to_string() })?;
+                manifest.oauth2 = raw
+                    .map(wit::oauth2)
+                    .transpose()
+                    .map_err(|reason| LoadError::Manifest { origin: origin.into(), reason })?;
+            }
             let inner = Arc::get_mut(&mut plugin.inner).expect("the plugin is not shared yet");
             inner.name = Arc::from(manifest.name.as_str());
             for action in &manifest.actions {
@@ -317,6 +334,7 @@ impl Runtime {
                 })?;
                 inner.input_validators.insert(action.name.clone(), validator);
             }
+            inner.oauth2 = manifest.oauth2.clone().map(Arc::new);
             inner.manifest = Some(manifest);
         }
         Ok(plugin)
@@ -372,6 +390,7 @@ fn sanitize_name(name: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Export {
     Describe,
+    OAuth2,
     Invoke(String),
     Poll(String),
     Subscribe(String),
@@ -384,6 +403,7 @@ impl fmt::Display for Export {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Export::Describe => f.write_str("describe()"),
+            Export::OAuth2 => f.write_str("oauth2()"),
             Export::Invoke(a) => write!(f, "invoke({a:?})"),
             Export::Poll(t) => write!(f, "poll({t:?})"),
             Export::Subscribe(t) => write!(f, "subscribe({t:?})"),
@@ -535,6 +555,8 @@ struct PluginInner {
     world: World,
     pre: Pre,
     manifest: Option<Manifest>,
+    /// The manifest's OAuth 2.0 settings, shared with every call's lender.
+    oauth2: Option<Arc<weft_core::oauth::OAuth2Spec>>,
     /// Compiled input schemas of the connector's actions.
     input_validators: std::collections::HashMap<String, jsonschema::Validator>,
     /// BLAKE3 of the component's bytes.
@@ -773,6 +795,37 @@ impl Plugin {
         .await
     }
 
+    /// The optional `oauth` export (0.1.1), looked up on its own.
+    async fn oauth2_raw(&self) -> Outcome<Option<bindings::oauth::Oauth2Spec>> {
+        let Pre::Connector(pre) = &self.inner.pre else {
+            return self.wrong_world(Export::OAuth2);
+        };
+        let instance_pre = pre.instance_pre().clone();
+        let indices = match bindings::oauth::GuestIndices::new(&instance_pre) {
+            Ok(indices) => indices,
+            Err(e) => {
+                let reason = format!("its oauth export does not match weft:plugin@0.1.x: {e:#}");
+                return Outcome {
+                    result: Err(CallError::BadOutput { plugin: self.name().into(), export: Export::OAuth2, reason }),
+                    ..self.wrong_world(Export::OAuth2)
+                };
+            }
+        };
+        self.call(
+            &CallOptions::default(),
+            Export::OAuth2,
+            move |store| {
+                Box::pin(async move {
+                    let instance = instance_pre.instantiate_async(&mut *store).await?;
+                    let guest = indices.load(&mut *store, &instance)?;
+                    guest.call_oauth2(&mut *store).await.map(Ok)
+                })
+            },
+            Ok,
+        )
+        .await
+    }
+
     fn limits<'a>(&'a self, opts: &CallOptions<'a>) -> &'a Limits {
         opts.limits.unwrap_or(&self.inner.shared.defaults)
     }
@@ -843,6 +896,20 @@ impl Plugin {
     fn begin(&self, opts: &CallOptions<'_>, export: &Export) -> (Store<CallState>, Instant, Arc<AtomicBool>) {
         let shared = &self.inner.shared;
         let limits = self.limits(opts);
+        let lender = match (
+            &shared.credentials,
+            opts.connection,
+            self.inner.manifest.as_ref().and_then(|m| m.oauth2.as_ref()),
+        ) {
+            (Some(credentials), Some(connection), Some(spec)) => Some(Arc::new(caps::http::Lender {
+                credentials: credentials.clone(),
+                connection: connection.id.clone(),
+                spec: self.inner.oauth2.clone().unwrap_or_else(|| Arc::new(spec.clone())),
+                lent: Default::default(),
+                failure: Default::default(),
+            })),
+            _ => None,
+        };
         let state = CallState::new(CallScope {
             plugin: &self.inner.name,
             world: self.inner.world,
@@ -850,6 +917,7 @@ impl Plugin {
             connection: opts.connection,
             kv: shared.kv.as_ref(),
             call: export.to_string(),
+            lender,
         });
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| s.limiter());
@@ -909,6 +977,7 @@ impl Plugin {
         let plugin = self.name().to_string();
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let http_refusals = store.data().http_refusals();
+        let auth_failure = store.data().auth_failure();
         let result = match raw {
             Err(_elapsed) => Err(CallError::Limit { plugin, export, limit: LimitKind::Time { limit: limits.timeout } }),
             Ok(Err(trap)) => {
@@ -933,6 +1002,15 @@ impl Plugin {
                     convert(value).map_err(|reason| CallError::BadOutput { plugin, export, reason })
                 }
             }
+        };
+        // A call that failed after the host could not lend it a token failed
+        // for that reason, whatever the plugin made of it.
+        let result = match (result, auth_failure) {
+            (Err(CallError::Plugin { plugin, export, .. }), Some(message))
+            | (Err(CallError::Trap { plugin, export, .. }), Some(message)) => {
+                Err(CallError::Plugin { plugin, export, error: PluginError::Auth { message } })
+            }
+            (result, _) => result,
         };
         let log = store.data_mut().take_log();
         Outcome {
@@ -1053,6 +1131,16 @@ impl OutputSize for api::PollResponse {
 impl OutputSize for api::WebhookOutcome {
     fn output_size(&self) -> usize {
         events_size(&self.events) + self.response.as_ref().map_or(0, |r| r.body.len())
+    }
+}
+
+impl OutputSize for Option<bindings::oauth::Oauth2Spec> {
+    fn output_size(&self) -> usize {
+        self.as_ref().map_or(0, |o| {
+            o.authorization_url.len()
+                + o.token_url.len()
+                + o.scopes.iter().chain(&o.hosts).map(String::len).sum::<usize>()
+        })
     }
 }
 

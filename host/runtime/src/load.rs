@@ -117,6 +117,11 @@ fn supported_version(name: &str) -> bool {
     name.split_once('@').is_none_or(|(_, version)| version.starts_with("0.1."))
 }
 
+/// Whether a connector exports the optional `weft:plugin/oauth` (0.1.1 and later).
+pub fn exports_oauth<'a>(mut exports: impl Iterator<Item = &'a str>) -> bool {
+    exports.any(|e| unversioned(e) == "weft:plugin/oauth" && supported_version(e))
+}
+
 /// The world a component implements, from its export names.
 pub fn world_of<'a>(exports: impl Iterator<Item = &'a str>) -> Result<World, Vec<String>> {
     let exports: Vec<&str> = exports.collect();

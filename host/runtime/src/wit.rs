@@ -2,10 +2,11 @@
 //! checking what a plugin returned on the way: nothing outside this crate sees
 //! a generated type.
 
-use crate::bindings::{api, types as wit};
+use crate::bindings::{api, oauth, types as wit};
 use serde_json::Value;
 use std::collections::HashSet;
 use weft_core::connection::HostRule;
+use weft_core::oauth::{GrantType, OAuth2Spec, TokenPlacement};
 use weft_core::plugin::{
     ActionSpec, Event, Manifest, PluginError, PollingStrategy, SettingSpec, TriggerKind, TriggerSpec, check_name,
 };
@@ -84,7 +85,31 @@ pub(crate) fn manifest(m: api::Manifest) -> Result<Manifest, String> {
             .map(|s| SettingSpec { name: s.name, description: s.description, secret: s.secret, required: s.required })
             .collect(),
         hosts: m.hosts,
+        oauth2: None,
     })
+}
+
+/// Convert and check what the optional `oauth2` export returned.
+pub(crate) fn oauth2(o: oauth::Oauth2Spec) -> Result<OAuth2Spec, String> {
+    let spec = OAuth2Spec {
+        grant: match o.grant {
+            oauth::Grant::AuthorizationCode => GrantType::AuthorizationCode,
+            oauth::Grant::ClientCredentials => GrantType::ClientCredentials,
+        },
+        authorization_url: o.authorization_url,
+        token_url: o.token_url,
+        scopes: o.scopes,
+        pkce: o.pkce,
+        placement: match o.placement {
+            oauth::TokenPlacement::Bearer => TokenPlacement::Bearer,
+            oauth::TokenPlacement::Header(h) => TokenPlacement::Header { name: h.name, prefix: h.prefix },
+        },
+        hosts: o.hosts,
+        authorization_params: o.authorization_params,
+        credentials_in_body: o.credentials_in_body,
+    };
+    spec.check()?;
+    Ok(spec)
 }
 
 pub(crate) fn event(e: api::Event) -> Result<Event, String> {

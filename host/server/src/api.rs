@@ -30,6 +30,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/plugins/{name}", get(get_plugin).delete(remove_plugin))
         .route("/connections", get(list_connections))
         .route("/connections/{id}", get(get_connection).put(put_connection).delete(delete_connection))
+        .route("/connections/{id}/authorize", post(authorize_connection))
         .route("/flows", get(list_flows).post(create_flow))
         .route("/flows/validate", post(validate_flow))
         .route("/flows/test", post(test_flow))
@@ -189,19 +190,27 @@ async fn remove_plugin(
 
 // ---- connections ----------------------------------------------------------------------------------
 
-fn connection_view(record: &ConnectionInfo) -> Value {
-    json!({
+/// A connection as the API shows it: no secret value, no token. `oauth` is
+/// the state of its OAuth 2.0 grant; `oauth_offered` says whether its
+/// connector offers OAuth 2.0 at all.
+fn connection_view(state: &Shared, record: &ConnectionInfo) -> Result<Value, ApiError> {
+    let spec = state.plugins.connector(&record.plugin, None).and_then(|m| m.oauth2);
+    let oauth = state.store.oauth_grant(&record.id)?.map(|(grant, _)| grant.view(spec.as_ref()));
+    Ok(json!({
         "id": record.id,
         "plugin": record.plugin,
         "settings": record.settings,
         "secrets": record.secret_names,
         "hosts": record.hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "rate_limit": record.rate_limit,
-    })
+        "oauth_offered": spec.map(|s| s.grant),
+        "oauth": oauth,
+    }))
 }
 
 async fn list_connections(State(state): State<Shared>) -> ApiResult {
-    ok(Value::Array(state.store.connections()?.iter().map(connection_view).collect()))
+    let views = state.store.connections()?.iter().map(|c| connection_view(&state, c)).collect::<Result<Vec<_>, _>>()?;
+    ok(Value::Array(views))
 }
 
 async fn get_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
@@ -211,7 +220,69 @@ async fn get_connection(State(state): State<Shared>, PathParam(id): PathParam<St
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| ApiError::not_found(format!("no connection {id:?}")))?;
-    ok(connection_view(&record))
+    ok(connection_view(&state, &record)?)
+}
+
+/// Start authorizing an OAuth 2.0 connection: the URL to send a person to
+/// (authorization code), or a token got at once (client credentials).
+async fn authorize_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
+    let redirect = format!("{}/oauth/callback", state.public_url.trim_end_matches('/'));
+    let begun = state.authorizer.begin(&id, &redirect).await.map_err(auth_error)?;
+    state.store.flush().await?;
+    ok(json!({
+        "connection": id,
+        "authorize_url": begun.authorize_url,
+        "authorized": begun.authorize_url.is_none(),
+        "expires_ms": begun.expires_ms,
+        "callback": redirect,
+    }))
+}
+
+fn auth_error(e: weft_core::oauth::AuthError) -> ApiError {
+    use weft_core::oauth::AuthError;
+    match e {
+        AuthError::Setup(m) => ApiError::new(StatusCode::CONFLICT, m),
+        AuthError::Refused(m) | AuthError::NeedsAuthorization(m) => ApiError::bad_request(m),
+        AuthError::Unavailable(m) => ApiError::new(StatusCode::BAD_GATEWAY, m),
+    }
+}
+
+/// Where the application sends the person back after they authorized (or
+/// refused) a connection: a page that says which.
+pub(super) async fn oauth_callback(
+    State(state): State<Shared>,
+    axum::extract::Query(callback): axum::extract::Query<weft_core::oauth::Callback>,
+) -> Response {
+    let outcome = state.authorizer.complete(&callback).await;
+    if outcome.is_ok()
+        && let Err(e) = state.store.flush().await
+    {
+        tracing::warn!(error = %e, "cannot flush the store after an authorization");
+    }
+    let (status, title, text, id) = match &outcome {
+        Ok(id) => (
+            StatusCode::OK,
+            "Connection authorized",
+            format!("Connection {id} is authorized. You can close this tab."),
+            Some(id.clone()),
+        ),
+        Err(e) => (StatusCode::BAD_REQUEST, "Authorization failed", e.to_string(), None),
+    };
+    if let Some(id) = &id {
+        state.executor.connection_changed(id);
+    }
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let link =
+        id.map(|id| format!("<p><a href=\"/connections#{}\">Back to weft</a></p>", escape(&id))).unwrap_or_default();
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} · weft</title></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto\">\
+         <h1>{title}</h1><p id=\"outcome\">{}</p>{link}</body></html>",
+        escape(&text)
+    );
+    let mut response = (status, [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+    super::ui::secure_headers(response.headers_mut());
+    response
 }
 
 /// A connection as sent by a client. Settings and hosts replace what was
@@ -228,6 +299,23 @@ struct ConnectionBody {
     /// Absent: kept as it is; `null`: removed; else the new rate.
     #[serde(default, deserialize_with = "present")]
     rate_limit: Option<Option<weft_core::model::RateLimitDef>>,
+    /// The OAuth 2.0 client. Absent: kept; `null`: removed with its tokens.
+    #[serde(default, deserialize_with = "present")]
+    oauth: Option<Option<OAuthBody>>,
+}
+
+/// An OAuth client as sent: `client_secret` absent keeps the stored one,
+/// `null` removes it; the overrides replace what was there.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OAuthBody {
+    client_id: String,
+    #[serde(default, deserialize_with = "present")]
+    client_secret: Option<Option<String>>,
+    authorization_url: Option<String>,
+    token_url: Option<String>,
+    scopes: Option<Vec<String>>,
+    token_hosts: Option<Vec<String>>,
 }
 
 /// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
@@ -266,10 +354,67 @@ async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<St
             None => connection.secrets.remove(&name),
         };
     }
+    if let Some(oauth) = &body.oauth {
+        if state.plugins.has_connector(&body.plugin, None)
+            && oauth.is_some()
+            && state.plugins.connector(&body.plugin, None).and_then(|m| m.oauth2).is_none()
+        {
+            return Err(ApiError::bad_request(format!("oauth: connector {:?} offers no OAuth 2.0", body.plugin)));
+        }
+        if let Some(o) = oauth {
+            let client = weft_core::oauth::OAuthClient {
+                client_id: o.client_id.clone(),
+                client_secret: None,
+                authorization_url: o.authorization_url.clone(),
+                token_url: o.token_url.clone(),
+                scopes: o.scopes.clone(),
+                token_hosts: o.token_hosts.clone(),
+            };
+            client.check().map_err(ApiError::bad_request)?;
+        }
+    }
     let record = state.store.put_connection(&id, &body.plugin, &connection)?;
+    if let Some(oauth) = body.oauth {
+        put_oauth_client(&state, &id, oauth)?;
+    }
     state.store.flush().await?;
     state.executor.connection_changed(&id);
-    ok(connection_view(&record))
+    state.authorizer.forget(&id);
+    ok(connection_view(&state, &record)?)
+}
+
+/// Set (or remove) a connection's OAuth client. A new client id or token URL
+/// makes the old tokens worthless: they are dropped.
+fn put_oauth_client(state: &Shared, id: &str, body: Option<OAuthBody>) -> Result<(), ApiError> {
+    loop {
+        let current = state.store.oauth_grant(id)?;
+        let version = current.as_ref().map_or(0, |(_, v)| *v);
+        let Some(body) = &body else {
+            if current.is_none() || state.store.swap_oauth_grant(id, version, None)?.is_some() {
+                return Ok(());
+            }
+            continue;
+        };
+        let mut grant = current.map(|(g, _)| g).unwrap_or_default();
+        let client = &mut grant.client;
+        let moved = client.client_id != body.client_id || client.token_url != body.token_url;
+        client.client_id = body.client_id.clone();
+        if let Some(secret) = &body.client_secret {
+            client.client_secret = secret.clone();
+        }
+        client.authorization_url = body.authorization_url.clone();
+        client.token_url = body.token_url.clone();
+        client.scopes = body.scopes.clone();
+        client.token_hosts = body.token_hosts.clone();
+        if moved {
+            grant.tokens = None;
+            grant.pending = None;
+            grant.status = weft_core::oauth::AuthStatus::NotAuthorized;
+        }
+        if state.store.swap_oauth_grant(id, version, Some(&grant))?.is_some() {
+            return Ok(());
+        }
+    }
 }
 
 async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam<String>) -> ApiResult {
@@ -277,6 +422,7 @@ async fn delete_connection(State(state): State<Shared>, PathParam(id): PathParam
         return Err(ApiError::not_found(format!("no connection {id:?}")));
     }
     state.executor.connection_changed(&id);
+    state.authorizer.forget(&id);
     state.store.flush().await?;
     ok(json!({ "deleted": id }))
 }
@@ -850,13 +996,27 @@ async fn export(State(state): State<Shared>, QueryParam(q): QueryParam<ExportQue
     flows.sort_by(|a, b| a.name.cmp(&b.name));
     let mut connections = Vec::new();
     for info in state.store.connections()? {
-        let mut entry = connection_view(&info);
+        let mut entry = connection_view(&state, &info)?;
+        let entry_map = entry.as_object_mut().expect("a connection view is an object");
+        entry_map.remove("oauth");
+        entry_map.remove("oauth_offered");
+        // The OAuth client travels, its tokens do not: an imported connection is authorized again.
+        let grant = state.store.oauth_grant(&info.id)?.map(|(g, _)| g);
+        if let Some(grant) = &grant {
+            let mut client = grant.client.clone();
+            client.client_secret = None;
+            entry["oauth"] = json!(client);
+        }
         if q.secrets
             && let Some(sealer) = &sealer
             && let Some((_, connection)) = state.store.connection(&info.id)?
         {
             let plain = serde_json::to_vec(&connection.secrets).unwrap_or_default();
             entry["sealed_secrets"] = json!(sealer.seal_hex(&plain).map_err(ApiError::bad_request)?);
+            if let Some(secret) = grant.as_ref().and_then(|g| g.client.client_secret.as_ref()) {
+                entry["sealed_client_secret"] =
+                    json!(sealer.seal_hex(secret.as_bytes()).map_err(ApiError::bad_request)?);
+            }
         }
         connections.push(entry);
     }
@@ -890,6 +1050,12 @@ struct ImportConnection {
     /// The secrets, sealed under the export's key.
     #[serde(default)]
     sealed_secrets: Option<String>,
+    /// The OAuth client, without its secret.
+    #[serde(default)]
+    oauth: Option<weft_core::oauth::OAuthClient>,
+    /// The OAuth client's secret, sealed under the export's key.
+    #[serde(default)]
+    sealed_client_secret: Option<String>,
 }
 
 /// Take an export: connections first (secrets opened with the export's key
@@ -928,6 +1094,27 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
         };
         // The export named secrets but carries none of their values.
         let names_only = secrets.is_empty() && !c.secrets.is_empty();
+        let oauth = match c.oauth.clone() {
+            None => None,
+            Some(mut client) => {
+                client.check().map_err(&at)?;
+                client.client_secret = match (&c.sealed_client_secret, &sealer) {
+                    (Some(sealed), Some(sealer)) => {
+                        Some(
+                            String::from_utf8(sealer.open_hex(sealed).map_err(|_| {
+                                at(format!("its client secret does not open with the {EXPORT_KEY} given"))
+                            })?)
+                            .map_err(|_| at("its client secret is not text".into()))?,
+                        )
+                    }
+                    (Some(_), None) => {
+                        return Err(at(format!("its client secret is sealed: send the export's key in {EXPORT_KEY}")));
+                    }
+                    (None, _) => None,
+                };
+                Some(client)
+            }
+        };
         let connection = Connection {
             id: c.id.clone(),
             settings: c.settings,
@@ -935,7 +1122,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             hosts: Arc::new(hosts),
             rate_limit: c.rate_limit,
         };
-        connections.push((c.plugin, connection, names_only));
+        connections.push((c.plugin, connection, names_only, oauth));
     }
     let mut flows = Vec::new();
     for (i, value) in body.flows.into_iter().enumerate() {
@@ -943,7 +1130,7 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
     }
     let mut imported_connections = Vec::new();
     let mut without_secrets = Vec::new();
-    for (plugin, connection, names_only) in &connections {
+    for (plugin, connection, names_only, oauth) in &connections {
         // Secrets already set here stay when the export carries none.
         let mut connection = connection.clone();
         if connection.secrets.is_empty()
@@ -956,6 +1143,19 @@ async fn import(State(state): State<Shared>, headers: HeaderMap, body: Bytes) ->
             without_secrets.push(connection.id.clone());
         }
         state.store.put_connection(&connection.id, plugin, &connection)?;
+        if let Some(client) = oauth {
+            let body = OAuthBody {
+                client_id: client.client_id.clone(),
+                // No secret in the export: the one set here stays.
+                client_secret: client.client_secret.clone().map(Some),
+                authorization_url: client.authorization_url.clone(),
+                token_url: client.token_url.clone(),
+                scopes: client.scopes.clone(),
+                token_hosts: client.token_hosts.clone(),
+            };
+            put_oauth_client(&state, &connection.id, Some(body))?;
+            state.authorizer.forget(&connection.id);
+        }
         state.executor.connection_changed(&connection.id);
         imported_connections.push(connection.id.clone());
     }

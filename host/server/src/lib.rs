@@ -57,6 +57,10 @@ pub struct Parts {
     pub token_hash: [u8; 32],
     /// Where browser sessions live when nodes share a store (else in memory).
     pub sessions: Option<Arc<dyn weft_core::SessionStore>>,
+    /// Authorizes OAuth 2.0 connections.
+    pub authorizer: Arc<dyn weft_core::oauth::Authorizer>,
+    /// The URL people and applications reach this node at (the OAuth callback is under it).
+    pub public_url: String,
 }
 
 /// How the server treats requests.
@@ -88,6 +92,8 @@ pub(crate) struct AppState {
     /// Bytes of request bodies that may be held at once (see [`read_body`]).
     pub bodies: Arc<tokio::sync::Semaphore>,
     pub token_hash: [u8; 32],
+    pub authorizer: Arc<dyn weft_core::oauth::Authorizer>,
+    pub public_url: String,
     pub sessions: session::Sessions,
     pub metrics: metrics::Metrics,
     /// Set when the server stops: long-lived answers (the event stream) end.
@@ -120,6 +126,8 @@ impl Server {
             body_timeout: config.connections.body_timeout,
             bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
             token_hash: parts.token_hash,
+            authorizer: parts.authorizer,
+            public_url: parts.public_url,
             sessions: session::Sessions::new(config.secure_cookies, parts.sessions),
             metrics: metrics::Metrics::default(),
             closing: tokio::sync::watch::channel(false).0,
@@ -147,6 +155,7 @@ impl Server {
                     .layer(axum::middleware::from_fn_with_state(state.clone(), require_token)),
             )
             .route("/healthz", axum::routing::get(healthz))
+            .route("/oauth/callback", axum::routing::get(api::oauth_callback))
             .merge(hooks::routes())
             // Other GETs are the web UI's; unknown paths and methods answer
             // like every other error: `{"error"}`.

@@ -37,7 +37,10 @@ use weft_core::seal::Sealer;
 
 /// The migrations, in order: (version, name, SQL). A migration is applied
 /// once, in one transaction with its row in `weft_migrations`.
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (2, "oauth", include_str!("../migrations/0002_oauth.sql")),
+];
 
 /// How to open a database.
 #[derive(Debug, Clone)]

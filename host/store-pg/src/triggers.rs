@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_postgres::types::Json;
 use weft_core::connection::{Connection, ConnectionInfo, ConnectionStore, HostRules};
+use weft_core::oauth::OAuthGrant;
 use weft_core::run::{RunRecord, StoreFailure, StoreResult};
 use weft_core::trigger::{PollState, TriggerRecord, TriggerStore};
 
@@ -205,6 +206,52 @@ impl ConnectionStore for PgStore {
                     Ok(info(r.get(0), r.get(1), record.0))
                 })
                 .collect()
+        })
+    }
+
+    fn oauth_grant(&self, id: &str) -> StoreResult<Option<(OAuthGrant, u64)>> {
+        let id = id.to_string();
+        let row = self.call(move |cx| async move {
+            let c = cx.client().await?;
+            let row = c.q().query_opt("SELECT version, sealed FROM oauth_grants WHERE id = $1", &[&id]).await?;
+            Ok(row.map(|r| (r.get::<_, i64>(0), r.get::<_, Vec<u8>>(1))))
+        })?;
+        let Some((version, sealed)) = row else { return Ok(None) };
+        let plain = self.sealer().open(&sealed).map_err(|e| corrupt("an OAuth grant", e))?;
+        let grant = serde_json::from_slice(&plain).map_err(|e| corrupt("an OAuth grant", e))?;
+        Ok(Some((grant, version as u64)))
+    }
+
+    fn swap_oauth_grant(&self, id: &str, expected: u64, grant: Option<&OAuthGrant>) -> StoreResult<Option<u64>> {
+        let sealed = grant
+            .map(|g| serde_json::to_vec(g).map_err(|e| StoreFailure(e.to_string())))
+            .transpose()?
+            .map(|plain| self.sealer().seal(&plain).map_err(StoreFailure))
+            .transpose()?;
+        let (id, expected) = (id.to_string(), expected as i64);
+        self.call(move |cx| async move {
+            let c = cx.client().await?;
+            let changed = match (&sealed, expected) {
+                (None, _) => {
+                    c.q().write("DELETE FROM oauth_grants WHERE id = $1 AND version = $2", &[&id, &expected]).await?
+                }
+                (Some(sealed), 0) => c
+                    .q()
+                    .write(
+                        "INSERT INTO oauth_grants (id, version, sealed) VALUES ($1, 1, $2) ON CONFLICT (id) DO NOTHING",
+                        &[&id, sealed],
+                    )
+                    .await?,
+                (Some(sealed), _) => {
+                    c.q()
+                        .write(
+                            "UPDATE oauth_grants SET version = version + 1, sealed = $3 WHERE id = $1 AND version = $2",
+                            &[&id, &expected, sealed],
+                        )
+                        .await?
+                }
+            };
+            Ok((changed > 0).then(|| if sealed.is_some() { expected as u64 + 1 } else { 0 }))
         })
     }
 

@@ -37,6 +37,7 @@ macro_rules! suite {
             runs_spawned_with_a_write_are_queued_with_it_and_a_waiting_run_wakes_now,
             hook_tokens_follow_their_record_and_events_land_with_their_state,
             connections_keep_secrets_and_list_without_them,
+            oauth_grants_change_only_from_the_version_read,
             kv_quota_counts_each_entry_and_refuses_without_change,
             kv_the_number_of_keys_is_capped,
             kv_namespaces_do_not_see_each_other,

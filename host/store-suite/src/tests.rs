@@ -338,6 +338,43 @@ pub fn connections_keep_secrets_and_list_without_them(db: &dyn Backend) {
     assert!(db.connection("crm").unwrap().is_none());
 }
 
+pub fn oauth_grants_change_only_from_the_version_read(db: &dyn Backend) {
+    use weft_core::oauth::{AuthStatus, OAuthClient, OAuthGrant, TokenSet};
+    db.put_connection("crm", "app", &Connection { id: "crm".into(), ..Default::default() }).unwrap();
+    assert_eq!(db.oauth_grant("crm").unwrap(), None);
+    let mut grant = OAuthGrant {
+        client: OAuthClient {
+            client_id: "id".into(),
+            client_secret: Some("client-secret".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(db.swap_oauth_grant("crm", 1, Some(&grant)).unwrap(), None, "there is no version 1 yet");
+    assert_eq!(db.swap_oauth_grant("crm", 0, Some(&grant)).unwrap(), Some(1));
+    assert_eq!(db.swap_oauth_grant("crm", 0, Some(&grant)).unwrap(), None, "created once");
+    grant.tokens = Some(TokenSet {
+        access_token: "access-token-value".into(),
+        refresh_token: Some("refresh-token-value".into()),
+        expires_ms: Some(10),
+        scope: None,
+        obtained_ms: 1,
+    });
+    grant.status = AuthStatus::Authorized { at_ms: 1 };
+    assert_eq!(db.swap_oauth_grant("crm", 1, Some(&grant)).unwrap(), Some(2));
+    assert_eq!(db.swap_oauth_grant("crm", 1, Some(&grant)).unwrap(), None, "a stale writer loses");
+    assert_eq!(db.oauth_grant("crm").unwrap(), Some((grant.clone(), 2)));
+    assert!(!format!("{:?}", db.connections().unwrap()).contains("token-value"), "listings carry no token");
+    // Deleting the connection takes its grant along.
+    assert!(db.delete_connection("crm").unwrap());
+    assert_eq!(db.oauth_grant("crm").unwrap(), None);
+    db.put_connection("crm", "app", &Connection { id: "crm".into(), ..Default::default() }).unwrap();
+    assert_eq!(db.swap_oauth_grant("crm", 0, Some(&grant)).unwrap(), Some(1));
+    assert_eq!(db.swap_oauth_grant("crm", 1, None).unwrap(), Some(0));
+    assert_eq!(db.oauth_grant("crm").unwrap(), None);
+    db.delete_connection("crm").unwrap();
+}
+
 const ROOMY: KvQuota = KvQuota { bytes: 1 << 20, max_keys: 1000 };
 
 pub fn kv_quota_counts_each_entry_and_refuses_without_change(db: &dyn Backend) {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use weft_core::connection::{Connection, ConnectionInfo, ConnectionStore, HostRules};
+use weft_core::oauth::OAuthGrant;
 use weft_core::run::StoreResult;
 
 /// A connection as stored: which plugin it is for, and its sealed secrets.
@@ -93,9 +94,48 @@ impl ConnectionStore for Db {
     }
 
     fn delete_connection(&self, id: &str) -> StoreResult<bool> {
-        let removed = self.write(|w| w.remove(&self.connections, id));
+        let removed = self.write(|w| {
+            w.remove(&self.oauth, id)?;
+            w.remove(&self.connections, id)
+        });
         self.opened.forget(id);
         Ok(removed?.is_some())
+    }
+
+    fn oauth_grant(&self, id: &str) -> StoreResult<Option<(OAuthGrant, u64)>> {
+        self.oauth
+            .get(id)
+            .map_err(StoreError::from)?
+            .map(|bytes| self.open_grant(&bytes))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    fn swap_oauth_grant(&self, id: &str, expected: u64, grant: Option<&OAuthGrant>) -> StoreResult<Option<u64>> {
+        let sealed = grant
+            .map(|g| serde_json::to_vec(g).map_err(|e| StoreError(e.to_string())))
+            .transpose()?
+            .map(|plain| self.sealer.seal(&plain).map_err(StoreError))
+            .transpose()?;
+        let swapped = self.write(|w| {
+            let current = self.oauth.get(id)?.map_or(0, |b| grant_version(&b));
+            if current != expected {
+                return Ok::<_, StoreError>(None);
+            }
+            match &sealed {
+                Some(sealed) => {
+                    let mut bytes = (current + 1).to_be_bytes().to_vec();
+                    bytes.extend_from_slice(sealed);
+                    w.insert(&self.oauth, id, bytes)?;
+                    Ok(Some(current + 1))
+                }
+                None => {
+                    w.remove(&self.oauth, id)?;
+                    Ok(Some(0))
+                }
+            }
+        })?;
+        Ok(swapped)
     }
 
     fn connections(&self) -> StoreResult<Vec<ConnectionInfo>> {
@@ -104,6 +144,20 @@ impl ConnectionStore for Db {
             out.push(decode(&value.map_err(StoreError::from)?)?.info());
         }
         Ok(out)
+    }
+}
+
+fn grant_version(bytes: &[u8]) -> u64 {
+    bytes.get(..8).map_or(0, |v| u64::from_be_bytes(v.try_into().expect("8 bytes")))
+}
+
+impl Db {
+    fn open_grant(&self, bytes: &[u8]) -> Result<(OAuthGrant, u64), StoreError> {
+        let plain = self.sealer.open(bytes.get(8..).unwrap_or_default()).map_err(|e| {
+            StoreError(format!("an OAuth grant: {e} (is weft.key the one this data directory was made with?)"))
+        })?;
+        let grant = serde_json::from_slice(&plain).map_err(|e| StoreError(format!("an OAuth grant: {e}")))?;
+        Ok((grant, grant_version(bytes)))
     }
 }
 
@@ -144,6 +198,17 @@ mod tests {
         assert!(db.delete_connection("crm").unwrap());
         assert!(db.connection("crm").unwrap().is_none());
         db.put_connection("crm", "http", &connection).unwrap();
+        let grant = OAuthGrant {
+            tokens: Some(weft_core::oauth::TokenSet {
+                access_token: "very-secret-access-token".into(),
+                refresh_token: Some("very-secret-refresh-token".into()),
+                expires_ms: None,
+                scope: None,
+                obtained_ms: 1,
+            }),
+            ..Default::default()
+        };
+        db.swap_oauth_grant("crm", 0, Some(&grant)).unwrap().unwrap();
         drop(db);
         for entry in files_under(dir.path()) {
             let bytes = std::fs::read(&entry).unwrap();

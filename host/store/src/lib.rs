@@ -103,6 +103,8 @@ pub struct Db {
     pub(crate) trigger_state: sled::Tree,
     admin: sled::Tree,
     connections: sled::Tree,
+    /// OAuth grants by connection id: an 8-byte version, then the sealed grant.
+    oauth: sled::Tree,
     /// Connections with their secrets opened, and the plugin each is for.
     opened: Decoded<(String, Arc<Connection>)>,
     pub(crate) sealer: weft_core::seal::Sealer,
@@ -167,6 +169,7 @@ impl Db {
             trigger_state: db.open_tree("trigger_state")?,
             admin: db.open_tree("admin")?,
             connections: db.open_tree("connections")?,
+            oauth: db.open_tree("oauth")?,
             opened: Decoded::default(),
             sealer,
             wal: Arc::new(wal),

@@ -4,7 +4,7 @@
 // output: {"display": "Last, First <email>", "domain": "...", "language": "javascript"}.
 // A missing email is the user's mistake: an `invalid-input` error.
 
-import { log } from 'weft:plugin/log@0.1.0';
+import { log } from 'weft:plugin/log@0.1.1';
 
 export function transform(input) {
   const contact = JSON.parse(input);

@@ -143,6 +143,22 @@ async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
     if !m.hosts.is_empty() {
         println!("wants to reach: {} (granted only if the operator grants it)", m.hosts.join(", "));
     }
+    if let Some(o) = &m.oauth2 {
+        let grant = match o.grant {
+            weft_core::oauth::GrantType::AuthorizationCode => {
+                format!("authorization code{}", if o.pkce { " with PKCE" } else { "" })
+            }
+            weft_core::oauth::GrantType::ClientCredentials => "client credentials".to_string(),
+        };
+        println!("oauth2: {grant}; token sent to {}", o.hosts.join(", "));
+        if !o.authorization_url.is_empty() {
+            println!("  authorize at {}", o.authorization_url);
+        }
+        println!("  token from   {}", o.token_url);
+        if !o.scopes.is_empty() {
+            println!("  scopes       {}", o.scopes.join(" "));
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

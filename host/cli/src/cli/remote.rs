@@ -120,11 +120,95 @@ pub enum ConnectionCommand {
         /// Remove the connection's rate limit.
         #[arg(long, conflicts_with = "rate_limit")]
         no_rate_limit: bool,
+        #[command(flatten)]
+        oauth: Box<OAuthArgs>,
+    },
+    /// Authorize an OAuth 2.0 connection: print the URL to sign in at, then
+    /// wait until the application sends the person back (client credentials:
+    /// get a token now).
+    Authorize {
+        id: String,
+        /// Print the URL and return without waiting.
+        #[arg(long)]
+        no_wait: bool,
+        /// How long to wait for the sign-in, in seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
     },
     /// List connections (secret values are never shown).
     List,
     /// Delete a connection.
     Delete { id: String },
+}
+
+/// The OAuth 2.0 client of a connection whose connector offers OAuth 2.0.
+#[derive(clap::Args)]
+pub struct OAuthArgs {
+    /// The OAuth client id (the application registered with the provider).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// The OAuth client secret, stored encrypted; kept when not given.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "WEFT_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        requires = "client_id"
+    )]
+    client_secret: Option<String>,
+    /// Sign in here instead of at the connector's authorization URL (a self-hosted instance).
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    authorization_url: Option<String>,
+    /// Get tokens here instead of at the connector's token URL.
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    token_url: Option<String>,
+    /// A scope to ask for instead of the connector's. Repeatable.
+    #[arg(long = "scope", value_name = "SCOPE", requires = "client_id")]
+    scopes: Vec<String>,
+    /// A host the token is sent to instead of the connector's. Repeatable.
+    #[arg(long = "token-host", value_name = "HOST", requires = "client_id")]
+    token_hosts: Vec<String>,
+    /// Remove the OAuth client and forget its tokens.
+    #[arg(long, conflicts_with = "client_id")]
+    no_oauth: bool,
+}
+
+impl OAuthArgs {
+    /// The `oauth` member of a connection's body, when these say anything.
+    fn body(self) -> Option<Value> {
+        if self.no_oauth {
+            return Some(Value::Null);
+        }
+        let id = self.client_id?;
+        let mut o = json!({ "client_id": id });
+        if let Some(secret) = self.client_secret {
+            o["client_secret"] = json!(secret);
+        }
+        let set = |o: &mut Value, key: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                o[key] = v;
+            }
+        };
+        set(&mut o, "authorization_url", self.authorization_url.map(Value::String));
+        set(&mut o, "token_url", self.token_url.map(Value::String));
+        set(&mut o, "scopes", (!self.scopes.is_empty()).then(|| json!(self.scopes)));
+        set(&mut o, "token_hosts", (!self.token_hosts.is_empty()).then(|| json!(self.token_hosts)));
+        Some(o)
+    }
+}
+
+/// A connection's OAuth state in a few words.
+fn oauth_status(c: &Value) -> String {
+    let o = &c["oauth"];
+    match str_of(o, "status") {
+        "" => String::new(),
+        "authorized" => match o["expires_ms"].as_u64() {
+            Some(at) => format!("oauth: authorized, token until {}", time(at)),
+            None => "oauth: authorized".into(),
+        },
+        "needs_reauthorization" => format!("oauth: NEEDS RE-AUTHORIZATION ({})", str_of(o, "reason")),
+        _ => "oauth: not authorized yet".into(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -439,8 +523,11 @@ fn report(out: &Value, json: bool) -> Result<ExitCode> {
 pub async fn connection(cmd: ConnectionCommand, g: &Global) -> Result<ExitCode> {
     let api = client(g)?;
     match cmd {
-        ConnectionCommand::Set { id, plugin, settings, secrets, hosts, rate_limit, burst, no_rate_limit } => {
+        ConnectionCommand::Set { id, plugin, settings, secrets, hosts, rate_limit, burst, no_rate_limit, oauth } => {
             let mut body = json!({ "plugin": plugin });
+            if let Some(oauth) = oauth.body() {
+                body["oauth"] = oauth;
+            }
             if !settings.is_empty() {
                 let map: Map<String, Value> = super::plugin::pairs(&settings, "--setting")?
                     .into_iter()
@@ -483,6 +570,44 @@ pub async fn connection(cmd: ConnectionCommand, g: &Global) -> Result<ExitCode> 
                 saved["settings"].as_object().map_or(0, Map::len),
                 saved["secrets"].as_array().map_or(0, Vec::len)
             );
+            if saved["oauth"].is_object() && saved["oauth"]["status"] != "authorized" {
+                println!("next: weft connection authorize {id}");
+            }
+        }
+        ConnectionCommand::Authorize { id, no_wait, timeout } => {
+            let path = format!("/api/connections/{}", encode(&id));
+            let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+            let begun = api.call("POST", &format!("{path}/authorize"), None).await?;
+            let Some(url) = begun["authorize_url"].as_str() else {
+                let until = begun["expires_ms"].as_u64().map(|t| format!("; the token is good until {}", time(t)));
+                println!("connection {id} authorized (client credentials){}", until.unwrap_or_default());
+                return Ok(ExitCode::SUCCESS);
+            };
+            println!("Open this URL in a browser and sign in to authorize connection {id}:\n\n  {url}\n");
+            println!("(the application sends you back to {})", str_of(&begun, "callback"));
+            if no_wait {
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("waiting for the sign-in (up to {timeout} s)…");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let c = api.get(&path).await?;
+                let o = &c["oauth"];
+                let fresh = o["status_ms"].as_u64().is_some_and(|t| t >= started);
+                if str_of(o, "status") == "authorized" && fresh {
+                    println!("connection {id} authorized");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if o["pending"] == false {
+                    bail!(
+                        "the authorization of {id} did not complete: the page the application sent you back to says why"
+                    );
+                }
+                if std::time::Instant::now() >= deadline {
+                    bail!("no sign-in within {timeout} s; run `weft connection authorize {id}` again");
+                }
+            }
         }
         ConnectionCommand::List => {
             for c in api.get("/api/connections").await?.as_array().into_iter().flatten() {
@@ -490,11 +615,12 @@ pub async fn connection(cmd: ConnectionCommand, g: &Global) -> Result<ExitCode> 
                     c[key].as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(",")
                 };
                 println!(
-                    "{:<24} {:<16} secrets: [{}] hosts: [{}]",
+                    "{:<24} {:<16} secrets: [{}] hosts: [{}] {}",
                     str_of(c, "id"),
                     str_of(c, "plugin"),
                     join("secrets"),
-                    join("hosts")
+                    join("hosts"),
+                    oauth_status(c)
                 );
             }
         }

@@ -22,7 +22,7 @@ use super::address::non_public;
 use crate::limits::Limits;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 use weft_core::connection::{HostRule, HostRules};
+use weft_core::oauth::{Credentials, Lent, OAuth2Spec};
 
 /// Why a request did not go out.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,10 +87,40 @@ pub struct OutboundHttp {
     refusals: Arc<Mutex<Vec<String>>>,
     /// Fuel the requests sent since this was last asked cost.
     charged: u64,
+    /// The host's OAuth tokens, for a connection that has them.
+    lender: Option<Arc<Lender>>,
+}
+
+/// Lends a connection's OAuth token to the requests that go to the token's
+/// hosts, and remembers what it lent (to redact) and why it could not.
+pub struct Lender {
+    pub credentials: Arc<dyn Credentials>,
+    pub connection: String,
+    pub spec: Arc<OAuth2Spec>,
+    /// Tokens lent during the call, kept out of logs and errors.
+    pub lent: Mutex<Vec<String>>,
+    /// Why a token could not be had (the call then fails with an `auth` error).
+    pub failure: Mutex<Option<String>>,
+}
+
+impl Lender {
+    fn fail(&self, why: String) {
+        if let Ok(mut f) = self.failure.lock() {
+            f.get_or_insert(why);
+        }
+    }
+
+    fn remember(&self, lent: &Lent) {
+        if let Ok(mut l) = self.lent.lock()
+            && !l.contains(&lent.token)
+        {
+            l.push(lent.token.clone());
+        }
+    }
 }
 
 impl OutboundHttp {
-    pub fn new(plugin: Arc<str>, rules: HostRules, limits: &Limits) -> Self {
+    pub fn new(plugin: Arc<str>, rules: HostRules, limits: &Limits, lender: Option<Arc<Lender>>) -> Self {
         Self {
             plugin,
             rules,
@@ -98,6 +129,7 @@ impl OutboundHttp {
             timeout: limits.http_timeout,
             refusals: Arc::default(),
             charged: 0,
+            lender,
         }
     }
 
@@ -114,6 +146,15 @@ impl OutboundHttp {
 
 type SendResult = Result<(http::Response<WasiBody>, Box<dyn Future<Output = Result<(), HttpError>> + Send>), HttpError>;
 
+/// Where a checked request goes and under which caps.
+#[derive(Clone)]
+struct Route {
+    https: bool,
+    options: RequestOptions,
+    max_request: u64,
+    max_response: u64,
+}
+
 impl WasiHttpHooks for OutboundHttp {
     fn send_request(
         &mut self,
@@ -126,6 +167,7 @@ impl WasiHttpHooks for OutboundHttp {
         let plugin = self.plugin.clone();
         let rules = self.rules.clone();
         let refusals = self.refusals.clone();
+        let lender = self.lender.clone();
         let (max_request, max_response, cap) = (self.max_request_bytes, self.max_response_bytes, self.timeout);
         Box::new(async move {
             let mut request = request;
@@ -147,7 +189,7 @@ impl WasiHttpHooks for OutboundHttp {
             };
             if !https {
                 // Connect to the address that was checked, not to whatever the name resolves to next.
-                let mut parts = uri.into_parts();
+                let mut parts = uri.clone().into_parts();
                 let authority = match addrs[0] {
                     SocketAddr::V4(a) => a.to_string(),
                     SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
@@ -162,22 +204,135 @@ impl WasiHttpHooks for OutboundHttp {
                 first_byte_timeout: capped(options.first_byte_timeout),
                 between_bytes_timeout: capped(options.between_bytes_timeout),
             };
+            let route = Route { https, options, max_request, max_response };
             let what = format!("{} {}", request.method(), request.uri());
             let refused = Refused { list: refusals.clone(), what };
-            let request = request
-                .map(|body| CappedBody::new(body, max_request, Direction::Request, refused.clone()).boxed_unsync());
-            let (response, io): (_, Box<dyn Future<Output = _> + Send>) = if https {
-                let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-                (response.map(|body| body.boxed_unsync()), Box::new(io))
-            } else {
-                // The pool drives its connections itself: nothing for the caller to await.
-                (pooled_send(request, &options).await?, Box::new(async { Ok(()) }))
-            };
-            let response =
-                response.map(|body| CappedBody::new(body, max_response, Direction::Response, refused).boxed_unsync());
-            Ok((response, io))
+            let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+            let host = host.to_ascii_lowercase();
+            match lender {
+                Some(lender) if lender.covers(&host, literal, port) => lend(&lender, request, &route, refused).await,
+                _ => dispatch(request, &route, refused).await,
+            }
         })
     }
+}
+
+impl Lender {
+    /// Whether a request to `host:port` goes to one of the token's hosts.
+    fn covers(&self, host: &str, ip: Option<IpAddr>, port: u16) -> bool {
+        self.credentials
+            .hosts(&self.connection, &self.spec)
+            .is_some_and(|rules| rules.iter().any(|r| r.matches(host, ip, port)))
+    }
+}
+
+/// Send a request to a token host with the connection's token; after a 401,
+/// once more with a fresh one. The body is read first so it can be sent again.
+async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, refused: Refused) -> SendResult {
+    let (parts, body) = request.into_parts();
+    let body =
+        CappedBody::new(body, route.max_request, Direction::Request, refused.clone()).collect().await?.to_bytes();
+    let with = |lent: &Lent| -> Result<http::Request<WasiBody>, HttpError> {
+        let (name, value) = &lent.header;
+        let mut request =
+            http::Request::from_parts(parts.clone(), Full::new(body.clone()).map_err(|e| match e {}).boxed_unsync());
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HttpError::InternalError(Some("the OAuth header is not a valid header".into())))?;
+        let value = http::HeaderValue::from_str(value)
+            .map_err(|_| HttpError::InternalError(Some("the OAuth header is not a valid header".into())))?;
+        request.headers_mut().insert(name, value);
+        Ok(request)
+    };
+    let lent = match lender.credentials.token(&lender.connection, &lender.spec).await {
+        Ok(Some(lent)) => lent,
+        Ok(None) => {
+            let request = http::Request::from_parts(parts, Full::new(body).map_err(|e| match e {}).boxed_unsync());
+            return dispatch(request, route, refused).await;
+        }
+        Err(e) => {
+            lender.fail(e.to_string());
+            refused.record(&format!("no OAuth token: {e}"));
+            return Err(HttpError::HttpRequestDenied);
+        }
+    };
+    lender.remember(&lent);
+    let (response, io) = dispatch(with(&lent)?, route, refused.clone()).await?;
+    if response.status() != http::StatusCode::UNAUTHORIZED {
+        return Ok((response, io));
+    }
+    drop(response);
+    let fresh = match lender.credentials.rejected(&lender.connection, &lender.spec, &lent.token).await {
+        Ok(Some(fresh)) => fresh,
+        Ok(None) => return Err(HttpError::HttpRequestDenied),
+        Err(e) => {
+            lender.fail(e.to_string());
+            refused.record(&format!("the application refused the OAuth token and a new one could not be had: {e}"));
+            return Err(HttpError::HttpRequestDenied);
+        }
+    };
+    lender.remember(&fresh);
+    dispatch(with(&fresh)?, route, refused).await
+}
+
+/// Send a checked request under the caps.
+async fn dispatch(request: http::Request<WasiBody>, route: &Route, refused: Refused) -> SendResult {
+    let request = request
+        .map(|body| CappedBody::new(body, route.max_request, Direction::Request, refused.clone()).boxed_unsync());
+    let (response, io): (_, Box<dyn Future<Output = _> + Send>) = if route.https {
+        let (response, io) = wasmtime_wasi_http::default_send_request(request, Some(route.options)).await?;
+        (response.map(|body| body.boxed_unsync()), Box::new(io))
+    } else {
+        // The pool drives its connections itself: nothing for the caller to await.
+        (pooled_send(request, &route.options).await?, Box::new(async { Ok(()) }))
+    };
+    let max_response = route.max_response;
+    let response =
+        response.map(|body| CappedBody::new(body, max_response, Direction::Response, refused).boxed_unsync());
+    Ok((response, io))
+}
+
+/// Send a request the host makes itself (a token request) under the same
+/// policy as a plugin's: `rules` decide, the caps apply; the whole response.
+pub async fn send_own(
+    rules: &[HostRule],
+    request: http::Request<Vec<u8>>,
+    limits: &Limits,
+) -> Result<http::Response<Vec<u8>>, String> {
+    let uri = request.uri().clone();
+    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let host = uri.host().ok_or_else(|| format!("{uri} has no host"))?.to_string();
+    let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let addrs = check(rules, &host, port).await.map_err(|r| match r {
+        Refusal::Denied(why) | Refusal::Dns(why) => why,
+    })?;
+    let (mut parts, body) = request.into_parts();
+    if !https {
+        let mut uri_parts = uri.clone().into_parts();
+        uri_parts.authority = Some(addrs[0].to_string().parse().map_err(|_| format!("{uri}: bad address"))?);
+        parts.uri = http::Uri::from_parts(uri_parts).map_err(|e| format!("{uri}: {e}"))?;
+    }
+    let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or(host);
+    parts.headers.insert(http::header::HOST, http::HeaderValue::from_str(&authority).map_err(|e| e.to_string())?);
+    let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync());
+    let cap = limits.http_timeout;
+    let options =
+        RequestOptions { connect_timeout: Some(cap), first_byte_timeout: Some(cap), between_bytes_timeout: Some(cap) };
+    let route = Route {
+        https,
+        options,
+        max_request: limits.max_http_request_bytes,
+        max_response: limits.max_http_response_bytes,
+    };
+    let refused = Refused { list: Arc::default(), what: format!("POST {uri}") };
+    let work = async {
+        let (response, io) = dispatch(request, &route, refused.clone()).await.map_err(|e| format!("{uri}: {e}"))?;
+        let io = tokio::spawn(Box::into_pin(io));
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| format!("{uri}: reading the answer: {e}"))?.to_bytes();
+        io.abort();
+        Ok::<_, String>(http::Response::from_parts(parts, body.to_vec()))
+    };
+    tokio::time::timeout(cap, work).await.map_err(|_| format!("{uri} did not answer within {cap:?}"))?
 }
 
 /// Keep-alive connections for plain HTTP, shared by every call in the

@@ -81,10 +81,7 @@ impl Host for CallState {
             Level::Warn => LogLevel::Warn,
             Level::Error => LogLevel::Error,
         };
-        let message = match &self.connection {
-            Some(connection) => connection.redact(&message),
-            None => message,
-        };
+        let message = self.redact(&message);
         self.log.push(level, message);
     }
 }

@@ -96,6 +96,7 @@ pub struct CallState {
     pub(crate) log: log::CallLog,
     pub(crate) kv: Option<kv::Namespace>,
     pub(crate) connection: Option<Arc<Connection>>,
+    lender: Option<Arc<http::Lender>>,
     stderr: MemoryOutputPipe,
     /// Fuel the host calls since the last return to the plugin cost (see [`fuel`]).
     host_fuel: u64,
@@ -111,6 +112,8 @@ pub struct CallScope<'a> {
     pub kv: Option<&'a Arc<dyn KvStore>>,
     /// The export being called, e.g. `invoke("create")`, for logs.
     pub call: String,
+    /// The host's OAuth tokens for the connection, when its connector has OAuth 2.0.
+    pub lender: Option<Arc<http::Lender>>,
 }
 
 impl CallState {
@@ -133,7 +136,7 @@ impl CallState {
             table,
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            outbound: http::OutboundHttp::new(scope.plugin.clone(), hosts, limits),
+            outbound: http::OutboundHttp::new(scope.plugin.clone(), hosts, limits, scope.lender.clone()),
             limiter: CallLimiter::new(limits),
             log: log::CallLog::new(
                 scope.plugin.clone(),
@@ -143,6 +146,7 @@ impl CallState {
             ),
             kv,
             connection,
+            lender: scope.lender,
             stderr,
             host_fuel: 0,
         }
@@ -187,12 +191,26 @@ impl CallState {
         self.outbound.refusals()
     }
 
-    /// `text` with the calling connection's secrets redacted.
+    /// `text` with the calling connection's secrets, and any OAuth token lent
+    /// during the call, redacted.
     pub fn redact(&self, text: &str) -> String {
-        match &self.connection {
+        let mut out = match &self.connection {
             Some(c) => c.redact(text),
             None => text.to_string(),
+        };
+        if let Some(lender) = &self.lender
+            && let Ok(lent) = lender.lent.lock()
+        {
+            for token in lent.iter().filter(|t| t.len() >= 4) {
+                out = out.replace(token.as_str(), "[redacted]");
+            }
         }
+        out
+    }
+
+    /// Why the connection's OAuth token could not be had during the call.
+    pub fn auth_failure(&self) -> Option<String> {
+        self.lender.as_ref().and_then(|l| l.failure.lock().ok().and_then(|f| f.clone()))
     }
 
     /// The call's log, taken out of the state.
@@ -299,6 +317,6 @@ fn link_common(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     cli::terminal_stderr::add_to_linker::<CallState, WasiCli>(l, CallState::cli)?;
     bindings::log::add_to_linker::<_, HasSelf<CallState>>(l, |s| s)?;
     // `weft:plugin/types` holds only types; some toolchains still import it.
-    l.instance("weft:plugin/types@0.1.0")?;
+    l.instance("weft:plugin/types@0.1.1")?;
     Ok(())
 }

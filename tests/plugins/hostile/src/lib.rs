@@ -164,4 +164,10 @@ impl Guest for Hostile {
     }
 }
 
+impl weft_sdk::connector::bindings::exports::weft::plugin::oauth::Guest for Hostile {
+    fn oauth2() -> Option<weft_sdk::connector::bindings::exports::weft::plugin::oauth::Oauth2Spec> {
+        None
+    }
+}
+
 weft_sdk::connector::bindings::__weft_export_connector_world!(Hostile);
