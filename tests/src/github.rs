@@ -59,6 +59,16 @@ struct State {
     deliveries: Vec<Delivery>,
     /// When set, every API request answers 403 "API rate limit exceeded".
     rate_limited_until: Option<u64>,
+    /// Whether user tokens of an OAuth app are accepted too (see [`FakeGithub::accept_oauth_app_tokens`]).
+    oauth_apps: bool,
+}
+
+/// Whether `auth` is `Bearer <token>` with a token the test's authorization
+/// server issued that has not expired (GitHub knows its OAuth apps' tokens;
+/// the fake reads the token's claims).
+fn live_oauth_token(auth: &str) -> bool {
+    let Some(claims) = auth.strip_prefix("Bearer ").and_then(crate::oauth::jwt_claims) else { return false };
+    claims["exp"].as_u64().is_some_and(|exp| exp > now_s())
 }
 
 /// The running fake; it stops when dropped.
@@ -96,6 +106,12 @@ impl FakeGithub {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Accept, besides the token, the unexpired tokens of an OAuth app
+    /// (issued by the test's authorization server, [`crate::oauth::OAuthServer`]).
+    pub fn accept_oauth_app_tokens(&self) {
+        self.state.lock().unwrap().oauth_apps = true;
     }
 
     /// The hooks of `owner/repo`.
@@ -219,7 +235,9 @@ async fn handle(
     addr: SocketAddr,
 ) -> hyper::Response<http_body_util::Full<Bytes>> {
     let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    if auth != format!("Bearer {token}") && auth != format!("token {token}") {
+    let oauth_app = state.lock().unwrap().oauth_apps;
+    if auth != format!("Bearer {token}") && auth != format!("token {token}") && !(oauth_app && live_oauth_token(&auth))
+    {
         return message(401, "Bad credentials");
     }
     if let Some(until) = state.lock().unwrap().rate_limited_until.filter(|u| *u > now_s()) {

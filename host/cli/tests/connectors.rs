@@ -480,3 +480,43 @@ async fn slack_events_are_verified_and_messages_posted() {
     assert!(message.contains("invalid input: Slack answered 410: channel_is_archived"), "{message}");
     assert!(!message.contains(slack::ARCHIVED_PATH), "the webhook URL is a secret and stays out of errors: {message}");
 }
+
+/// The GitHub connector's OAuth app option: no token pasted; a person signs
+/// in once (at the test's authorization server standing in for github.com),
+/// and weft adds the OAuth token to the connector's API requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn github_through_an_oauth_app_files_issues_without_a_pasted_token() {
+    let oauth = weft_tests::oauth::OAuthServer::start();
+    let github = FakeGithub::start(GH_TOKEN, &["acme/widgets"]).await;
+    github.accept_oauth_app_tokens();
+    let (_dir, data, plugin_dir) = workspace(&[plugins::GITHUB]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    let described = weft.cli(&["plugin", "describe", plugins::GITHUB]);
+    let shown = String::from_utf8_lossy(&described.stdout).to_string();
+    assert!(shown.contains("oauth2: authorization code with PKCE; token sent to api.github.com"), "{shown}");
+    assert!(shown.contains("authorize at https://github.com/login/oauth/authorize"), "{shown}");
+    let gh = json!({
+        "plugin": "github",
+        "settings": { "base_url": github.url() },
+        "hosts": [github.addr.to_string(), oauth.grant()],
+        "oauth": { "client_id": "Iv1.weft-test", "client_secret": "github-oauth-app-secret",
+                   "authorization_url": oauth.authorize_url(), "token_url": oauth.token_url(),
+                   "token_hosts": [github.addr.to_string()] },
+    });
+    let saved = weft.ok("PUT", "/api/connections/gh", Some(&gh)).await;
+    assert_eq!(saved["oauth"]["scopes"], json!(["repo", "admin:repo_hook"]), "the connector's scopes");
+    let begun = weft.ok("POST", "/api/connections/gh/authorize", None).await;
+    let approved = request("GET", begun["authorize_url"].as_str().unwrap(), &[], Vec::new()).await;
+    let back = request("GET", approved.header("location").unwrap(), &[], Vec::new()).await;
+    assert_eq!(back.status, 200, "{}", back.text());
+    let exchanged = oauth.token_requests("authorization_code");
+    assert_eq!(exchanged[0]["client_auth"], "body", "GitHub takes the client's credentials in the form body");
+
+    let flow = json!({ "name": "file-issue", "trigger": "manual", "steps": [
+        { "id": "issue", "action": "github.create_issue", "connection": "gh",
+          "input": { "owner": "acme", "repo": "widgets", "title": "{{ trigger.title }}" } } ] });
+    weft.ok("POST", "/api/flows", Some(&flow)).await;
+    let done = run(&weft, "file-issue", json!({ "title": "Signed in, not pasted" })).await;
+    assert_eq!(done["run"]["status"], "succeeded", "{done}");
+    assert_eq!(github.issues("acme/widgets")[0]["title"], "Signed in, not pasted");
+}

@@ -3,8 +3,8 @@
 //! actions that create issues and comments. See this crate's README.
 
 use weft_sdk::{
-    Action, CallContext, Connector, Error, Event, Manifest, Result, Trigger, Value, WebhookOutcome, WebhookRequest,
-    WebhookResponse, config, http, json, log, signature,
+    Action, CallContext, Connector, Error, Event, Manifest, OAuth2, Result, Trigger, Value, WebhookOutcome,
+    WebhookRequest, WebhookResponse, config, http, json, log, signature,
 };
 
 struct Github;
@@ -28,10 +28,15 @@ fn base() -> String {
     config::setting_str("base_url").unwrap_or_else(|| "https://api.github.com".into()).trim_end_matches('/').to_string()
 }
 
+/// A request to GitHub's API. With a `token` secret it carries that token;
+/// without one, the connection authorizes through the OAuth app option and
+/// weft adds the token (the plugin never sees it).
 fn api(method: &str, path: &str) -> Result<http::Request> {
-    let token = config::secret("token").ok_or_else(|| Error::auth("the connection has no `token` secret"))?;
-    Ok(http::Request::new(method, format!("{}{path}", base()))
-        .header("authorization", format!("Bearer {token}"))
+    let mut request = http::Request::new(method, format!("{}{path}", base()));
+    if let Some(token) = config::secret("token") {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    Ok(request
         .header("accept", "application/vnd.github+json")
         .header("x-github-api-version", "2022-11-28")
         .header("user-agent", "weft-github-connector"))
@@ -141,10 +146,26 @@ impl Connector for Github {
             req.extend_from_slice(required);
             json!({ "type": "object", "required": req, "properties": properties })
         };
-        Manifest::new("github", "0.1.0", "GitHub repositories: webhooks, issues and comments")
+        Manifest::new("github", "0.2.0", "GitHub repositories: webhooks, issues and comments")
             .host("api.github.com")
+            .host("github.com")
+            // An OAuth app (GitHub → Settings → Developer settings → OAuth Apps): a
+            // person signs in once instead of pasting a token.
+            .oauth2(
+                OAuth2::authorization_code(
+                    "https://github.com/login/oauth/authorize",
+                    "https://github.com/login/oauth/access_token",
+                )
+                .scopes(&["repo", "admin:repo_hook"])
+                .host("api.github.com")
+                .credentials_in_body(),
+            )
             .setting("base_url", "The API's base URL (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3)", false)
-            .secret("token", "A token that may read and write the repository's issues and hooks", true)
+            .secret(
+                "token",
+                "A token that may read and write the repository's issues and hooks (not needed with the OAuth app option)",
+                false,
+            )
             .secret("webhook_secret", "The secret GitHub signs webhook deliveries with (X-Hub-Signature-256)", false)
             .trigger(
                 Trigger::webhook("repository_event", "Events in a repository, delivered by a repository webhook")
