@@ -520,3 +520,64 @@ async fn a_database_restart_loses_nothing_acknowledged() {
         acknowledged.len() - during
     );
 }
+
+/// Two nodes sharing a connection's OAuth grant: calls on both at the
+/// token's expiry make one refresh between them (the refreshing node holds a
+/// lease in the grant; the other waits for its result), so a rotating
+/// refresh token is never spent twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_sharing_an_oauth_connection_refresh_its_token_once() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    use weft_tests::http::request;
+    let oauth = weft_tests::oauth::OAuthServer::start();
+    oauth.set_ttl(6);
+    let api = weft_tests::oauth::ProtectedApi::start().await;
+    let url = PgServer::shared().fresh_database();
+    let start = |name: &str| {
+        let (dir, data, plugin_dir) = workspace(&[plugins::OAUTH_APP]);
+        let args = ["--store", url.as_str(), "--node-name", name, "--lease", "2s"];
+        (dir, Weft::start_with(EXE, &data, &plugin_dir, &args, &[("WEFT_ADMIN_TOKEN", TOKEN), ("WEFT_KEY", KEY)]))
+    };
+    let (_a_dir, a) = start("a");
+    let (_b_dir, b) = start("b");
+    let connection = json!({
+        "plugin": "oauth-app",
+        "hosts": [api.grant(), oauth.grant()],
+        "oauth": { "client_id": "weft-cluster", "client_secret": "cluster-client-secret",
+                   "authorization_url": oauth.authorize_url(), "token_url": oauth.token_url(),
+                   "token_hosts": [api.grant()] },
+    });
+    a.ok("PUT", "/api/connections/app", Some(&connection)).await;
+    let flow = json!({ "name": "fetch", "trigger": "manual", "steps": [
+        { "id": "fetch", "action": "oauth-app.get", "connection": "app", "input": { "url": "{{ trigger.url }}" },
+          "retry": { "max_attempts": 1 } } ] });
+    a.ok("POST", "/api/flows", Some(&flow)).await;
+    // Authorized through node a; node b serves the same grant.
+    let begun = a.ok("POST", "/api/connections/app/authorize", None).await;
+    let approved = request("GET", begun["authorize_url"].as_str().unwrap(), &[], Vec::new()).await;
+    let back = request("GET", approved.header("location").unwrap(), &[], Vec::new()).await;
+    assert_eq!(back.status, 200, "{}", back.text());
+    assert_eq!(b.ok("GET", "/api/connections/app", None).await["oauth"]["status"], "authorized");
+
+    // Into the token's last seconds, with a slow token endpoint: 24 runs started on both nodes at once.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    oauth.slow_tokens(500);
+    let event = json!({ "url": api.url() + "/me" });
+    let starts = (0..24).map(|i| {
+        let node = if i % 2 == 0 { &a } else { &b };
+        node.ok("POST", "/api/flows/fetch/runs", Some(&event))
+    });
+    let started = futures::future::join_all(starts).await;
+    let mut nodes = std::collections::HashSet::new();
+    for s in started {
+        let done = a.finished(s["run"]["id"].as_str().unwrap()).await;
+        assert_eq!(done["run"]["status"], "succeeded", "{done}");
+        nodes.insert(done["steps"][0]["node"].as_str().unwrap().to_string());
+    }
+    oauth.slow_tokens(0);
+    assert_eq!(nodes.len(), 2, "both nodes ran calls: {nodes:?}");
+    let refreshes = oauth.token_requests("refresh_token");
+    assert_eq!(refreshes.len(), 1, "one refresh for the cluster: {refreshes:?}");
+    assert_eq!(refreshes[0]["status"], 200);
+    assert!(api.requests().iter().all(|s| s.status == 200), "no call was refused: {:?}", api.requests());
+}
