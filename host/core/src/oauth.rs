@@ -267,7 +267,9 @@ pub struct Callback {
 /// Why an authorization or a token could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthError {
-    /// The connection, its plugin or its OAuth client is missing or wrong.
+    /// There is no such connection.
+    NoConnection(String),
+    /// The connection's plugin or OAuth client is missing or wrong.
     Setup(String),
     /// A bad, used or expired `state`, or a provider's refusal (`access_denied`): said as such.
     Refused(String),
@@ -280,7 +282,8 @@ pub enum AuthError {
 impl std::fmt::Display for AuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AuthError::Setup(m)
+            AuthError::NoConnection(m)
+            | AuthError::Setup(m)
             | AuthError::Refused(m)
             | AuthError::NeedsAuthorization(m)
             | AuthError::Unavailable(m) => f.write_str(m),

@@ -127,7 +127,7 @@ impl TokenKeeper {
             .store
             .connection(id)
             .map_err(|e| AuthError::Unavailable(format!("the store: {e}")))?
-            .ok_or_else(|| AuthError::Setup(format!("there is no connection {id:?}")))?;
+            .ok_or_else(|| AuthError::NoConnection(format!("there is no connection {id:?}")))?;
         let spec = (self.spec_of)(&plugin).ok_or_else(|| {
             AuthError::Setup(format!(
                 "connection {id:?} is an account of {plugin:?}, which offers no OAuth 2.0 (or is not installed)"

@@ -241,6 +241,7 @@ async fn authorize_connection(State(state): State<Shared>, PathParam(id): PathPa
 fn auth_error(e: weft_core::oauth::AuthError) -> ApiError {
     use weft_core::oauth::AuthError;
     match e {
+        AuthError::NoConnection(m) => ApiError::not_found(m),
         AuthError::Setup(m) => ApiError::new(StatusCode::CONFLICT, m),
         AuthError::Refused(m) | AuthError::NeedsAuthorization(m) => ApiError::bad_request(m),
         AuthError::Unavailable(m) => ApiError::new(StatusCode::BAD_GATEWAY, m),
@@ -276,7 +277,7 @@ pub(super) async fn oauth_callback(
         id.map(|id| format!("<p><a href=\"/connections#{}\">Back to weft</a></p>", escape(&id))).unwrap_or_default();
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>{title} · weft</title></head>\
-         <body style=\"font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto\">\
+         <body>\
          <h1>{title}</h1><p id=\"outcome\">{}</p>{link}</body></html>",
         escape(&text)
     );
