@@ -21,13 +21,15 @@
 // - beforeResponse: `expires_in` = TTL, and refresh tokens rotate: each is
 //   good for one refresh_token grant; an unknown, used or revoked one gets
 //   400 {"error":"invalid_grant"};
-// - beforeAuthorizeRedirect: the authorize events, and denials;
+// - beforeAuthorizeRedirect: the authorize events, denials, and the codes issued,
+//   which beforeResponse then takes once and within their lifetime (invalid_grant otherwise);
 // - custom routes (addRoute), each answering JSON:
 //   POST /__weft/ttl?seconds=N     TTL of the tokens issued from now on;
 //   POST /__weft/revoke            every refresh token issued so far is revoked;
 //   POST /__weft/deny-next         the next /authorize redirects with
 //                                  error=access_denied instead of a code;
 //   POST /__weft/slow-token?ms=N   hold every /token answer back N ms (0: no delay);
+//   POST /__weft/code-ttl?ms=N     authorization codes expire N ms after they are issued (600 s);
 //   POST /__weft/flush?id=N        print {"event":"flush","id":N}.
 // Token answers are observed (and held back) through Node's built-in
 // `http.server.request.start` diagnostics channel, which also sees the
@@ -70,7 +72,28 @@ const refusals = {
   revoked: 'The refresh token was revoked',
 };
 
+/** Codes handed out at /authorize: when, and whether they were exchanged. */
+const codes = new Map();
+let codeTtlMs = 600_000;
+
 service.on('beforeResponse', (response, req) => {
+  if (req.body.grant_type === 'authorization_code') {
+    // Codes are single-use and short-lived, as RFC 6749 §4.1.2 asks (the mock takes any code).
+    const code = codes.get(req.body.code);
+    const why = !code
+      ? 'The authorization code is unknown'
+      : code.used
+        ? 'The authorization code was already used'
+        : Date.now() - code.at > codeTtlMs
+          ? 'The authorization code expired'
+          : null;
+    if (code) code.used = true;
+    if (why) {
+      response.statusCode = 400;
+      response.body = { error: 'invalid_grant', error_description: why };
+      return;
+    }
+  }
   if (req.body.grant_type === 'refresh_token') {
     const presented = req.body.refresh_token;
     const state = refreshTokens.get(presented);
@@ -93,6 +116,8 @@ service.on('beforeAuthorizeRedirect', ({ url }, req) => {
     url.searchParams.set('error', 'access_denied');
     url.searchParams.set('error_description', 'The user denied access');
   }
+  const issued = url.searchParams.get('code');
+  if (issued) codes.set(issued, { at: Date.now(), used: false });
   const { state, code_challenge_method, redirect_uri } = req.query;
   emit({
     event: 'authorize',
@@ -187,6 +212,7 @@ function numberRoute(path, name, apply) {
 }
 
 numberRoute('/__weft/ttl', 'seconds', (n) => (ttl = n));
+numberRoute('/__weft/code-ttl', 'ms', (n) => (codeTtlMs = n));
 numberRoute('/__weft/slow-token', 'ms', (n) => (slowMs = n));
 numberRoute('/__weft/flush', 'id', (id) => emit({ event: 'flush', id }));
 service.addRoute('POST', '/__weft/revoke', (_req, res) => {

@@ -154,6 +154,11 @@ impl OAuthServer {
         self.control(&format!("/__weft/ttl?seconds={secs}"));
     }
 
+    /// Authorization codes expire `ms` milliseconds after they were issued (600 s at first).
+    pub fn set_code_ttl(&self, ms: u64) {
+        self.control(&format!("/__weft/code-ttl?ms={ms}"));
+    }
+
     /// Every refresh token issued so far is refused from now on (`invalid_grant`).
     pub fn revoke_refresh_tokens(&self) {
         self.control("/__weft/revoke");

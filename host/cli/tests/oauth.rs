@@ -153,6 +153,18 @@ async fn a_connection_is_authorized_once_and_its_tokens_are_lent_refreshed_and_n
         refused.text()
     );
 
+    // A code exchanged too late: the application's answer, as such.
+    oauth.set_code_ttl(0);
+    let begun = weft.ok("POST", "/api/connections/app/authorize", None).await;
+    let (_, late) = sign_in(begun["authorize_url"].as_str().unwrap()).await;
+    assert_eq!(late.status, 400);
+    assert!(
+        late.text().contains("refused the code for &quot;app&quot; (invalid_grant: The authorization code expired)"),
+        "{}",
+        late.text()
+    );
+    oauth.set_code_ttl(600_000);
+
     // The CLI starts it: state bound to the connection, PKCE S256, the scopes, weft's callback.
     oauth.set_ttl(4);
     let out = weft.cli(&["connection", "authorize", "app", "--no-wait"]);
@@ -176,10 +188,12 @@ async fn a_connection_is_authorized_once_and_its_tokens_are_lent_refreshed_and_n
     assert_eq!(page.status, 200, "{}", page.text());
     assert!(page.text().contains("Connection app is authorized"), "{}", page.text());
     let exchanged = oauth.token_requests("authorization_code");
-    assert_eq!(exchanged.len(), 1);
-    assert_eq!(exchanged[0]["code_verifier_present"], true, "the code went with its PKCE verifier");
+    let statuses: Vec<_> = exchanged.iter().map(|e| e["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [400, 200], "the late code, then this one");
+    let exchanged = &exchanged[1];
+    assert_eq!(exchanged["code_verifier_present"], true, "the code went with its PKCE verifier");
     assert_eq!(
-        (exchanged[0]["client_id"].as_str(), exchanged[0]["client_auth"].as_str()),
+        (exchanged["client_id"].as_str(), exchanged["client_auth"].as_str()),
         (Some("weft-test-app"), Some("basic"))
     );
     // The same callback again: the state was single-use.
