@@ -497,3 +497,112 @@ async fn the_web_ui_in_headless_chromium() {
     eprintln!("browser tests took {:.1} s", started.elapsed().as_secs_f64());
     browser.close().await;
 }
+
+/// OAuth 2.0 on the connections page, against a real authorization server:
+/// a connection not yet authorized, its Authorize button opening the sign-in
+/// in a new tab that ends on weft's callback page, the row turning
+/// "Authorized" by itself, and the client shown in the form as stored and
+/// saved unchanged without losing the authorization.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oauth_connection_is_authorized_from_the_connections_page() {
+    let oauth = weft_tests::oauth::OAuthServer::start();
+    let (_dir, data, plugin_dir) = workspace(&[plugins::OAUTH_APP, plugins::HTTP]);
+    let weft = Weft::start(EXE, &data, &plugin_dir, &[]);
+    let secret = "client-secret-of-the-ui-test";
+    let connection = json!({
+        "plugin": "oauth-app",
+        "hosts": [oauth.grant()],
+        "oauth": {
+            "client_id": "weft-ui-app", "client_secret": secret,
+            "authorization_url": oauth.authorize_url(), "token_url": oauth.token_url(),
+            "token_hosts": ["127.0.0.1:1"],
+        },
+    });
+    weft.ok("PUT", "/api/connections/crm-oauth", Some(&connection)).await;
+    // A connection whose connector offers OAuth and has no client yet, and one without OAuth.
+    weft.ok("PUT", "/api/connections/crm-later", Some(&json!({ "plugin": "oauth-app", "hosts": ["api.example.com"] })))
+        .await;
+    let plain = json!({ "plugin": "http", "settings": { "base_url": "https://crm.example.com" }, "hosts": ["crm.example.com"] });
+    weft.ok("PUT", "/api/connections/crm", Some(&plain)).await;
+
+    let browser = Browser::start().await;
+    let b = &browser;
+    b.client.goto(&weft.url("/connections")).await.unwrap();
+    b.type_into("[data-testid=token]", TOKEN).await;
+    b.click("[data-testid=sign-in]").await;
+    b.text_until("[data-testid=oauth-status-crm-oauth]", |t| t == "Not authorized").await;
+    b.text_until("[data-testid=authorize-crm-oauth]", |t| t == "Authorize").await;
+    b.text_until("[data-testid=oauth-status-crm-later]", |t| t.starts_with("OAuth available")).await;
+    let bare = "return [document.querySelector('[data-testid=oauth-status-crm]'), \
+                document.querySelector('[data-testid=authorize-crm]'), \
+                document.querySelector('[data-testid=authorize-crm-later]')].every(e => e === null)";
+    assert_eq!(b.script(bare).await, json!(true), "no OAuth badge or button where there is no client");
+    b.screenshot("connections-oauth-not-authorized").await;
+
+    // Authorize: the sign-in opens in a new tab, goes through the authorization
+    // server (which approves at once) and ends on weft's callback page.
+    let page = b.client.window().await.unwrap();
+    b.click("[data-testid=authorize-crm-oauth]").await;
+    b.text_until("[data-testid=oauth-note-crm-oauth]", |t| t.contains("Finish signing in in the new tab")).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let tab = loop {
+        let windows = b.client.windows().await.unwrap();
+        if let Some(tab) = windows.into_iter().find(|w| *w != page) {
+            break tab;
+        }
+        assert!(Instant::now() < deadline, "Authorize opened no tab");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    b.client.switch_to_window(tab).await.unwrap();
+    b.text_until("#outcome", |t| t.contains("Connection crm-oauth is authorized")).await;
+    assert_eq!(b.script("return window.opener === null").await, json!(true), "the tab has no way back to the page");
+    b.client.close_window().await.unwrap();
+    b.client.switch_to_window(page).await.unwrap();
+
+    // Back on the page, the row says so without a reload.
+    b.text_until("[data-testid=oauth-status-crm-oauth]", |t| t == "Authorized").await;
+    b.text_until("[data-testid=oauth-detail-crm-oauth]", |t| t.starts_with("token until ")).await;
+    b.text_until("[data-testid=authorize-crm-oauth]", |t| t == "Re-authorize").await;
+    assert_eq!(
+        b.script("return document.querySelector('[data-testid=oauth-note-crm-oauth]') === null").await,
+        json!(true)
+    );
+    assert_eq!(oauth.token_requests("authorization_code").len(), 1);
+    let shown = weft.ok("GET", "/api/connections/crm-oauth", None).await;
+    assert_eq!(shown["oauth"]["status"], "authorized", "{shown}");
+    b.screenshot("connections-oauth").await;
+
+    // The form shows the client as stored; saved unchanged, it stays authorized.
+    b.click("[data-testid=conn-edit-crm-oauth]").await;
+    let value = |css: &'static str| async move { b.find(css).await.prop("value").await.unwrap().unwrap_or_default() };
+    assert_eq!(value("[data-testid=conn-oauth-client-id]").await, "weft-ui-app");
+    assert_eq!(value("[data-testid=conn-oauth-client-secret]").await, "");
+    let placeholder = b.find("[data-testid=conn-oauth-client-secret]").await.attr("placeholder").await.unwrap();
+    assert_eq!(placeholder.as_deref(), Some("•••• stored"));
+    assert_eq!(value("[data-testid=conn-oauth-token-url]").await, oauth.token_url());
+    assert_eq!(value("[data-testid=conn-oauth-token-hosts]").await, "127.0.0.1:1");
+    assert_eq!(value("[data-testid=conn-oauth-scopes]").await, "", "the connector's scopes stay its default");
+    b.script("document.querySelector('[data-testid=conn-oauth]').scrollIntoView({ block: 'center' }); return null")
+        .await;
+    b.screenshot("connections-oauth-form").await;
+    b.click("[data-testid=conn-save]").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.script("return document.querySelector('[data-testid=conn-form]') !== null").await == json!(true) {
+        assert!(Instant::now() < deadline, "the form did not close");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    b.text_until("[data-testid=oauth-status-crm-oauth]", |t| t == "Authorized").await;
+    let saved = weft.ok("GET", "/api/connections/crm-oauth", None).await;
+    assert_eq!(saved["oauth"]["status"], "authorized", "{saved}");
+    assert_eq!(saved["oauth"]["client_secret"], true, "{saved}");
+    assert_eq!(saved["oauth"]["token_url"], json!(oauth.token_url()), "{saved}");
+    assert_eq!(saved["oauth"]["scopes"], json!(["items:read", "items:write"]), "{saved}");
+
+    // No token and no client secret ever reach the browser.
+    let source = b.client.source().await.unwrap();
+    assert!(!source.contains(secret), "the client secret came back to the browser");
+    for token in oauth.issued_tokens() {
+        assert!(!source.contains(&token), "a token came back to the browser");
+    }
+    browser.close().await;
+}

@@ -4,6 +4,7 @@
 
 import type { Problem } from './editor/shared';
 import type {
+  AuthorizeResult,
   Connection,
   FlowDef,
   ConnectionInput,
@@ -248,9 +249,12 @@ export const removePlugin = (name: string, force = false) =>
 // ---- connections -------------------------------------------------------------------------------
 
 export const listConnections = () => request<Connection[]>('GET', '/api/connections');
+export const getConnection = (id: string) => request<Connection>('GET', `/api/connections/${enc(id)}`);
 export const putConnection = (id: string, input: ConnectionInput) =>
   request<Connection>('PUT', `/api/connections/${enc(id)}`, { json: input });
 export const deleteConnection = (id: string) => request<unknown>('DELETE', `/api/connections/${enc(id)}`);
+/** Start authorizing an OAuth 2.0 connection: the URL to sign in at, or authorized at once. */
+export const authorizeConnection = (id: string) => request<AuthorizeResult>('POST', `/api/connections/${enc(id)}/authorize`);
 
 /** A message for anything thrown. */
 export function messageOf(e: unknown): string {

@@ -41,6 +41,26 @@ const plugins = {
 };
 const manifest = { name: 'http', version: '0.1.0', description: 'HTTP', actions: [{ name: 'request', description: 'req', input_schema: { type: 'object' }, output_schema: {} }], triggers: [], settings: [{ name: 'base_url', description: 'base', secret: false, required: true }, { name: 'authorization', description: 'auth header', secret: true, required: false }], hosts: ['api.example.com'] };
 
+const oauthManifest = {
+  name: 'oauth-app', version: '1.0.0', description: 'OAuth app', actions: [], triggers: [], settings: [], hosts: ['api.example.com'],
+  oauth2: { grant: 'authorization_code', authorization_url: 'https://auth.example.com/authorize', token_url: 'https://auth.example.com/token', scopes: ['items:read', 'items:write'], pkce: true, placement: { kind: 'bearer' }, hosts: ['api.example.com'] },
+};
+/** What the fake server knows of the OAuth connections' authorizations. */
+const oauthServer = { pending: false, signedIn: false, m2m: false };
+function oauthView(over: Record<string, unknown> = {}) {
+  return { grant: 'authorization_code', client_id: 'weft-ui', client_secret: true, authorization_url: 'https://login.example.org/authorize', token_url: 'https://login.example.org/token', scopes: ['items:read', 'items:write'], token_hosts: ['api.example.com'], status: 'not_authorized', reason: null, status_ms: null, expires_ms: null, scope: null, refreshable: false, refreshes: 0, refreshed_ms: null, pending: false, ...over };
+}
+function oauthConnections() {
+  const base = { plugin: 'oauth-app', settings: {}, secrets: [], hosts: ['login.example.org'], oauth_offered: 'authorization_code' };
+  const authorized = { status: 'authorized', status_ms: now, expires_ms: now + 3_600_000, refreshable: true, refreshes: 2 };
+  return [
+    { ...base, id: 'crm-oauth', oauth: oauthView(oauthServer.signedIn ? authorized : { pending: oauthServer.pending }) },
+    { ...base, id: 'later', oauth: null },
+    { ...base, id: 'stale', oauth: oauthView({ status: 'needs_reauthorization', reason: 'invalid_grant: the refresh token was revoked', status_ms: now }) },
+    { ...base, id: 'm2m', plugin: 'oauth-m2m', oauth_offered: 'client_credentials', oauth: oauthView({ grant: 'client_credentials', authorization_url: null, ...(oauthServer.m2m ? authorized : {}), refreshes: 0, refreshable: false }) },
+  ];
+}
+
 const calls: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
 let signedIn = false;
 
@@ -100,7 +120,19 @@ async function fakeFetch(url: string, init: RequestInit = {}) {
   if (p === '/api/plugins' && method === 'GET') return reply(200, plugins);
   if (p === '/api/plugins' && method === 'POST') return reply(400, { error: 'the file is not a WebAssembly component: magic mismatch' });
   if (p === '/api/plugins/http') return reply(200, { ...plugins.plugins[0], manifest });
-  if (p === '/api/connections' && method === 'GET') return reply(200, [{ id: 'crm', plugin: 'http', settings: { base_url: 'https://crm' }, secrets: ['authorization'], hosts: ['crm'] }]);
+  if (p === '/api/plugins/oauth-app') return reply(200, { name: 'oauth-app', world: 'connector', version: '1.0.0', hash: 'ab', used_by: [], versions: [], manifest: oauthManifest });
+  if (p === '/api/connections' && method === 'GET') return reply(200, [{ id: 'crm', plugin: 'http', settings: { base_url: 'https://crm' }, secrets: ['authorization'], hosts: ['crm'] }, ...oauthConnections()]);
+  const one = oauthConnections().find((c) => p === `/api/connections/${c.id}`);
+  if (one && method === 'GET') return reply(200, one);
+  if (p === '/api/connections/crm-oauth/authorize') {
+    oauthServer.pending = true;
+    return reply(200, { connection: 'crm-oauth', authorize_url: 'https://login.example.org/authorize?state=crm-oauth.x', authorized: false, expires_ms: now + 600_000, callback: 'http://x/oauth/callback' });
+  }
+  if (p === '/api/connections/m2m/authorize') {
+    oauthServer.m2m = true;
+    return reply(200, { connection: 'm2m', authorize_url: null, authorized: true, expires_ms: now + 3_600_000, callback: 'http://x/oauth/callback' });
+  }
+  if (p === '/api/connections/stale/authorize') return reply(502, { error: 'the token endpoint of "stale" is unreachable: connection refused' });
   if (p.startsWith('/api/connections/') && method === 'PUT') return reply(400, { error: 'host rule "bad host" is invalid' });
   return reply(404, { error: `no route ${method} ${p}` });
 }
@@ -358,6 +390,86 @@ describe('smoke', () => {
     expect((await screen.findByTestId('conn-error')).textContent).toBe('host rule "bad host" is invalid');
     const put = calls.find((c) => c.method === 'PUT')!;
     expect(JSON.parse(put.body as string)).toEqual({ plugin: 'http', settings: { base_url: 'https://crm' }, secrets: { authorization: 'Bearer x' }, hosts: ['crm', 'bad host'] });
+  });
+
+  it('shows OAuth connections, authorizes them and edits their client', async () => {
+    go('/connections');
+    render(<App />);
+    await screen.findByTestId('connection-row-crm-oauth');
+    expect(screen.queryByTestId('oauth-status-crm')).toBeNull();
+    expect(screen.queryByTestId('authorize-crm')).toBeNull();
+    expect(screen.getByTestId('oauth-status-later').textContent).toBe('OAuth available · set up');
+    expect(screen.queryByTestId('authorize-later')).toBeNull();
+    expect(screen.getByTestId('oauth-status-crm-oauth').textContent).toBe('Not authorized');
+    expect(screen.getByTestId('authorize-crm-oauth').textContent).toBe('Authorize');
+    expect(screen.getByTestId('oauth-status-stale').textContent).toBe('Needs re-authorization');
+    expect(screen.getByTestId('oauth-reason-stale').textContent).toBe('invalid_grant: the refresh token was revoked');
+    expect(screen.getByTestId('authorize-stale').textContent).toBe('Re-authorize');
+
+    // The authorization code: the sign-in opens in a new tab, and the page follows it.
+    const tab = { opener: window as unknown };
+    const open = vi.spyOn(window, 'open').mockImplementation(() => tab as Window);
+    fireEvent.click(screen.getByTestId('authorize-crm-oauth'));
+    expect((await screen.findByTestId('oauth-note-crm-oauth')).textContent).toBe('Finish signing in in the new tab; this page updates when you come back.');
+    expect(open).toHaveBeenCalledWith('https://login.example.org/authorize?state=crm-oauth.x', '_blank');
+    expect(tab.opener).toBeNull();
+    const post = calls.filter((c) => c.method === 'POST' && c.url === '/api/connections/crm-oauth/authorize').at(-1)!;
+    expect(post.headers['X-Weft-Csrf']).toBe('csrf-1');
+    oauthServer.signedIn = true;
+    oauthServer.pending = false;
+    act(() => {
+      window.dispatchEvent(new Event('focus'));
+    });
+    await waitFor(() => expect(screen.getByTestId('oauth-status-crm-oauth').textContent).toBe('Authorized'));
+    expect(screen.queryByTestId('oauth-note-crm-oauth')).toBeNull();
+    expect(screen.getByTestId('oauth-detail-crm-oauth').textContent).toMatch(/^token until \d\d:\d\d · refreshed 2×$/);
+    expect(screen.getByTestId('authorize-crm-oauth').textContent).toBe('Re-authorize');
+    open.mockRestore();
+
+    // Client credentials: authorized at once, no tab.
+    fireEvent.click(screen.getByTestId('authorize-m2m'));
+    await waitFor(() => expect(screen.getByTestId('oauth-status-m2m').textContent).toBe('Authorized'));
+    expect(screen.queryByTestId('oauth-note-m2m')).toBeNull();
+
+    // The server's error, in the row.
+    fireEvent.click(screen.getByTestId('authorize-stale'));
+    expect((await screen.findByTestId('oauth-note-stale')).textContent).toBe('the token endpoint of "stale" is unreachable: connection refused');
+
+    // The form: the stored client, the connector's defaults as placeholders, the overrides kept.
+    fireEvent.click(screen.getByTestId('conn-edit-crm-oauth'));
+    const clientId = (await screen.findByTestId('conn-oauth-client-id')) as HTMLInputElement;
+    expect(clientId.value).toBe('weft-ui');
+    const secret = screen.getByTestId('conn-oauth-client-secret') as HTMLInputElement;
+    expect(secret.placeholder).toBe('•••• stored');
+    expect(secret.value).toBe('');
+    expect(secret.type).toBe('password');
+    expect((screen.getByTestId('conn-oauth-token-url') as HTMLInputElement).value).toBe('https://login.example.org/token');
+    const scopes = screen.getByTestId('conn-oauth-scopes') as HTMLInputElement;
+    expect(scopes.placeholder).toBe('items:read items:write');
+    expect(scopes.value).toBe('');
+    expect(screen.getByTestId('conn-form').textContent).toContain('The connector wants: api.example.com, login.example.org');
+    fireEvent.change(scopes, { target: { value: 'items:read' } });
+    fireEvent.click(screen.getByTestId('conn-save'));
+    await screen.findByTestId('conn-error');
+    const put = calls.filter((c) => c.method === 'PUT').at(-1)!;
+    expect(JSON.parse(put.body as string)).toEqual({
+      plugin: 'oauth-app',
+      settings: {},
+      secrets: {},
+      hosts: ['login.example.org'],
+      oauth: { client_id: 'weft-ui', authorization_url: 'https://login.example.org/authorize', token_url: 'https://login.example.org/token', scopes: ['items:read'] },
+    });
+    // Emptied client id: said, nothing sent.
+    const puts = calls.filter((c) => c.method === 'PUT').length;
+    fireEvent.change(clientId, { target: { value: '' } });
+    fireEvent.click(screen.getByTestId('conn-save'));
+    await waitFor(() => expect(screen.getByTestId('conn-error').textContent).toContain('oauth.client_id: required'));
+    expect(calls.filter((c) => c.method === 'PUT').length).toBe(puts);
+    // Removing the client sends null.
+    fireEvent.click(screen.getByTestId('conn-oauth-remove'));
+    fireEvent.click(screen.getByTestId('conn-save'));
+    await waitFor(() => expect(calls.filter((c) => c.method === 'PUT').length).toBe(puts + 1));
+    expect(JSON.parse(calls.filter((c) => c.method === 'PUT').at(-1)!.body as string).oauth).toBeNull();
   });
 
   it('shows the overview and signs out', async () => {

@@ -325,6 +325,8 @@ export interface Manifest {
   /** Secret names, when the manifest lists them apart from settings. */
   secrets?: (string | SettingSpec)[];
   hosts?: string[];
+  /** The OAuth 2.0 the host runs for the connector's connections; absent when it offers none. */
+  oauth2?: OAuth2Spec;
   [key: string]: unknown;
 }
 
@@ -356,6 +358,74 @@ export interface Connection {
   hosts: string[];
   /** How often actions may call the application with this connection. */
   rate_limit?: RateLimit;
+  /** The OAuth 2.0 grant its connector offers, or null when it offers none. */
+  oauth_offered?: OAuthGrantType | null;
+  /** Its OAuth 2.0 client and the state of its authorization (never a token), or null when none is set. */
+  oauth?: OAuthView | null;
+}
+
+export type OAuthGrantType = 'authorization_code' | 'client_credentials';
+export type OAuthStatus = 'not_authorized' | 'authorized' | 'needs_reauthorization';
+
+/** How a connector obtains tokens for its connections (its manifest's `oauth2`). */
+export interface OAuth2Spec {
+  grant: OAuthGrantType;
+  /** Where people sign in (empty for client credentials). */
+  authorization_url: string;
+  token_url: string;
+  scopes: string[];
+  pkce?: boolean;
+  /** Host patterns the token is sent to. */
+  hosts: string[];
+  [key: string]: unknown;
+}
+
+/** A connection's OAuth 2.0 client (URLs, scopes and hosts as in effect) and authorization. */
+export interface OAuthView {
+  grant: OAuthGrantType | null;
+  client_id: string;
+  /** Whether a client secret is stored (never its value). */
+  client_secret: boolean;
+  authorization_url: string | null;
+  token_url: string | null;
+  scopes: string[] | null;
+  token_hosts: string[] | null;
+  status: OAuthStatus;
+  /** Why it needs re-authorization. */
+  reason: string | null;
+  /** When the status last changed. */
+  status_ms: number | null;
+  /** When the access token expires, when the application said. */
+  expires_ms: number | null;
+  /** The scopes granted, as the application wrote them. */
+  scope: string | null;
+  refreshable: boolean;
+  refreshes: number;
+  refreshed_ms: number | null;
+  /** An authorization was started and its callback has not come yet. */
+  pending: boolean;
+}
+
+/** An OAuth client as a PUT sends it: an absent override means the connector's default. */
+export interface OAuthInput {
+  client_id: string;
+  /** Absent: the stored secret is kept; null: it is removed. */
+  client_secret?: string | null;
+  authorization_url?: string;
+  token_url?: string;
+  scopes?: string[];
+  token_hosts?: string[];
+}
+
+/** What starting an authorization gave. */
+export interface AuthorizeResult {
+  connection: string;
+  /** Where the person signs in (authorization code), or null when authorized at once. */
+  authorize_url: string | null;
+  authorized: boolean;
+  expires_ms: number | null;
+  /** weft's callback URL, to register with the application. */
+  callback: string;
 }
 
 /** A rate: per_second or per_minute, and how many may go at once after a quiet spell. */
@@ -370,6 +440,8 @@ export interface ConnectionInput {
   settings: { [key: string]: Json };
   secrets: Record<string, string | null>;
   hosts: string[];
+  /** Absent: the OAuth client is kept; null: it is removed with its tokens. */
+  oauth?: OAuthInput | null;
 }
 
 // ---- server-sent events ------------------------------------------------------------------------
