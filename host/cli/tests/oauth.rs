@@ -351,4 +351,13 @@ async fn client_credentials_get_a_token_at_once_and_a_new_one_at_expiry() {
     assert_eq!(again["run"]["status"], "succeeded", "{again}");
     assert_eq!(oauth.token_requests("client_credentials").len(), 2);
     assert!(api.requests().iter().all(|s| s.status == 200), "{:?}", api.requests());
+
+    // The authorization server gone at the next expiry: a failure that may pass, not a lost grant.
+    drop(oauth);
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let down = run(&weft, "fetch", json!({ "url": api.url() + "/me" })).await;
+    let error = &down["steps"][0]["error"];
+    assert_eq!(error["kind"], "transient", "{down}");
+    assert!(error["message"].as_str().unwrap().contains("cannot reach the token endpoint"), "{error}");
+    assert_eq!(weft.ok("GET", "/api/connections/m2m", None).await["oauth"]["status"], "authorized");
 }

@@ -1005,10 +1005,16 @@ impl Plugin {
         };
         // A call that failed after the host could not lend it a token failed
         // for that reason, whatever the plugin made of it.
+        // An authorization server that cannot be reached is a failure that may
+        // pass; a connection that must be authorized (again) is not.
         let result = match (result, auth_failure) {
-            (Err(CallError::Plugin { plugin, export, .. }), Some(message))
-            | (Err(CallError::Trap { plugin, export, .. }), Some(message)) => {
-                Err(CallError::Plugin { plugin, export, error: PluginError::Auth { message } })
+            (Err(CallError::Plugin { plugin, export, .. }), Some(why))
+            | (Err(CallError::Trap { plugin, export, .. }), Some(why)) => {
+                let error = match why {
+                    weft_core::oauth::AuthError::Unavailable(message) => PluginError::Transient { message },
+                    other => PluginError::Auth { message: other.to_string() },
+                };
+                Err(CallError::Plugin { plugin, export, error })
             }
             (result, _) => result,
         };

@@ -54,7 +54,8 @@ pub struct TokenKeeper {
     limits: Limits,
     /// One refresh at a time per connection on this node.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    cache: Mutex<HashMap<String, Cached>>,
+    /// Grants as last read (`None`: the connection has no OAuth client), and when.
+    cache: Mutex<HashMap<String, (Option<Cached>, Instant)>>,
 }
 
 #[derive(Clone)]
@@ -62,7 +63,6 @@ struct Cached {
     grant: Arc<OAuthGrant>,
     version: u64,
     hosts: Arc<Vec<HostRule>>,
-    read: Instant,
 }
 
 fn now_ms() -> u64 {
@@ -96,19 +96,29 @@ impl TokenKeeper {
     /// The grant of `id` and its version, from memory when recently read.
     fn grant(&self, id: &str, spec: &OAuth2Spec, fresh: bool) -> Result<Option<Cached>, AuthError> {
         if !fresh
-            && let Some(c) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(id)
-            && c.read.elapsed() < CACHE_FOR
+            && let Some((c, read)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(id)
+            && read.elapsed() < CACHE_FOR
         {
-            return Ok(Some(c.clone()));
+            return Ok(c.clone());
         }
         let read = self.store.oauth_grant(id).map_err(|e| AuthError::Unavailable(format!("the store: {e}")))?;
-        Ok(read.map(|(grant, version)| self.remember(id, spec, grant, version)))
+        match read {
+            Some((grant, version)) => Ok(Some(self.remember(id, spec, grant, version))),
+            None => {
+                // A connection without an OAuth client is asked about on every request: remember that too.
+                self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (None, Instant::now()));
+                Ok(None)
+            }
+        }
     }
 
     fn remember(&self, id: &str, spec: &OAuth2Spec, grant: OAuthGrant, version: u64) -> Cached {
         let hosts = grant.client.effective(spec).hosts.iter().filter_map(|h| h.parse().ok()).collect();
-        let cached = Cached { grant: Arc::new(grant), version, hosts: Arc::new(hosts), read: Instant::now() };
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), cached.clone());
+        let cached = Cached { grant: Arc::new(grant), version, hosts: Arc::new(hosts) };
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), (Some(cached.clone()), Instant::now()));
         cached
     }
 

@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 use weft_core::connection::{HostRule, HostRules};
-use weft_core::oauth::{Credentials, Lent, OAuth2Spec};
+use weft_core::oauth::{AuthError, Credentials, Lent, OAuth2Spec};
 
 /// Why a request did not go out.
 #[derive(Debug, PartialEq, Eq)]
@@ -99,12 +99,12 @@ pub struct Lender {
     pub spec: Arc<OAuth2Spec>,
     /// Tokens lent during the call, kept out of logs and errors.
     pub lent: Mutex<Vec<String>>,
-    /// Why a token could not be had (the call then fails with an `auth` error).
-    pub failure: Mutex<Option<String>>,
+    /// Why a token could not be had (the call then fails with it).
+    pub failure: Mutex<Option<AuthError>>,
 }
 
 impl Lender {
-    fn fail(&self, why: String) {
+    fn fail(&self, why: AuthError) {
         if let Ok(mut f) = self.failure.lock() {
             f.get_or_insert(why);
         }
@@ -250,8 +250,8 @@ async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, 
             return dispatch(request, route, refused).await;
         }
         Err(e) => {
-            lender.fail(e.to_string());
             refused.record(&format!("no OAuth token: {e}"));
+            lender.fail(e);
             return Err(HttpError::HttpRequestDenied);
         }
     };
@@ -265,8 +265,8 @@ async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, 
         Ok(Some(fresh)) => fresh,
         Ok(None) => return Err(HttpError::HttpRequestDenied),
         Err(e) => {
-            lender.fail(e.to_string());
             refused.record(&format!("the application refused the OAuth token and a new one could not be had: {e}"));
+            lender.fail(e);
             return Err(HttpError::HttpRequestDenied);
         }
     };

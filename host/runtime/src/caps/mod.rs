@@ -209,7 +209,7 @@ impl CallState {
     }
 
     /// Why the connection's OAuth token could not be had during the call.
-    pub fn auth_failure(&self) -> Option<String> {
+    pub fn auth_failure(&self) -> Option<weft_core::oauth::AuthError> {
         self.lender.as_ref().and_then(|l| l.failure.lock().ok().and_then(|f| f.clone()))
     }
 
