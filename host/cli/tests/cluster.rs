@@ -145,7 +145,7 @@ async fn a_node_keeps_everything_in_the_database_and_any_node_serves_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("--key-file"), "{stderr}");
     let out = Command::new(EXE).args(["migrate", "--store", &url]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "the schema is up to date (version 1)", "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "the schema is up to date (version 2)", "{out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
