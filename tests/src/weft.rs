@@ -193,6 +193,7 @@ impl Weft {
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(&self.exe)
             .args(args)
+            .env("WEFT_CACHE_DIR", std::env::temp_dir().join("weft-tests-compile-cache"))
             .env("WEFT_SERVER", self.url(""))
             .env("WEFT_TOKEN", &self.token)
             .output()

@@ -285,6 +285,19 @@ async fn ungranted_hosts_and_loopback_are_denied() {
 
     assert_eq!(app.requests(), 0, "no denied request reached the app");
 
+    // A plugin that calls the denial "network trouble, try again" still fails for
+    // good: a denied request is the operator's to fix, never worth a retry.
+    let careless = load(&rt, plugins::SAAS).await;
+    let err = invoke(&careless, &none, "fetch_any", json!({ "url": app.url("/json") })).await.unwrap_err();
+    match &err {
+        CallError::Plugin { error: PluginError::Fatal { message }, .. } => {
+            assert!(message.starts_with("network trouble, try again"), "{message}");
+            assert!(message.contains("[weft refused: GET http://127.0.0.1:"), "{message}");
+        }
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+    assert!(!err.is_retryable());
+
     // Granted by address: allowed.
     let granted = connection("c", &["127.0.0.1"]);
     assert_eq!(invoke(&http, &granted, "request", json!({ "url": app.url("/json") })).await.unwrap()["status"], 200);

@@ -4,8 +4,16 @@ use std::process::{Command, Output};
 use weft_tests::app::TestApp;
 use weft_tests::plugins;
 
+/// Run `weft`; its stderr without the note a first compile of a plugin adds
+/// (`the_cli_compiles_a_plugin_once` checks that note).
 fn weft(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().expect("run weft")
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-compile-cache");
+    let mut out =
+        Command::new(env!("CARGO_BIN_EXE_weft")).args(args).env("WEFT_CACHE_DIR", cache).output().expect("run weft");
+    let stderr = text(&out.stderr);
+    let kept: Vec<&str> = stderr.split_inclusive('\n').filter(|l| !l.starts_with("[weft] compiled ")).collect();
+    out.stderr = kept.concat().into_bytes();
+    out
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -29,6 +37,32 @@ fn describe_prints_what_a_connector_offers() {
 
     let out = weft(&["plugin", "describe", plugins::CLEAN_CONTACT]);
     assert!(text(&out.stdout).starts_with("clean-contact — a transform"), "{}", text(&out.stdout));
+}
+
+/// `describe` and `call` keep compiled components between runs, as the server
+/// does: only the first run of a plugin compiles it.
+#[test]
+fn the_cli_compiles_a_plugin_once() {
+    let cache = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(args)
+            .env("WEFT_CACHE_DIR", cache.path())
+            .output()
+            .expect("run weft");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    let first = run(&["plugin", "describe", plugins::HTTP]);
+    assert!(first.contains(&format!("[weft] compiled {} in ", plugins::HTTP)), "{first}");
+    assert!(first.contains(&format!("(kept in {} for the next run)", cache.path().display())), "{first}");
+    assert!(std::fs::read_dir(cache.path()).unwrap().next().is_some(), "the cache holds the compiled component");
+    let second = run(&["plugin", "describe", plugins::HTTP]);
+    assert!(!second.contains("[weft] compiled"), "the second run takes it from the cache: {second}");
+    let called = run(&["plugin", "call", plugins::CLEAN_CONTACT, "--input", r#"{"email":"a@b.c"}"#]);
+    assert!(called.contains("[weft] compiled "), "{called}");
+    let again = run(&["plugin", "call", plugins::CLEAN_CONTACT, "--input", r#"{"email":"a@b.c"}"#]);
+    assert!(!again.contains("[weft] compiled"), "{again}");
 }
 
 #[test]

@@ -1018,6 +1018,26 @@ impl Plugin {
             }
             (result, _) => result,
         };
+        // A request the host denied is the operator's to fix (a grant), never
+        // worth retrying, whatever the plugin made of the refusal: a failed
+        // call that had one fails for good, saying so.
+        let result = match result {
+            Err(CallError::Plugin { plugin, export, mut error })
+                if store.data().http_denied() && error.is_retryable() =>
+            {
+                let mut message = std::mem::take(error.message_mut());
+                if !message.contains("[weft refused:") {
+                    message.push_str(&format!(" [weft refused: {}]", http_refusals.join("; ")));
+                }
+                let message = store.data().redact(&message);
+                Err(CallError::Plugin { plugin, export, error: PluginError::Fatal { message } })
+            }
+            Err(CallError::Trap { plugin, export, reason }) if store.data().http_denied() => {
+                let message = store.data().redact(&format!("{reason} [weft refused: {}]", http_refusals.join("; ")));
+                Err(CallError::Plugin { plugin, export, error: PluginError::Fatal { message } })
+            }
+            result => result,
+        };
         let log = store.data_mut().take_log();
         Outcome {
             result,

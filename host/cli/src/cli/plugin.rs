@@ -94,9 +94,37 @@ pub async fn run(cmd: PluginCommand, g: &super::Global) -> Result<ExitCode> {
     }
 }
 
+/// Where `weft plugin describe|call` keep compiled components between runs, as
+/// the server does in its data directory: `WEFT_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/weft/compiled`, else `~/.cache/weft/compiled`; none when
+/// none of them can be made.
+fn cache_dir() -> Option<PathBuf> {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let dir = env("WEFT_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("weft").join("compiled")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache").join("weft").join("compiled")))?;
+    std::fs::create_dir_all(&dir).ok().map(|()| dir)
+}
+
+/// Load `file` through the compile cache, saying on stderr when it had to be compiled.
+async fn load(
+    runtime: &Runtime,
+    file: &std::path::Path,
+    cache: Option<&std::path::Path>,
+) -> Result<weft_runtime::Plugin> {
+    let started = std::time::Instant::now();
+    let plugin = runtime.load_file(file).await?;
+    if plugin.cache_outcome() != weft_runtime::cache::CacheOutcome::Hit {
+        let kept = cache.map(|d| format!(" (kept in {} for the next run)", d.display())).unwrap_or_default();
+        eprintln!("[weft] compiled {} in {} ms{kept}", file.display(), started.elapsed().as_millis());
+    }
+    Ok(plugin)
+}
+
 async fn describe(file: PathBuf, json: bool) -> Result<ExitCode> {
-    let runtime = Runtime::new(RuntimeConfig::default())?;
-    let plugin = runtime.load_file(&file).await?;
+    let cache = cache_dir();
+    let runtime = Runtime::new(RuntimeConfig { cache_dir: cache.clone(), ..Default::default() })?;
+    let plugin = load(&runtime, &file, cache.as_deref()).await?;
     let Some(m) = plugin.manifest() else {
         if json {
             println!("{}", serde_json::json!({ "name": plugin.name(), "world": "transform" }));
@@ -225,8 +253,11 @@ async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<Exit
         Some(dir) => Db::open(dir)?,
         None => Db::temporary()?,
     });
-    let runtime = Runtime::new(RuntimeConfig { kv: Some(db.clone()), defaults: limits, ..Default::default() })?;
-    let plugin = runtime.load_file(&args.file).await?;
+    let cache = cache_dir();
+    let config =
+        RuntimeConfig { kv: Some(db.clone()), defaults: limits, cache_dir: cache.clone(), ..Default::default() };
+    let runtime = Runtime::new(config)?;
+    let plugin = load(&runtime, &args.file, cache.as_deref()).await?;
     let opts = CallOptions { connection: Some(&connection), limits: None };
     let outcome = match (plugin.world(), &args.action) {
         (World::Transform, None) => plugin.transform(&opts, &input).await,

@@ -85,6 +85,8 @@ pub struct OutboundHttp {
     max_response_bytes: u64,
     timeout: Duration,
     refusals: Arc<Mutex<Vec<String>>>,
+    /// Whether the host's policy denied a request (not a cap or a DNS failure).
+    denied: Arc<std::sync::atomic::AtomicBool>,
     /// Fuel the requests sent since this was last asked cost.
     charged: u64,
     /// The host's OAuth tokens, for a connection that has them.
@@ -128,6 +130,7 @@ impl OutboundHttp {
             max_response_bytes: limits.max_http_response_bytes,
             timeout: limits.http_timeout,
             refusals: Arc::default(),
+            denied: Arc::default(),
             charged: 0,
             lender,
         }
@@ -141,6 +144,12 @@ impl OutboundHttp {
     /// Requests refused or cut short during this call, with why.
     pub fn refusals(&self) -> Vec<String> {
         self.refusals.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Whether the host's policy denied a request of this call (an ungranted
+    /// host, a non-public address).
+    pub fn denied(&self) -> bool {
+        self.denied.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -167,6 +176,7 @@ impl WasiHttpHooks for OutboundHttp {
         let plugin = self.plugin.clone();
         let rules = self.rules.clone();
         let refusals = self.refusals.clone();
+        let denied = self.denied.clone();
         let lender = self.lender.clone();
         let (max_request, max_response, cap) = (self.max_request_bytes, self.max_response_bytes, self.timeout);
         Box::new(async move {
@@ -178,6 +188,7 @@ impl WasiHttpHooks for OutboundHttp {
             let addrs = match check(&rules, &host, port).await {
                 Ok(addrs) => addrs,
                 Err(Refusal::Denied(reason)) => {
+                    denied.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(plugin = %plugin, %uri, %reason, "outbound HTTP request denied");
                     Refused { list: refusals, what: format!("{} {uri}", request.method()) }.record(&reason);
                     return Err(HttpError::HttpRequestDenied);

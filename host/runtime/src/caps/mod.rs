@@ -191,6 +191,11 @@ impl CallState {
         self.outbound.refusals()
     }
 
+    /// Whether the host's policy denied one of the call's requests.
+    pub fn http_denied(&self) -> bool {
+        self.outbound.denied()
+    }
+
     /// `text` with the calling connection's secrets, and any OAuth token lent
     /// during the call, redacted.
     pub fn redact(&self, text: &str) -> String {

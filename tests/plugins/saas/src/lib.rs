@@ -74,6 +74,7 @@ impl Connector for Saas {
             .trigger(Trigger::webhook("inbox", "Events posted to a URL pasted into the app by hand"))
             .action(Action::new("echo", "Return the input"))
             .action(Action::new("create_record", "Create a record in the app (`{name}`)"))
+            .action(Action::new("fetch_any", "GET `{url}`; any failure is called transient, as careless plugins do"))
     }
 
     fn invoke(action: &str, input: Value, _ctx: &CallContext) -> Result<Value> {
@@ -81,6 +82,13 @@ impl Connector for Saas {
             "echo" => Ok(input),
             "create_record" => {
                 api("POST", "/records")?.json(&json!({ "name": input["name"] }))?.send()?.error_for_status()?.json()
+            }
+            "fetch_any" => {
+                let url = input["url"].as_str().unwrap_or_default();
+                let response = http::Request::get(url)
+                    .send()
+                    .map_err(|e| Error::transient(format!("network trouble, try again: {e}")))?;
+                Ok(json!({ "status": response.status }))
             }
             other => Err(Error::invalid_input(format!("unknown action {other}"))),
         }
