@@ -263,10 +263,21 @@ async fn a_connection_is_authorized_once_and_its_tokens_are_lent_refreshed_and_n
     assert_eq!(again["steps"][0]["error"]["kind"], "auth");
     assert_eq!(oauth.token_requests("refresh_token").len(), before);
 
-    // Authorized again, it works again.
-    let begun = weft.ok("POST", "/api/connections/app/authorize", None).await;
-    let (_, page) = sign_in(begun["authorize_url"].as_str().unwrap()).await;
+    // Authorized again — `weft connection authorize` waiting for the sign-in — it works again.
+    let mut waiting = std::process::Command::new(EXE)
+        .args(["connection", "authorize", "app", "--timeout", "60"])
+        .env("WEFT_SERVER", weft.url(""))
+        .env("WEFT_TOKEN", &weft.token)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(waiting.stdout.take().unwrap()));
+    let url = lines.by_ref().map(Result::unwrap).map(|l| l.trim().to_string()).find(|l| l.starts_with("http")).unwrap();
+    let (_, page) = sign_in(&url).await;
     assert_eq!(page.status, 200, "{}", page.text());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(waiting.wait().unwrap().success(), "{rest:?}");
+    assert_eq!(rest.last().map(String::as_str), Some("connection app authorized"), "{rest:?}");
     let fetched = run(&weft, "fetch", json!({ "url": api.url() + "/me" })).await;
     assert_eq!(fetched["run"]["status"], "succeeded", "{fetched}");
 
