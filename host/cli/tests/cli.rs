@@ -133,3 +133,83 @@ fn mistakes_get_clear_messages() {
             .contains(r#"error: plugin "hostile" exceeded its CPU budget (1000000 fuel) in invoke("spin")"#)
     );
 }
+
+/// `poll` and `webhook` try a connector's triggers without a server: the
+/// poll shows what the trigger's strategy would emit (the state kept in a
+/// file between runs, as a flow keeps it), the webhook what a request makes.
+#[tokio::test(flavor = "multi_thread")]
+async fn triggers_are_tried_locally() {
+    let app = weft_tests::saas::SaasApp::start("sk-local-poll-key").await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let (base, grant) = (format!("base_url={}", app.url()), app.addr.to_string());
+    let poll = |extra: &[&str]| {
+        let mut args = vec!["plugin", "poll", plugins::SAAS, "new_record", "--setting", &base];
+        args.extend_from_slice(&["--secret", "api_key=sk-local-poll-key", "--grant-host", &grant]);
+        args.extend_from_slice(extra);
+        weft(&args)
+    };
+    let state_arg = state.to_str().unwrap();
+    app.add("Ada");
+    let first = poll(&["--state", state_arg]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(
+        (shown["first_poll"].clone(), shown["emitted"].clone()),
+        (serde_json::json!(true), serde_json::json!([]))
+    );
+    assert_eq!(shown["strategy"], "increasing-id");
+    assert!(text(&first.stderr).contains("a first poll: a flow emits nothing now"), "{}", text(&first.stderr));
+    app.add("Bob");
+    app.add("Cy");
+    let second: serde_json::Value = serde_json::from_slice(&poll(&["--state", state_arg]).stdout).unwrap();
+    let names: Vec<_> = second["emitted"].as_array().unwrap().iter().map(|e| e["payload"]["name"].clone()).collect();
+    assert_eq!(names, [serde_json::json!("Bob"), serde_json::json!("Cy")], "{second}");
+    let third: serde_json::Value = serde_json::from_slice(&poll(&["--state", state_arg]).stdout).unwrap();
+    assert_eq!(third["emitted"], serde_json::json!([]), "nothing is emitted twice: {third}");
+    let wrong = weft(&["plugin", "poll", plugins::SAAS, "nope"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong.stderr)
+            .contains("has no polling trigger \"nope\"; its polling triggers: new_record, updated_record, any_record"),
+        "{}",
+        text(&wrong.stderr)
+    );
+
+    // A webhook: a handshake answered by the connector, then a signed event.
+    let challenge = weft(&["plugin", "webhook", plugins::SAAS, "record_event", "--body", r#"{"challenge":"c-42"}"#]);
+    let shown: serde_json::Value = serde_json::from_slice(&challenge.stdout).unwrap();
+    assert_eq!(shown["response"]["status"], 200, "{shown}");
+    assert_eq!(shown["response"]["body"], r#"{"challenge":"c-42"}"#);
+    let body = r#"{"type":"created","record":{"id":7,"name":"Ada"}}"#;
+    let signature = format!("x-saas-signature: {}", weft_tests::saas::sign("whsec-local", body.as_bytes()));
+    let signed = weft(&[
+        "plugin",
+        "webhook",
+        plugins::SAAS,
+        "record_event",
+        "--body",
+        body,
+        "--header",
+        &signature,
+        "--secret",
+        "signing_secret=whsec-local",
+    ]);
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
+    assert_eq!(shown["events"][0]["id"], "7", "{shown}");
+    let forged = weft(&[
+        "plugin",
+        "webhook",
+        plugins::SAAS,
+        "record_event",
+        "--body",
+        body,
+        "--header",
+        "x-saas-signature: sha256=00",
+        "--secret",
+        "signing_secret=whsec-local",
+    ]);
+    assert_eq!(forged.status.code(), Some(1));
+    assert!(text(&forged.stderr).contains("x-saas-signature does not match the body"), "{}", text(&forged.stderr));
+}

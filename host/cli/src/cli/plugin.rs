@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +25,11 @@ pub enum PluginCommand {
     },
     /// Load a plugin and run one call: an action of a connector, or a transform.
     Call(Box<CallArgs>),
+    /// Poll a connector's polling trigger once, and show what a flow would emit
+    /// (the trigger's strategy applied to what came back).
+    Poll(Box<PollArgs>),
+    /// Hand a connector's webhook trigger one request, as if the application sent it.
+    Webhook(Box<WebhookArgs>),
     #[command(flatten)]
     Server(ServerPluginCommand),
 }
@@ -59,6 +64,16 @@ pub struct CallArgs {
     /// Input JSON; `@FILE` reads a file, `-` reads standard input.
     #[arg(long, short, default_value = "{}")]
     input: String,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+    /// Idempotency key passed to the action.
+    #[arg(long, default_value = "cli-call")]
+    idempotency_key: String,
+}
+
+/// The connection a local call runs for, and its limits.
+#[derive(Args)]
+pub struct SandboxArgs {
     /// Let the call reach HOST (`api.example.com`, `*.example.com`, `127.0.0.1:8080`, `*`). Repeatable.
     /// Loopback and private addresses must be granted by address.
     #[arg(long = "grant-host", value_name = "HOST")]
@@ -81,15 +96,56 @@ pub struct CallArgs {
     /// Memory limit in MiB.
     #[arg(long, value_name = "MIB")]
     memory_mib: Option<usize>,
-    /// Idempotency key passed to the action.
-    #[arg(long, default_value = "cli-call")]
-    idempotency_key: String,
+}
+
+#[derive(Args)]
+pub struct PollArgs {
+    /// The connector's .wasm component.
+    file: PathBuf,
+    /// The polling trigger.
+    trigger: String,
+    /// The trigger's configuration (JSON; `@FILE` reads a file).
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// Keep what the host remembers between polls (the cursor, the mark, the ids
+    /// seen) in FILE, so the next run polls on from there. Without it every run
+    /// is a first poll, which a flow uses only to note what exists.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+#[derive(Args)]
+pub struct WebhookArgs {
+    /// The connector's .wasm component.
+    file: PathBuf,
+    /// The webhook trigger.
+    trigger: String,
+    /// The trigger's configuration (JSON; `@FILE` reads a file).
+    #[arg(long, default_value = "{}")]
+    config: String,
+    /// The request's body: text, `@FILE` (bytes as they are) or `-` (standard input).
+    #[arg(long, default_value = "")]
+    body: String,
+    /// A request header `NAME: VALUE`. Repeatable.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    #[arg(long, default_value = "POST")]
+    method: String,
+    /// The path and query after the flow's webhook URL.
+    #[arg(long, default_value = "")]
+    path: String,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
 }
 
 pub async fn run(cmd: PluginCommand, g: &super::Global) -> Result<ExitCode> {
     match cmd {
         PluginCommand::Describe { file, json } => describe(file, json).await,
         PluginCommand::Call(args) => call(*args, g.data_dir.as_deref()).await,
+        PluginCommand::Poll(args) => poll(*args, g.data_dir.as_deref()).await,
+        PluginCommand::Webhook(args) => webhook(*args, g.data_dir.as_deref()).await,
         PluginCommand::Server(cmd) => super::remote::plugins(cmd, g).await,
     }
 }
@@ -234,30 +290,173 @@ pub(super) fn connection_from_flags(
     })
 }
 
+/// A connector or transform loaded for a local call, with its connection and key-value store.
+struct Local {
+    plugin: weft_runtime::Plugin,
+    connection: Arc<Connection>,
+    db: Arc<Db>,
+}
+
+impl SandboxArgs {
+    async fn load(&self, file: &std::path::Path, data_dir: Option<&std::path::Path>) -> Result<Local> {
+        let connection =
+            Arc::new(connection_from_flags(&self.connection, &self.settings, &self.secrets, &self.grant_hosts)?);
+        let mut limits = Limits::default();
+        if let Some(fuel) = self.fuel {
+            limits.fuel = fuel;
+        }
+        if let Some(ms) = self.timeout_ms {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(mib) = self.memory_mib {
+            limits.memory_bytes = mib << 20;
+        }
+        // Key-value data persists only in an explicit data directory.
+        let db = Arc::new(match data_dir {
+            Some(dir) => Db::open(dir)?,
+            None => Db::temporary()?,
+        });
+        let cache = cache_dir();
+        let config =
+            RuntimeConfig { kv: Some(db.clone()), defaults: limits, cache_dir: cache.clone(), ..Default::default() };
+        let runtime = Runtime::new(config)?;
+        let plugin = load(&runtime, file, cache.as_deref()).await?;
+        Ok(Local { plugin, connection, db })
+    }
+}
+
+impl Local {
+    /// The connector's trigger `name` of `kind`, or an error naming the ones it has.
+    fn trigger(&self, name: &str, kind: weft_core::plugin::TriggerKind) -> Result<weft_core::plugin::TriggerSpec> {
+        let Some(manifest) = self.plugin.manifest() else {
+            bail!("{} is a transform: it has no triggers", self.plugin.name());
+        };
+        let of_kind: Vec<_> = manifest.triggers.iter().filter(|t| t.kind == kind).collect();
+        let names = of_kind.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ");
+        let kind_name = serde_json::to_value(kind)?.as_str().unwrap_or_default().to_string();
+        match of_kind.iter().find(|t| t.name == name) {
+            Some(t) => Ok((*t).clone()),
+            None if names.is_empty() => bail!("connector {:?} has no {kind_name} trigger", self.plugin.name()),
+            None => bail!(
+                "connector {:?} has no {kind_name} trigger {name:?}; its {kind_name} triggers: {names}",
+                self.plugin.name()
+            ),
+        }
+    }
+}
+
+async fn poll(args: PollArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let config = read_input(&args.config).context("--config")?;
+    let local = args.sandbox.load(&args.file, data_dir).await?;
+    let spec = local.trigger(&args.trigger, weft_core::plugin::TriggerKind::Polling)?;
+    let strategy = spec.polling.expect("a polling trigger has a strategy");
+    let previous: weft_core::trigger::PollState = match &args.state {
+        Some(path) if path.exists() => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not a poll state weft wrote", path.display()))?
+        }
+        _ => weft_core::trigger::PollState {
+            key: format!("{}/{}", local.plugin.name(), args.trigger),
+            ..Default::default()
+        },
+    };
+    let seed =
+        previous.mark.is_none() && previous.seen.is_empty() && previous.cursor.is_none() && previous.last_ms == 0;
+    let opts = CallOptions { connection: Some(&local.connection), limits: None };
+    let Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed } =
+        local.plugin.poll(&opts, &args.trigger, &config, previous.cursor.as_deref()).await;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let result = match result {
+        Err(e) => Err(e),
+        Ok(polled) => {
+            let returned: Vec<&str> = polled.events.iter().map(|e| e.id.as_str()).collect();
+            let returned = json!(returned);
+            let next_cursor = polled.next_cursor.clone();
+            let (emitted, state) = weft_flow::polling::select(
+                strategy,
+                &previous,
+                weft_flow::polling::Polled {
+                    events: polled.events,
+                    next_cursor: next_cursor.clone(),
+                    seed,
+                    room: usize::MAX,
+                    now_ms,
+                },
+            )
+            .map_err(|reason| anyhow::anyhow!("the poll's records: {reason}"))?;
+            if let Some(path) = &args.state {
+                std::fs::write(path, serde_json::to_vec_pretty(&state)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if seed {
+                eprintln!(
+                    "[weft] a first poll: a flow emits nothing now, and from the next poll on only what is new{}",
+                    if args.state.is_some() { "" } else { " (keep the state with --state FILE)" }
+                );
+            }
+            Ok(json!({
+                "strategy": strategy,
+                "first_poll": seed,
+                "returned": returned,
+                "emitted": emitted,
+                "next_cursor": next_cursor,
+            }))
+        }
+    };
+    local.db.flush()?;
+    Ok(report(Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed }))
+}
+
+async fn webhook(args: WebhookArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let config = read_input(&args.config).context("--config")?;
+    let body = if args.body == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading --body from standard input")?;
+        bytes
+    } else if let Some(path) = args.body.strip_prefix('@') {
+        std::fs::read(path).with_context(|| format!("reading --body file {path}"))?
+    } else {
+        args.body.clone().into_bytes()
+    };
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .with_context(|| format!("--header {h:?} must look like NAME: VALUE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let local = args.sandbox.load(&args.file, data_dir).await?;
+    local.trigger(&args.trigger, weft_core::plugin::TriggerKind::Webhook)?;
+    let request = weft_core::plugin::WebhookRequest {
+        trigger: args.trigger.clone(),
+        config,
+        method: args.method.to_ascii_uppercase(),
+        path: args.path.clone(),
+        headers,
+        body,
+    };
+    let opts = CallOptions { connection: Some(&local.connection), limits: None };
+    let Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed } =
+        local.plugin.handle_webhook(&opts, &request).await;
+    let result = result.map(|out| {
+        let response = out.response.map(|r| {
+            json!({
+                "status": r.status,
+                "headers": r.headers,
+                "body": String::from_utf8(r.body.clone()).map(Value::String).unwrap_or_else(|_| json!(r.body)),
+            })
+        });
+        json!({ "events": out.events, "response": response })
+    });
+    local.db.flush()?;
+    Ok(report(Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed }))
+}
+
 async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
     let input = read_input(&args.input)?;
-    let connection =
-        Arc::new(connection_from_flags(&args.connection, &args.settings, &args.secrets, &args.grant_hosts)?);
-    let mut limits = Limits::default();
-    if let Some(fuel) = args.fuel {
-        limits.fuel = fuel;
-    }
-    if let Some(ms) = args.timeout_ms {
-        limits.timeout = Duration::from_millis(ms);
-    }
-    if let Some(mib) = args.memory_mib {
-        limits.memory_bytes = mib << 20;
-    }
-    // Key-value data persists only in an explicit data directory.
-    let db = Arc::new(match data_dir {
-        Some(dir) => Db::open(dir)?,
-        None => Db::temporary()?,
-    });
-    let cache = cache_dir();
-    let config =
-        RuntimeConfig { kv: Some(db.clone()), defaults: limits, cache_dir: cache.clone(), ..Default::default() };
-    let runtime = Runtime::new(config)?;
-    let plugin = load(&runtime, &args.file, cache.as_deref()).await?;
+    let Local { plugin, connection, db } = args.sandbox.load(&args.file, data_dir).await?;
     let opts = CallOptions { connection: Some(&connection), limits: None };
     let outcome = match (plugin.world(), &args.action) {
         (World::Transform, None) => plugin.transform(&opts, &input).await,
