@@ -182,34 +182,16 @@ async fn triggers_are_tried_locally() {
     assert_eq!(shown["response"]["status"], 200, "{shown}");
     assert_eq!(shown["response"]["body"], r#"{"challenge":"c-42"}"#);
     let body = r#"{"type":"created","record":{"id":7,"name":"Ada"}}"#;
-    let signature = format!("x-saas-signature: {}", weft_tests::saas::sign("whsec-local", body.as_bytes()));
-    let signed = weft(&[
-        "plugin",
-        "webhook",
-        plugins::SAAS,
-        "record_event",
-        "--body",
-        body,
-        "--header",
-        &signature,
-        "--secret",
-        "signing_secret=whsec-local",
-    ]);
+    let deliver = |signature: &str| {
+        let header = format!("x-saas-signature: {signature}");
+        let args = ["plugin", "webhook", plugins::SAAS, "record_event", "--body", body, "--header", &header];
+        weft(&[&args[..], &["--secret", "signing_secret=whsec-local"]].concat())
+    };
+    let signed = deliver(&weft_tests::saas::sign("whsec-local", body.as_bytes()));
     assert!(signed.status.success(), "{}", text(&signed.stderr));
     let shown: serde_json::Value = serde_json::from_slice(&signed.stdout).unwrap();
     assert_eq!(shown["events"][0]["id"], "7", "{shown}");
-    let forged = weft(&[
-        "plugin",
-        "webhook",
-        plugins::SAAS,
-        "record_event",
-        "--body",
-        body,
-        "--header",
-        "x-saas-signature: sha256=00",
-        "--secret",
-        "signing_secret=whsec-local",
-    ]);
+    let forged = deliver("sha256=00");
     assert_eq!(forged.status.code(), Some(1));
     assert!(text(&forged.stderr).contains("x-saas-signature does not match the body"), "{}", text(&forged.stderr));
 }

@@ -308,8 +308,6 @@ pub struct Lent {
     pub header: (String, String),
     /// The access token itself, to redact wherever it might show.
     pub token: String,
-    /// Where the token may go.
-    pub hosts: Vec<HostRule>,
 }
 
 /// The sandbox's face of the token keeper.

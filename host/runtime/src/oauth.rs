@@ -227,7 +227,7 @@ impl TokenKeeper {
             if let Some(t) = &grant.tokens {
                 let replaced = used.is_some_and(|u| u != t.access_token);
                 if (used.is_none() || replaced) && !expiring(t, now) {
-                    return Ok(Some(lend(spec, grant, t)));
+                    return Ok(Some(lend(spec, t)));
                 }
             }
             let effective = grant.client.effective(spec);
@@ -304,7 +304,7 @@ impl TokenKeeper {
             }
             let Some(tokens) = written.grant.tokens.as_ref() else { continue };
             tracing::info!(connection = %id, refreshes = written.grant.refreshes, "OAuth token obtained");
-            return Ok(Some(lend(spec, &written.grant, tokens)));
+            return Ok(Some(lend(spec, tokens)));
         }
     }
 
@@ -461,13 +461,10 @@ fn needs_again(id: &str, reason: &str) -> AuthError {
     ))
 }
 
-fn lend(spec: &OAuth2Spec, grant: &OAuthGrant, tokens: &TokenSet) -> Lent {
-    let effective = grant.client.effective(spec);
-    Lent {
-        header: effective.placement.header(&tokens.access_token),
-        token: tokens.access_token.clone(),
-        hosts: effective.hosts.iter().filter_map(|h| h.parse().ok()).collect(),
-    }
+/// The header carrying `tokens`' access token (the placement is the connector's; a client
+/// overrides only where the token goes, which [`Credentials::hosts`] answers).
+fn lend(spec: &OAuth2Spec, tokens: &TokenSet) -> Lent {
+    Lent { header: spec.placement.header(&tokens.access_token), token: tokens.access_token.clone() }
 }
 
 enum Exchange<'a> {
@@ -563,9 +560,7 @@ impl Credentials for TokenKeeper {
         Box::pin(async move {
             let Some(current) = self.grant(id, spec, false)? else { return Ok(None) };
             match (&current.grant.status, &current.grant.tokens) {
-                (AuthStatus::Authorized { .. }, Some(t)) if !expiring(t, now_ms()) => {
-                    Ok(Some(lend(spec, &current.grant, t)))
-                }
+                (AuthStatus::Authorized { .. }, Some(t)) if !expiring(t, now_ms()) => Ok(Some(lend(spec, t))),
                 _ => self.refreshed(id, spec, None).await,
             }
         })

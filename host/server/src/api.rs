@@ -356,9 +356,9 @@ async fn put_connection(State(state): State<Shared>, PathParam(id): PathParam<St
         };
     }
     if let Some(oauth) = &body.oauth {
-        if state.plugins.has_connector(&body.plugin, None)
-            && oauth.is_some()
-            && state.plugins.connector(&body.plugin, None).and_then(|m| m.oauth2).is_none()
+        if oauth.is_some()
+            && let Some(manifest) = state.plugins.connector(&body.plugin, None)
+            && manifest.oauth2.is_none()
         {
             return Err(ApiError::bad_request(format!("oauth: connector {:?} offers no OAuth 2.0", body.plugin)));
         }

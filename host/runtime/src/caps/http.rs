@@ -199,14 +199,7 @@ impl WasiHttpHooks for OutboundHttp {
                 }
             };
             if !https {
-                // Connect to the address that was checked, not to whatever the name resolves to next.
-                let mut parts = uri.clone().into_parts();
-                let authority = match addrs[0] {
-                    SocketAddr::V4(a) => a.to_string(),
-                    SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
-                };
-                parts.authority = Some(authority.parse().map_err(|_| HttpError::HttpRequestUriInvalid)?);
-                *request.uri_mut() = http::Uri::from_parts(parts).map_err(|_| HttpError::HttpRequestUriInvalid)?;
+                *request.uri_mut() = pinned(&uri, addrs[0]).ok_or(HttpError::HttpRequestUriInvalid)?;
             }
             let capped = |t: Option<Duration>| Some(t.map_or(cap, |t| t.min(cap)));
             let options = options.unwrap_or_default();
@@ -245,8 +238,7 @@ async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, 
         CappedBody::new(body, route.max_request, Direction::Request, refused.clone()).collect().await?.to_bytes();
     let with = |lent: &Lent| -> Result<http::Request<WasiBody>, HttpError> {
         let (name, value) = &lent.header;
-        let mut request =
-            http::Request::from_parts(parts.clone(), Full::new(body.clone()).map_err(|e| match e {}).boxed_unsync());
+        let mut request = http::Request::from_parts(parts.clone(), whole(body.clone()));
         let name = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| HttpError::InternalError(Some("the OAuth header is not a valid header".into())))?;
         let value = http::HeaderValue::from_str(value)
@@ -257,7 +249,7 @@ async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, 
     let lent = match lender.credentials.token(&lender.connection, &lender.spec).await {
         Ok(Some(lent)) => lent,
         Ok(None) => {
-            let request = http::Request::from_parts(parts, Full::new(body).map_err(|e| match e {}).boxed_unsync());
+            let request = http::Request::from_parts(parts, whole(body));
             return dispatch(request, route, refused).await;
         }
         Err(e) => {
@@ -283,6 +275,23 @@ async fn lend(lender: &Lender, request: http::Request<WasiBody>, route: &Route, 
     };
     lender.remember(&fresh);
     dispatch(with(&fresh)?, route, refused).await
+}
+
+/// `uri` sent to the checked address `addr` (plain HTTP), not to whatever its
+/// name resolves to next.
+fn pinned(uri: &http::Uri, addr: SocketAddr) -> Option<http::Uri> {
+    let authority = match addr {
+        SocketAddr::V4(a) => a.to_string(),
+        SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.authority = Some(authority.parse().ok()?);
+    http::Uri::from_parts(parts).ok()
+}
+
+/// A body already read whole.
+fn whole(bytes: Bytes) -> WasiBody {
+    Full::new(bytes).map_err(|e| match e {}).boxed_unsync()
 }
 
 /// Send a checked request under the caps.
@@ -318,13 +327,11 @@ pub async fn send_own(
     })?;
     let (mut parts, body) = request.into_parts();
     if !https {
-        let mut uri_parts = uri.clone().into_parts();
-        uri_parts.authority = Some(addrs[0].to_string().parse().map_err(|_| format!("{uri}: bad address"))?);
-        parts.uri = http::Uri::from_parts(uri_parts).map_err(|e| format!("{uri}: {e}"))?;
+        parts.uri = pinned(&uri, addrs[0]).ok_or_else(|| format!("{uri}: bad address"))?;
     }
     let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or(host);
     parts.headers.insert(http::header::HOST, http::HeaderValue::from_str(&authority).map_err(|e| e.to_string())?);
-    let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync());
+    let request = http::Request::from_parts(parts, whole(Bytes::from(body)));
     let cap = limits.http_timeout;
     let options =
         RequestOptions { connect_timeout: Some(cap), first_byte_timeout: Some(cap), between_bytes_timeout: Some(cap) };
