@@ -9,6 +9,27 @@ use std::fmt;
 /// - [`Error::RateLimited`]: retried no earlier than `retry_after_ms`.
 /// - [`Error::Transient`]: retried with exponential backoff.
 /// - [`Error::Fatal`]: not retried.
+///
+/// Build one with the constructors ([`Error::invalid_input`], [`Error::auth`],
+/// …). [`Response::error_for_status`](crate::http::Response::error_for_status)
+/// picks the variant from an HTTP status, and `?` turns a [`serde_json::Error`]
+/// or a [`KvError`](crate::kv::KvError) into one.
+///
+/// # Examples
+///
+/// ```
+/// use weft_sdk::{Error, Result, Value};
+///
+/// fn quantity(input: &Value) -> Result<u64> {
+///     input["quantity"]
+///         .as_u64()
+///         .ok_or_else(|| Error::invalid_input("`quantity` must be a whole number"))
+/// }
+///
+/// let error = quantity(&weft_sdk::json!({ "quantity": "three" })).unwrap_err();
+/// assert_eq!(error, Error::InvalidInput("`quantity` must be a whole number".into()));
+/// assert_eq!(error.to_string(), "invalid input: `quantity` must be a whole number");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The input does not fit; the user must fix it.
@@ -29,26 +50,93 @@ pub enum Error {
 }
 
 /// `Result` with weft's [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// use weft_sdk::{Error, Result};
+///
+/// fn page_size(n: u64) -> Result<u64> {
+///     if (1..=100).contains(&n) { Ok(n) } else { Err(Error::invalid_input("page size must be from 1 to 100")) }
+/// }
+///
+/// assert_eq!(page_size(50), Ok(50));
+/// assert!(page_size(0).is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// An [`Error::InvalidInput`].
+    /// An [`Error::InvalidInput`]: the input does not fit, and retrying the
+    /// same input would fail again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_sdk::Error;
+    ///
+    /// let error = Error::invalid_input("`email` is missing");
+    /// assert_eq!(error, Error::InvalidInput("`email` is missing".into()));
+    /// assert_eq!(error.to_string(), "invalid input: `email` is missing");
+    /// ```
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::InvalidInput(message.into())
     }
-    /// An [`Error::Auth`].
+    /// An [`Error::Auth`]: the application rejected the connection's credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_sdk::Error;
+    ///
+    /// let error = Error::auth("the connection has no api_key");
+    /// assert_eq!(error, Error::Auth("the connection has no api_key".into()));
+    /// assert_eq!(error.to_string(), "authentication failed: the connection has no api_key");
+    /// ```
     pub fn auth(message: impl Into<String>) -> Self {
         Self::Auth(message.into())
     }
-    /// An [`Error::RateLimited`].
+    /// An [`Error::RateLimited`]: the engine retries no earlier than
+    /// `retry_after_ms` milliseconds from now (0 when the application did not say).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_sdk::Error;
+    ///
+    /// let error = Error::rate_limited("too many requests", 30_000);
+    /// assert_eq!(error, Error::RateLimited { message: "too many requests".into(), retry_after_ms: 30_000 });
+    /// assert_eq!(error.to_string(), "rate limited (retry after 30000 ms): too many requests");
+    /// ```
     pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
         Self::RateLimited { message: message.into(), retry_after_ms }
     }
-    /// An [`Error::Transient`].
+    /// An [`Error::Transient`]: a failure that may pass; the engine retries
+    /// with exponential backoff.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_sdk::Error;
+    ///
+    /// let error = Error::transient("the API answered 503");
+    /// assert_eq!(error, Error::Transient("the API answered 503".into()));
+    /// assert_eq!(error.to_string(), "transient failure: the API answered 503");
+    /// ```
     pub fn transient(message: impl Into<String>) -> Self {
         Self::Transient(message.into())
     }
-    /// An [`Error::Fatal`].
+    /// An [`Error::Fatal`]: anything else; not retried. Its message is shown
+    /// as is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weft_sdk::Error;
+    ///
+    /// let error = Error::fatal("the API returned a record without an id");
+    /// assert_eq!(error, Error::Fatal("the API returned a record without an id".into()));
+    /// assert_eq!(error.to_string(), "the API returned a record without an id");
+    /// ```
     pub fn fatal(message: impl Into<String>) -> Self {
         Self::Fatal(message.into())
     }
@@ -70,6 +158,21 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// JSON that does not parse, or does not fit the type asked for, is invalid
+/// input, so `?` works on `serde_json` calls.
+///
+/// # Examples
+///
+/// ```
+/// use weft_sdk::{Error, Result, Value};
+///
+/// fn parse(text: &str) -> Result<Value> {
+///     Ok(serde_json::from_str(text)?)
+/// }
+///
+/// assert_eq!(parse("[1]"), Ok(weft_sdk::json!([1])));
+/// assert!(matches!(parse("{"), Err(Error::InvalidInput(message)) if message.starts_with("JSON: ")));
+/// ```
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
         Error::InvalidInput(format!("JSON: {e}"))

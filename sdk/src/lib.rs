@@ -8,7 +8,8 @@
 //! A plugin is exactly one world: implement [`Connector`] and call
 //! [`export_connector!`], or implement [`Transform`] and call
 //! [`export_transform!`]. (A transform that touches [`http`], [`kv`] or
-//! [`config`] fails to build: the `transform` world does not import them.)
+//! [`config`] builds, but weft refuses it when it loads: the `transform` world
+//! does not import them.)
 //!
 //! ## A complete connector
 //!
@@ -102,9 +103,56 @@
 //! and secrets, a private [`kv`] namespace, and [`log`]. No files, no sockets,
 //! no environment. Every call runs in a fresh instance with a CPU budget, a
 //! wall-clock deadline and memory, stack and output caps.
+//!
+//! ## Testing a plugin
+//!
+//! The crate builds for the host too, so `cargo test` on the host can check
+//! what a plugin computes on its own: its [`Manifest`], its actions' input
+//! handling, its webhook parsing ([`WebhookRequest`] and [`signature`]), a
+//! transform's output. [`http`], [`kv`], [`config`] and [`log`] only work
+//! inside weft's sandbox; on the host a call to them aborts the process.
+//! Try the whole plugin with `weft plugin call`, `weft plugin poll` and
+//! `weft plugin webhook`.
+//!
+//! ```
+//! use weft_sdk::{Action, CallContext, Connector, Error, Manifest, Result, Value, http, json};
+//!
+//! struct Weather;
+//!
+//! impl Connector for Weather {
+//!     fn describe() -> Manifest {
+//!         Manifest::new("weather", "1.0.0", "Current weather from a weather API")
+//!             .host("api.weather.example")
+//!             .action(Action::new("current", "The current weather in a city"))
+//!     }
+//!
+//!     fn invoke(action: &str, input: Value, _ctx: &CallContext) -> Result<Value> {
+//!         match action {
+//!             "current" => {
+//!                 let city = input["city"].as_str().ok_or_else(|| Error::invalid_input("`city` must be a string"))?;
+//!                 http::Request::get("https://api.weather.example/v1/current")
+//!                     .query("city", city)
+//!                     .send()?
+//!                     .error_for_status()?
+//!                     .json()
+//!             }
+//!             other => Err(Error::invalid_input(format!("unknown action {other:?}"))),
+//!         }
+//!     }
+//! }
+//!
+//! // In `#[cfg(test)] mod tests` of the plugin crate:
+//! assert_eq!(Weather::describe().hosts, ["api.weather.example"]);
+//! let ctx = CallContext { idempotency_key: "test".into(), attempt: 1 };
+//! assert_eq!(
+//!     Weather::invoke("current", json!({ "city": 7 }), &ctx),
+//!     Err(Error::invalid_input("`city` must be a string")),
+//! );
+//! ```
+
+#![deny(missing_docs)]
 
 // The generated bindings name this crate by its public path, also from inside it.
-#![deny(missing_docs)]
 extern crate self as weft_sdk;
 
 mod error;
