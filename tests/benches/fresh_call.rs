@@ -89,7 +89,7 @@ async fn flow_calls(runtime: &Runtime, calls: usize) {
             let call = move || -> Call {
                 let (http, inbox, request) = (http.clone(), inbox.clone(), request.clone());
                 Box::pin(async move {
-                    let opts = CallOptions { connection: Some(&inbox), limits: None };
+                    let opts = CallOptions { connection: Some(&inbox), limits: None, io: None };
                     http.handle_webhook(&opts, &request).await.result.is_ok()
                 })
             };
@@ -100,7 +100,7 @@ async fn flow_calls(runtime: &Runtime, calls: usize) {
             let call = move || -> Call {
                 let (http, target, action, ctx) = (http.clone(), target.clone(), action.clone(), ctx.clone());
                 Box::pin(async move {
-                    let opts = CallOptions { connection: Some(&target), limits: None };
+                    let opts = CallOptions { connection: Some(&target), limits: None, io: None };
                     http.invoke(&opts, "request", &action, &ctx).await.result.is_ok()
                 })
             };

@@ -33,6 +33,7 @@ fn record(i: u64) -> StepRecord {
         node: None,
         child: None,
         throttled: false,
+        io: None,
     }
 }
 

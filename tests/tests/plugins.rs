@@ -32,12 +32,14 @@ fn ctx() -> CallContext {
 }
 
 async fn invoke(p: &Plugin, conn: &Arc<Connection>, action: &str, input: Value) -> Result<Value, CallError> {
-    p.invoke(&CallOptions { connection: Some(conn), limits: None }, action, &input, &ctx()).await.result
+    p.invoke(&CallOptions { connection: Some(conn), limits: None, io: None }, action, &input, &ctx()).await.result
 }
 
 async fn invoke_limited(p: &Plugin, limits: &Limits, action: &str, input: Value) -> Result<Value, CallError> {
     let conn = connection("c", &[]);
-    p.invoke(&CallOptions { connection: Some(&conn), limits: Some(limits) }, action, &input, &ctx()).await.result
+    p.invoke(&CallOptions { connection: Some(&conn), limits: Some(limits), io: None }, action, &input, &ctx())
+        .await
+        .result
 }
 
 fn limit_of(result: Result<Value, CallError>) -> LimitKind {
@@ -89,7 +91,7 @@ async fn plugins_of_every_0_1_contract_load() {
     assert_eq!((manifest.name.as_str(), manifest.oauth2.is_none()), ("contract-0-1-0", true));
     let outcome = old
         .invoke(
-            &CallOptions { connection: Some(&connection("c", &[])), limits: None },
+            &CallOptions { connection: Some(&connection("c", &[])), limits: None, io: None },
             "echo",
             &json!({"a": 1}),
             &ctx(),
@@ -187,7 +189,7 @@ async fn kv_config_log_and_context_reach_the_plugin() {
     assert_eq!(context, json!({ "idempotency_key": "run-1/step-a", "attempt": 1 }));
 
     let outcome = probe
-        .invoke(&CallOptions { connection: Some(&conn), limits: None }, "log", &json!({ "lines": 3 }), &ctx())
+        .invoke(&CallOptions { connection: Some(&conn), limits: None, io: None }, "log", &json!({ "lines": 3 }), &ctx())
         .await;
     assert_eq!(outcome.logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["line 0", "line 1", "line 2"]);
 }
@@ -200,7 +202,7 @@ async fn secrets_are_redacted_from_plugin_logs() {
     conn.secrets.insert("token".into(), "line".into()); // the probe logs "line N"
     let conn = Arc::new(conn);
     let outcome = probe
-        .invoke(&CallOptions { connection: Some(&conn), limits: None }, "log", &json!({ "lines": 1 }), &ctx())
+        .invoke(&CallOptions { connection: Some(&conn), limits: None, io: None }, "log", &json!({ "lines": 1 }), &ctx())
         .await;
     assert_eq!(outcome.logs[0].message, "[redacted] 0");
 }
@@ -210,7 +212,7 @@ async fn trigger_exports_work() {
     let rt = runtime();
     let probe = load(&rt, plugins::PROBE).await;
     let conn = connection("c", &[]);
-    let opts = CallOptions { connection: Some(&conn), limits: None };
+    let opts = CallOptions { connection: Some(&conn), limits: None, io: None };
 
     let polled = probe.poll(&opts, "numbers", &json!({ "count": 2 }), Some("5")).await.result.unwrap();
     assert_eq!(polled.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["6", "7"]);
@@ -254,7 +256,7 @@ async fn ungranted_hosts_and_loopback_are_denied() {
     let none = connection("c", &[]);
     let outcome = http
         .invoke(
-            &CallOptions { connection: Some(&none), limits: None },
+            &CallOptions { connection: Some(&none), limits: None, io: None },
             "request",
             &json!({ "url": app.url("/json") }),
             &ctx(),
@@ -330,7 +332,7 @@ async fn http_bodies_and_waits_are_capped() {
     let conn = connection("c", &[&app.grant()]);
     let limits =
         Limits { max_http_response_bytes: 64 << 10, http_timeout: Duration::from_millis(300), ..Limits::default() };
-    let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
+    let opts = CallOptions { connection: Some(&conn), limits: Some(&limits), io: None };
 
     let err = http
         .invoke(&opts, "request", &json!({ "url": app.url("/big?bytes=1000000") }), &ctx())
@@ -419,7 +421,7 @@ async fn a_busy_loop_stops_at_its_budget_without_starving_other_calls() {
         let hostile = hostile.clone();
         async move {
             let conn = connection("c", &[]);
-            let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
+            let opts = CallOptions { connection: Some(&conn), limits: Some(&limits), io: None };
             let result = hostile.invoke(&opts, "spin", &json!({}), &ctx()).await.result;
             (result, started.elapsed())
         }
@@ -450,13 +452,13 @@ async fn host_calls_cost_fuel_so_loops_of_them_stop_at_the_budget() {
     let conn = connection("c", &[]);
     let limits = Limits { timeout: Duration::from_secs(25), ..Limits::default() };
     for action in ["log-loop", "kv-get-loop"] {
-        let opts = CallOptions { connection: Some(&conn), limits: Some(&limits) };
+        let opts = CallOptions { connection: Some(&conn), limits: Some(&limits), io: None };
         let outcome = hostile.invoke(&opts, action, &json!({}), &ctx()).await;
         assert_eq!(limit_of(outcome.result), LimitKind::Cpu { fuel: limits.fuel }, "{action}");
         assert!(outcome.fuel_used >= limits.fuel, "{action}: all of the budget went ({})", outcome.fuel_used);
     }
     let small = Limits { fuel: 20_000_000, ..Limits::default() };
-    let opts = CallOptions { connection: Some(&conn), limits: Some(&small) };
+    let opts = CallOptions { connection: Some(&conn), limits: Some(&small), io: None };
     let lines = |o: &weft_runtime::Outcome<Value>| o.logs.len() as u64 + o.dropped_logs;
     let first = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
     let second = hostile.invoke(&opts, "log-loop", &json!({}), &ctx()).await;
@@ -509,7 +511,12 @@ async fn memory_stack_output_and_traps_are_contained() {
     assert_eq!(err.to_string(), r#"plugin "hostile" exceeded its time limit (200 ms) in invoke("sleep")"#);
 
     let outcome = hostile
-        .invoke(&CallOptions { connection: None, limits: None }, "log-flood", &json!({ "lines": 100_000 }), &ctx())
+        .invoke(
+            &CallOptions { connection: None, limits: None, io: None },
+            "log-flood",
+            &json!({ "lines": 100_000 }),
+            &ctx(),
+        )
         .await;
     assert!(outcome.result.is_ok());
     assert_eq!(outcome.logs.len(), 1000);
@@ -517,7 +524,7 @@ async fn memory_stack_output_and_traps_are_contained() {
 
     // Contract breaches in the other exports.
     let conn = connection("c", &[]);
-    let opts = CallOptions { connection: Some(&conn), limits: None };
+    let opts = CallOptions { connection: Some(&conn), limits: None, io: None };
     let err = hostile.subscribe(&opts, "t", &json!({}), "http://x/", &[]).await.result.unwrap_err();
     assert!(matches!(err, CallError::BadOutput { .. }), "{err}");
     let err = hostile.unsubscribe(&opts, "t", &json!({}), &json!({})).await.result.unwrap_err();
@@ -641,4 +648,60 @@ async fn the_compile_cache_is_used_and_a_corrupt_entry_is_rebuilt() {
     std::fs::write(&entries[0], b"not a cache entry at all").unwrap();
     assert_eq!(identity(cached()).await, CacheOutcome::Rebuilt);
     assert_eq!(identity(cached()).await, CacheOutcome::Hit);
+}
+
+// ---- recording and replaying host I/O ------------------------------------------------------
+
+#[tokio::test]
+async fn a_recorded_call_replays_exactly_clocks_and_randomness_included() {
+    use weft_core::io::IoMode;
+    let rt = runtime();
+    let probe = load(&rt, plugins::PROBE).await;
+    let conn = connection("c", &[]);
+    let call = |io: IoMode| {
+        let (probe, conn) = (probe.clone(), conn.clone());
+        async move {
+            let opts = CallOptions { connection: Some(&conn), limits: None, io: Some(&io) };
+            probe.invoke(&opts, "entropy", &json!({}), &ctx()).await
+        }
+    };
+    let first = call(IoMode::Record { cap: 1 << 20 }).await;
+    let recording = first.io.clone().expect("a recording");
+    assert!(!recording.wall_clock.is_empty() && recording.random_seed.is_some(), "{recording:?}");
+    let output = first.result.unwrap();
+    // Another recorded call reads other random bytes and a later clock …
+    let second = call(IoMode::Record { cap: 1 << 20 }).await.result.unwrap();
+    assert_ne!(second["hash"], output["hash"]);
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    // … a replay reads the recorded ones: the same output, and the same fuel.
+    let replayed = call(IoMode::Replay(Arc::new(recording))).await;
+    assert_eq!(replayed.result.unwrap(), output);
+    assert_eq!(replayed.fuel_used, first.fuel_used);
+    assert!(replayed.io.is_none(), "a replay records nothing");
+}
+
+#[tokio::test]
+async fn recordings_are_capped_and_redacted() {
+    use weft_core::io::IoMode;
+    let app = TestApp::start().await;
+    let rt = runtime();
+    let probe = load(&rt, plugins::PROBE).await;
+    let conn = Arc::new(Connection {
+        id: "c".into(),
+        hosts: Arc::new(vec![app.grant().parse().unwrap()]),
+        secrets: [("token".to_string(), "tok-secret-123".to_string())].into_iter().collect(),
+        ..Default::default()
+    });
+    let io = IoMode::Record { cap: 100 };
+    let opts = CallOptions { connection: Some(&conn), limits: None, io: Some(&io) };
+    let input = json!({ "url": app.url("/big?bytes=5000&t=tok-secret-123") });
+    let outcome = probe.invoke(&opts, "fetch", &input, &ctx()).await;
+    assert_eq!(outcome.result.unwrap()["status"], 200, "the call itself gets every byte");
+    let recording = outcome.io.unwrap();
+    let exchange = &recording.http[0];
+    assert_eq!(exchange.request.url, app.url("/big?bytes=5000&t=[redacted]"));
+    let body = exchange.response.as_ref().unwrap().body.to_bytes().unwrap();
+    assert_eq!(body.len(), 100, "the cap is on bodies and values");
+    assert!(recording.truncated);
+    assert!(!serde_json::to_string(&recording).unwrap().contains("tok-secret-123"));
 }

@@ -84,7 +84,7 @@ async fn a_jq_program_that_never_ends_is_stopped_by_the_budget() {
     for program in ["last(range(infinite))", "def f: f; f", "[repeat(1)]"] {
         let out = jq
             .transform(
-                &CallOptions { connection: None, limits: Some(&limits) },
+                &CallOptions { connection: None, limits: Some(&limits), io: None },
                 &json!({ "program": program, "data": null }),
             )
             .await;

@@ -16,7 +16,9 @@ fn main() -> ExitCode {
         "test" => test(),
         "schema" => schema(),
         "edges" => edges::check_workspace(&root(), &mut cargo()).map(|summary| println!("{summary}")),
-        "polyglot" => polyglot().map(|dir| println!("built into {}", dir.display())),
+        "polyglot" => run(cargo().args(["build", "-p", "weft"]))
+            .and_then(|()| polyglot(&target_dir().join("debug").join("weft")))
+            .map(|dir| println!("built into {}", dir.display())),
         "ui" => ui(false),
         _ => {
             eprintln!(
@@ -58,20 +60,29 @@ fn test() -> Result<(), String> {
     ui(true)?;
     let (chromium, chromedriver) = browser()?;
     let postgres = postgres()?;
-    let polyglot = polyglot()?;
+    let tools = polyglot_tools()?;
     let json_server = json_server()?;
     let oauth_server = oauth_server()?;
     // The default members: host, sdk, tests (whose build script compiles every
     // plugin to wasm32-wasip2) and xtask. Plugins themselves only build for wasm.
-    run(cargo()
-        .arg("test")
-        .env("WEFT_POLYGLOT_DIR", &polyglot)
-        .env("WEFT_JSON_SERVER", &json_server)
-        .env("WEFT_OAUTH_SERVER_DIR", &oauth_server)
-        .env("WEFT_CHROMIUM", &chromium)
-        .env("WEFT_CHROMEDRIVER", &chromedriver)
-        .env("WEFT_PG_BIN", &postgres)
-        .env("WEFT_UI_SCREENSHOTS", target_dir().join("ui-screenshots")))?;
+    let test = || {
+        let mut cmd = cargo();
+        cmd.arg("test")
+            .env("WEFT_POLYGLOT_DIR", target_dir().join("polyglot"))
+            .env("WEFT_TOOLS_DIR", &tools)
+            .env("WEFT_JSON_SERVER", &json_server)
+            .env("WEFT_OAUTH_SERVER_DIR", &oauth_server)
+            .env("WEFT_CHROMIUM", &chromium)
+            .env("WEFT_CHROMEDRIVER", &chromedriver)
+            .env("WEFT_PG_BIN", &postgres)
+            .env("WEFT_UI_SCREENSHOTS", target_dir().join("ui-screenshots"));
+        cmd
+    };
+    // Compiled first (exactly as the run below compiles it), because the
+    // polyglot components are built by the `weft` binary this makes.
+    run(test().arg("--no-run"))?;
+    polyglot(&target_dir().join("debug").join("weft"))?;
+    run(&mut test())?;
     // The benchmarks are not run here (they take minutes and want a quiet
     // machine), but they must keep compiling: built with the tests' profile.
     run(cargo().args(["build", "--benches"]))
@@ -114,58 +125,84 @@ fn npm_tool(dir: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
     Ok(path)
 }
 
-/// The pinned component toolchains for JavaScript and Python.
+/// The pinned component toolchains for JavaScript and Python (the versions
+/// `weft plugin build` names, in host/cli/src/kit/mod.rs).
 const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
 const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 
-/// Build the polyglot components in `tests/polyglot/` against `wit/`: a
-/// JavaScript transform with componentize-js (npm) and a Python one with
-/// componentize-py (PyPI), each tool installed under `target/tools` on first
-/// use. A component newer than its source and the WIT is not built again.
-fn polyglot() -> Result<PathBuf, String> {
-    let target = target_dir();
-    let tools = target.join("tools");
-    let out = target.join("polyglot");
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let sources = root().join("tests").join("polyglot");
-    let wit = root().join("wit");
-
-    let js_source = sources.join("js").join("contact-card.js");
-    let js_out = out.join("contact_card.wasm");
-    if stale(&js_out, &[&js_source, &wit.join("plugin.wit")]) {
-        let bin = npm_tool(&tools.join("js"), COMPONENTIZE_JS, "componentize-js")?;
-        println!("==> componentize-js {}", js_source.display());
-        // Only weft's interfaces: no WASI features beyond what a transform gets.
-        run(Command::new(&bin)
-            .arg(&js_source)
-            .arg("--wit")
-            .arg(&wit)
-            .args(["--world-name", "transform", "-d", "stdio", "random", "clocks", "http", "fetch-event", "-o"])
-            .arg(&js_out))?;
+/// Install componentize-js (npm, into `target/tools/js`) and componentize-py
+/// (pip, into a venv in `target/tools/py`) on first use; the tools folder,
+/// which `weft plugin build` searches when `WEFT_TOOLS_DIR` names it.
+fn polyglot_tools() -> Result<PathBuf, String> {
+    let tools = target_dir().join("tools");
+    npm_tool(&tools.join("js"), COMPONENTIZE_JS, "componentize-js")?;
+    let venv = tools.join("py");
+    if !venv.join("bin").join("componentize-py").exists() {
+        println!("==> installing {COMPONENTIZE_PY} (pip, in {})", venv.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
     }
+    Ok(tools)
+}
 
-    let py_dir = sources.join("python");
-    let py_out = out.join("slugify.wasm");
-    if stale(&py_out, &[&py_dir.join("slugify.py"), &wit.join("plugin.wit")]) {
-        let venv = tools.join("py");
-        let bin = venv.join("bin").join("componentize-py");
-        if !bin.exists() {
-            println!("==> installing {COMPONENTIZE_PY} (pip, in {})", venv.display());
-            run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-            run(Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", COMPONENTIZE_PY]))?;
+/// The polyglot components: a project in `tests/polyglot/` and the file it is built into.
+const POLYGLOT: [(&str, &str); 4] = [
+    ("js/contact-card", "contact_card.wasm"),
+    ("js/records", "js_records.wasm"),
+    ("python/slugify", "slugify.wasm"),
+    ("python/records", "py_records.wasm"),
+];
+
+/// Build the polyglot components in `tests/polyglot/` into `target/polyglot/`
+/// with `weft plugin build` (the `weft` binary given): a JavaScript transform
+/// and connector (componentize-js) and a Python transform and connector
+/// (componentize-py). A component newer than its project's files, the WIT and
+/// `weft plugin build`'s code (host/cli/src/kit) is not built again.
+fn polyglot(weft: &Path) -> Result<PathBuf, String> {
+    let out = target_dir().join("polyglot");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let wit = root().join("wit").join("plugin.wit");
+    let mut tools = None;
+    for (project, file) in POLYGLOT {
+        let dir = root().join("tests").join("polyglot").join(project);
+        let component = out.join(file);
+        // Its files, the contract, and how `weft plugin build` treats a component.
+        let mut inputs = files_in(&dir);
+        inputs.extend(files_in(&root().join("host").join("cli").join("src").join("kit")));
+        inputs.push(wit.clone());
+        if !stale(&component, &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>()) {
+            continue;
         }
-        println!("==> componentize-py {}", py_dir.join("slugify.py").display());
-        // --stub-wasi: the Python runtime's WASI imports become traps, so the
-        // component imports only weft's interfaces (transforms get no files or sockets).
-        run(Command::new(&bin)
-            .arg("-d")
-            .arg(&wit)
-            .args(["-w", "transform", "componentize", "--stub-wasi", "-p"])
-            .arg(&py_dir)
-            .args(["slugify", "-o"])
-            .arg(&py_out))?;
+        if tools.is_none() {
+            tools = Some(polyglot_tools()?);
+        }
+        println!("==> weft plugin build {}", dir.display());
+        run(Command::new(weft)
+            .args(["plugin", "build"])
+            .arg(&dir)
+            .arg("--out")
+            .arg(&component)
+            .env("WEFT_TOOLS_DIR", tools.as_ref().unwrap()))?;
     }
     Ok(out)
+}
+
+/// The files under `dir` (not what builds leave there).
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let name = path.file_name().unwrap_or_default();
+        if ["__pycache__", "node_modules", "dist"].iter().any(|n| name == *n) {
+            continue;
+        }
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).into_iter().flatten().flatten().map(|e| e.path()));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// Build the web UI in `host/ui` with its locked dependencies (`npm ci`, run

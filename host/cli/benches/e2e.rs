@@ -290,7 +290,7 @@ impl Sandbox {
     /// run in fresh instances; if `durable`, the three step records and the
     /// succeeded run are persisted (synced) before the answer.
     async fn run(&self, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Value, String> {
-        let opts = |connection| CallOptions { connection: Some(connection), limits: None };
+        let opts = |connection| CallOptions { connection: Some(connection), limits: None, io: None };
         let request = WebhookRequest {
             trigger: "incoming".into(),
             config: json!({}),
@@ -348,6 +348,7 @@ impl Sandbox {
                 node: None,
                 child: None,
                 throttled: false,
+                io: None,
             })
         };
         let input = (*run.trigger).clone();

@@ -60,7 +60,7 @@ fn main() {
             let runtime = Runtime::new(RuntimeConfig { kv: Some(Arc::new(db.clone())), ..Default::default() }).unwrap();
             let plugin = runtime.load_file(plugins::HOSTILE.as_ref()).await.unwrap();
             let conn = Arc::new(Connection { id: "c".into(), ..Default::default() });
-            let opts = CallOptions { connection: Some(&conn), limits: None };
+            let opts = CallOptions { connection: Some(&conn), limits: None, io: None };
             let ctx = CallContext { idempotency_key: "bench".into(), attempt: 1 };
             let rss_before = rss_mib();
             let (empty_sled, empty_wal) = (disk_bytes(&dir.path().join("db")), disk_bytes(&dir.path().join("wal")));

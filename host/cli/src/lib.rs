@@ -6,7 +6,8 @@
 //! plugins into the sandbox (`weft-runtime`), opens their connections from
 //! the store (`weft-store`), and serves the flow engine (`weft-flow`) and the
 //! admin API (`weft-server`) through `weft-core`'s traits; [`watch`] keeps it
-//! in step with the plugins folder.
+//! in step with the plugins folder; [`replay`] replays recorded runs on it.
+//! [`kit`] is the plugin author's side: `weft plugin new` and `weft plugin build`.
 //!
 //! **Architecture invariant:** this crate is the only one that knows every
 //! layer, and it stays thin: it names no wasmtime, sled, hyper or axum type
@@ -14,6 +15,8 @@
 //! map.
 
 pub mod cli;
+pub mod kit;
 pub mod node;
 pub mod registry;
+pub mod replay;
 pub mod watch;

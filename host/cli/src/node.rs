@@ -38,6 +38,8 @@ pub struct NodeConfig {
     pub public_url: Option<String>,
     /// Runs executing at once.
     pub workers: usize,
+    /// Bytes of host I/O an action's step record keeps (0: none).
+    pub record_io_cap: usize,
     /// Runs queued or executing beyond which webhooks answer 429 and polls wait.
     pub max_backlog: usize,
     /// Events one webhook request or one poll may turn into runs.
@@ -71,6 +73,7 @@ impl NodeConfig {
             data_dir,
             public_url: None,
             workers: 64,
+            record_io_cap: weft_flow::RECORD_IO_CAP,
             max_backlog: 10_000,
             max_events_per_request: 1_000,
             max_body: http.max_body,
@@ -264,6 +267,7 @@ impl Node {
                 node: config.database.as_ref().map(|d| d.options.node.clone()),
                 error_flow: config.error_flow.clone(),
                 public_url: Some(public_url.clone()),
+                record_io_cap: config.record_io_cap,
             },
         );
         let secure_cookies = public_url.starts_with("https://");
@@ -286,8 +290,14 @@ impl Node {
             config.retention,
             PrunerConfig { interval: config.prune_interval, ..PrunerConfig::default() },
         );
+        let replays = Arc::new(crate::replay::Replayer {
+            store: store.clone(),
+            registry: registry.clone(),
+            connections: store.clone(),
+        });
         let server = Server::new(
             Parts {
+                replays,
                 store,
                 plugins: registry,
                 executor,

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use weft_core::catalog::{Catalog, PluginChange, PluginInfo, PluginRegistry, PluginStore, VersionInfo};
 use weft_core::connection::{Connection, ConnectionStore};
+use weft_core::io::IoMode;
 use weft_core::model::RateLimitDef;
 use weft_core::plugin::{CallContext, Manifest, PluginError, PollResponse, WebhookOutcome, WebhookRequest, World};
 use weft_core::run::{ActionCall, BoxFuture, PluginCall, Plugins, StepFailure};
@@ -489,7 +490,7 @@ fn matches_pin(plugin: &Plugin, pin: &str) -> bool {
         || plugin.manifest().is_some_and(|m| m.version == pin)
 }
 
-fn failure(error: &CallError) -> StepFailure {
+pub(crate) fn failure(error: &CallError) -> StepFailure {
     let retry_after_ms = match error {
         CallError::Plugin { error, .. } => error.retry_after().map(|d| d.as_millis() as u64),
         _ => None,
@@ -507,12 +508,13 @@ fn to_call(outcome: Outcome<Value>) -> PluginCall {
         result: outcome.result.map_err(|e| failure(&e)),
         logs: outcome.logs,
         dropped_logs: outcome.dropped_logs,
+        io: outcome.io,
     }
 }
 
 /// A call that failed before reaching the plugin.
 fn failed(failure: StepFailure) -> PluginCall {
-    PluginCall { result: Err(failure), logs: Vec::new(), dropped_logs: 0 }
+    PluginCall { result: Err(failure), logs: Vec::new(), dropped_logs: 0, io: None }
 }
 
 impl Catalog for Registry {
@@ -583,7 +585,7 @@ impl Registry {
                     _ => TriggerError::Failed(f.message),
                 }
             })?;
-        let opts = CallOptions { connection: Some(&connection), limits: None };
+        let opts = CallOptions { connection: Some(&connection), limits: None, io: None };
         let outcome = run(plugin, opts).await;
         for line in &outcome.logs {
             tracing::debug!(plugin = call.connector, trigger = call.trigger, "{}", line.message);
@@ -653,7 +655,11 @@ impl Plugins for Registry {
                 )));
             }
             let ctx = CallContext { idempotency_key: call.idempotency_key.to_string(), attempt: call.attempt };
-            let opts = CallOptions { connection: Some(&connection), limits: None };
+            let io = match call.record_io {
+                0 => IoMode::Off,
+                cap => IoMode::Record { cap },
+            };
+            let opts = CallOptions { connection: Some(&connection), limits: None, io: Some(&io) };
             to_call(plugin.invoke(&opts, call.action, call.input, &ctx).await)
         })
     }

@@ -37,6 +37,30 @@ async fn run(weft: &Weft, flow: &str, input: Value) -> Value {
     weft.ok("POST", &format!("/api/flows/{flow}/runs?wait=true"), Some(&input)).await
 }
 
+/// Replay every run so far offline, on the versions it ran: each replayed
+/// action gives what it gave, byte for byte; the count of steps replayed.
+async fn replays_the_same(weft: &Weft) -> usize {
+    let runs = weft.ok("GET", "/api/runs?limit=1000", None).await;
+    let mut replayed = 0;
+    for run in runs.as_array().unwrap() {
+        let id = run["id"].as_str().unwrap();
+        let replay = weft.ok("POST", &format!("/api/runs/{id}/replay"), None).await;
+        let expected = if run["status"] == "failed" { "still_fails" } else { "same" };
+        match replay["verdict"].as_str() {
+            Some("not_replayable") => assert!(
+                replay["steps"].as_array().unwrap().is_empty(),
+                "a run with actions could not be replayed: {replay}"
+            ),
+            verdict => assert_eq!(verdict, Some(expected), "{replay}"),
+        }
+        for step in replay["steps"].as_array().unwrap() {
+            assert_eq!(step["replayed"], step["recorded"], "{step}");
+            replayed += 1;
+        }
+    }
+    replayed
+}
+
 fn step<'a>(done: &'a Value, id: &str) -> &'a Value {
     done["steps"]
         .as_array()
@@ -174,6 +198,11 @@ async fn records_triggers_and_actions_against_a_real_json_server() {
     assert_eq!(tags, [json!("green")]);
     assert!(poll(&weft, "all-tags").await.is_empty());
 
+    // Every run replays offline to the same outputs, byte for byte.
+    let before = (db.get("/contacts").await, db.get("/leads").await);
+    assert!(replays_the_same(&weft).await >= 5);
+    assert_eq!((db.get("/contacts").await, db.get("/leads").await), before, "a replay reached the application");
+
     // A wrong base URL is a clear step error.
     let broken = json!({ "plugin": "records", "settings": { "base_url": format!("{}/nowhere", db.url()) }, "hosts": [db.grant()] });
     weft.ok("PUT", "/api/connections/db", Some(&broken)).await;
@@ -297,6 +326,10 @@ async fn github_issue_opened_becomes_a_slack_message() {
     assert_eq!(runs_of(&weft, "issue-to-slack").await.len(), 1);
     assert_eq!(slack.messages().len(), 1);
 
+    // The run replays offline to the same outputs: no message is posted again.
+    assert!(replays_the_same(&weft).await >= 1);
+    assert_eq!(slack.messages().len(), 1);
+
     // Push events, on a second flow with its own hook.
     let pushes = json!({
         "name": "pushes",
@@ -390,6 +423,10 @@ async fn github_actions_create_issues_and_comments_and_report_errors() {
         "{}",
         error_of(&done)
     );
+    // Every run replays offline to what it gave, the failed ones to their failure.
+    let issues = github.issues("acme/widgets").len();
+    assert!(replays_the_same(&weft).await >= 3);
+    assert_eq!(github.issues("acme/widgets").len(), issues, "a replay reached the application");
     drop(slack);
 }
 

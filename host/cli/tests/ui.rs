@@ -359,6 +359,12 @@ async fn the_web_ui_in_headless_chromium() {
     b.find("[data-testid='step-row-clean']").await;
     b.screenshot("run-inspector").await;
 
+    // Replayed offline on the run's own versions: it fails the same way, and the page says so.
+    b.click("[data-testid=replay-run]").await;
+    let replayed = b.text_until("[data-testid=replay-result]", |t| t.contains("Still fails")).await;
+    assert!(replayed.contains("step clean fails again"), "{replayed}");
+    b.screenshot("run-replay").await;
+
     // Fix its input and run it again: the new run's page turns green by itself.
     b.script("window.__weftNoReload = true; return null").await;
     b.click("[data-testid=edit-rerun]").await;

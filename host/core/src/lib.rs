@@ -15,6 +15,8 @@
 //!   API ([`PluginRegistry`](catalog::PluginRegistry)) see them;
 //! - [`connection`]: connections, host grants, [`ConnectionStore`];
 //! - [`kv`]: plugins' key-value namespaces, [`KvStore`](kv::KvStore);
+//! - [`replay`]: replaying recorded runs on their plugins or a candidate ([`Replays`](replay::Replays));
+//! - [`io`]: recordings of a call's host I/O ([`IoRecording`](io::IoRecording)), to replay it;
 //! - [`log`]: the lines plugins log;
 //! - [`seal`]: sealing secrets at rest under a key kept apart ([`Sealer`](seal::Sealer)).
 //!
@@ -26,11 +28,13 @@
 
 pub mod catalog;
 pub mod connection;
+pub mod io;
 pub mod kv;
 pub mod log;
 pub mod model;
 pub mod oauth;
 pub mod plugin;
+pub mod replay;
 pub mod run;
 pub mod seal;
 pub mod trigger;

@@ -55,8 +55,22 @@ pub struct FlowDef {
     /// queue, holding no worker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitDef>,
+    /// Whether each action's step record keeps the call's host I/O (HTTP
+    /// exchanges, key-value operations; secrets redacted, bodies cut at the
+    /// server's cap) so the run can be replayed offline (`weft runs replay`).
+    /// Default: yes.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub record_io: bool,
     /// The steps, run in order.
     pub steps: Vec<StepDef>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_yes(b: &bool) -> bool {
+    *b
 }
 
 /// How long a flow's ended runs are kept; each field left out takes the

@@ -63,6 +63,17 @@ impl PluginError {
         }
     }
 
+    /// The message.
+    pub fn message(&self) -> &str {
+        match self {
+            PluginError::InvalidInput { message }
+            | PluginError::Auth { message }
+            | PluginError::RateLimited { message, .. }
+            | PluginError::Transient { message }
+            | PluginError::Fatal { message } => message,
+        }
+    }
+
     /// The message, to redact secrets from it.
     pub fn message_mut(&mut self) -> &mut String {
         match self {

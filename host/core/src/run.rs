@@ -306,6 +306,11 @@ pub struct StepRecord {
     /// Waiting (until `wake_ms`) for its turn under its connection's rate limit.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub throttled: bool,
+    /// An action's host I/O in its last attempt (HTTP exchanges, key-value
+    /// operations, clock readings, the random seed; secrets redacted, bodies
+    /// cut at the server's cap), so the run can be replayed offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub io: Option<crate::io::IoRecording>,
 }
 
 /// How a run ended, as retention tells runs apart.
@@ -511,6 +516,8 @@ pub struct PluginCall {
     pub logs: Vec<LogLine>,
     /// Lines beyond the per-call cap, dropped and counted.
     pub dropped_logs: u64,
+    /// The call's host I/O, when [`ActionCall::record_io`] asked for it.
+    pub io: Option<crate::io::IoRecording>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -542,6 +549,9 @@ pub struct ActionCall<'a> {
     /// Stable across attempts: `<run id>/<step path>`.
     pub idempotency_key: &'a str,
     pub attempt: u32,
+    /// Record the call's host I/O, keeping up to this many bytes of bodies
+    /// and values (0: do not record).
+    pub record_io: usize,
 }
 
 /// Time, injectable so retries and delays can be tested without sleeping.

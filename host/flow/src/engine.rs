@@ -63,11 +63,17 @@ pub struct ExecutorConfig {
     pub error_flow: Option<String>,
     /// Where the web UI is, for the run links error flows get (`<url>/runs/<id>`).
     pub public_url: Option<String>,
+    /// Bytes of bodies and values an action's step record keeps of its host
+    /// I/O, for replays (0: none; a flow can turn it off with `record_io: false`).
+    pub record_io_cap: usize,
 }
+
+/// The default of [`ExecutorConfig::record_io_cap`].
+pub const RECORD_IO_CAP: usize = 64 << 10;
 
 impl Default for ExecutorConfig {
     fn default() -> Self {
-        Self { workers: 64, node: None, error_flow: None, public_url: None }
+        Self { workers: 64, node: None, error_flow: None, public_url: None, record_io_cap: RECORD_IO_CAP }
     }
 }
 
@@ -122,6 +128,7 @@ struct Inner {
     node: Option<String>,
     error_flow: Option<String>,
     public_url: Option<String>,
+    record_io_cap: usize,
     /// Runs whose sub-flow ended while this process executed them: woken
     /// again when their worker lets go, in case they had just looked.
     nudged: Mutex<HashSet<String>>,
@@ -293,6 +300,8 @@ struct Scope {
     test: Option<Arc<TestRun>>,
     /// How deep this run nests as a sub-flow (0: nothing called it).
     depth: u32,
+    /// Bytes of host I/O each action call keeps in its record (0: none).
+    record_io: usize,
 }
 
 /// What a run has not written yet: its `running` record and step records
@@ -406,6 +415,7 @@ impl Executor {
                 node: config.node,
                 error_flow: config.error_flow,
                 public_url: config.public_url,
+                record_io_cap: config.record_io_cap,
                 nudged: Mutex::default(),
                 responders: Mutex::default(),
                 flow_rates: Mutex::default(),
@@ -844,6 +854,7 @@ impl Executor {
             pending,
             test: run.test.clone(),
             depth: run.parent.as_ref().map_or(0, |p| p.depth),
+            record_io: if flow.def.record_io { inner.record_io_cap } else { 0 },
         };
         let outcome = self.steps(&flow.steps, "", &mut scope).await;
         let mut held = std::mem::take(&mut *scope.pending.lock().expect("pending writes"));
@@ -1068,6 +1079,7 @@ impl Executor {
             node: inner.node.clone(),
             child: None,
             throttled: false,
+            io: None,
         };
 
         match &step.kind {
@@ -1156,6 +1168,7 @@ impl Executor {
                                 input: &input,
                                 idempotency_key: &idempotency_key,
                                 attempt,
+                                record_io: scope.record_io,
                             })
                             .await
                     }
@@ -1165,12 +1178,13 @@ impl Executor {
                     }
                     _ => unreachable!("matched above"),
                 };
-                let PluginCall { result, logs, dropped_logs } = call;
+                let PluginCall { result, logs, dropped_logs, io } = call;
                 let mut rec = record(StepStatus::Succeeded, Some(input), None, attempt, started_ms);
                 rec.seq = seq;
                 rec.retried = retried;
                 rec.logs = logs;
                 rec.dropped_logs = dropped_logs;
+                rec.io = io;
                 rec.ended_ms = Some(inner.clock.now_ms());
                 // The application said "slow down": not only this run, every
                 // action of the connection waits its retry-after.

@@ -92,7 +92,7 @@ impl Catalog for FakePlugins {
 }
 
 fn ok(value: Value) -> PluginCall {
-    PluginCall { result: Ok(value), logs: vec![], dropped_logs: 0 }
+    PluginCall { result: Ok(value), logs: vec![], dropped_logs: 0, io: None }
 }
 
 fn err(message: &str, retryable: bool, retry_after_ms: Option<u64>) -> PluginCall {
@@ -100,6 +100,7 @@ fn err(message: &str, retryable: bool, retry_after_ms: Option<u64>) -> PluginCal
         result: Err(StepFailure { message: message.into(), retryable, retry_after_ms, kind: None }),
         logs: vec![],
         dropped_logs: 0,
+        io: None,
     }
 }
 

@@ -24,7 +24,7 @@ pub mod retention;
 pub mod triggers;
 pub mod validate;
 
-pub use engine::{Change, Changes, ExecError, Executor, ExecutorConfig, SystemClock};
+pub use engine::{Change, Changes, ExecError, Executor, ExecutorConfig, RECORD_IO_CAP, SystemClock};
 pub use triggers::{TriggerConfig, Triggers};
 pub use validate::{Flow, InvalidFlow, Problem, Step, StepKind, validate};
 

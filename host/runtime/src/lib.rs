@@ -56,6 +56,7 @@ use wasmtime::{
     CallHook, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
 };
 use weft_core::connection::Connection;
+use weft_core::io::{IoMode, IoRecording};
 use weft_core::kv::KvStore;
 use weft_core::log::LogLine;
 use weft_core::plugin::{
@@ -531,6 +532,8 @@ pub struct Outcome<T> {
     pub http_refusals: Vec<String>,
     pub fuel_used: u64,
     pub elapsed: Duration,
+    /// The call's host I/O, when it was recorded ([`CallOptions::io`]).
+    pub io: Option<IoRecording>,
 }
 
 /// Per-call choices: whose connection, and which limits.
@@ -540,6 +543,8 @@ pub struct CallOptions<'a> {
     pub connection: Option<&'a Arc<Connection>>,
     /// Limits for this call; the runtime's defaults when `None`.
     pub limits: Option<&'a Limits>,
+    /// Record the call's host I/O, or answer it from a recording; off when `None`.
+    pub io: Option<&'a IoMode>,
 }
 
 /// A loaded plugin. Cheap to clone; calls on it may run concurrently, each in
@@ -889,6 +894,7 @@ impl Plugin {
             http_refusals: Vec::new(),
             fuel_used: 0,
             elapsed: Duration::ZERO,
+            io: None,
         }
     }
 
@@ -918,6 +924,7 @@ impl Plugin {
             kv: shared.kv.as_ref(),
             call: export.to_string(),
             lender,
+            io: opts.io.unwrap_or(&IoMode::Off),
         });
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| s.limiter());
@@ -1046,6 +1053,7 @@ impl Plugin {
             http_refusals,
             fuel_used,
             elapsed: started.elapsed(),
+            io: store.data().take_recording(),
         }
     }
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use weft_core::catalog::{Catalog, PluginInfo};
 use weft_core::connection::{Connection, ConnectionInfo, HostRule};
 use weft_core::model::{FlowDef, TriggerDef};
+use weft_core::replay::{Candidate, ReplayError, ReplayFilter};
 use weft_core::run::{EndClass, RunFilter, RunStatus, StoredFlow};
 
 type Json = axum::Json<Value>;
@@ -51,6 +52,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/runs/{id}", get(get_run))
         .route("/runs/{id}/rerun", post(rerun))
         .route("/runs/{id}/cancel", post(cancel))
+        .route("/runs/{id}/replay", post(replay_run).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)))
+        .route("/flows/{name}/replay", post(replay_flow).layer(DefaultBodyLimit::max(MAX_PLUGIN_BYTES)))
         .route("/backup", post(backup))
         .route("/export", get(export))
         .route("/import", post(import))
@@ -882,6 +885,78 @@ struct RunsQuery {
     /// Test runs instead of production runs.
     #[serde(default)]
     test: bool,
+}
+
+/// What to replay with: `plugin=NAME@VERSION` (installed), or a `.wasm` body (not installed).
+#[derive(Deserialize)]
+struct ReplayQuery {
+    plugin: Option<String>,
+    /// The name a candidate transform sent as the body goes by.
+    name: Option<String>,
+    status: Option<String>,
+    since_ms: Option<u64>,
+    limit: Option<usize>,
+}
+
+impl ReplayQuery {
+    fn candidate(&self, body: Bytes) -> Result<Option<Candidate>, ApiError> {
+        match (&self.plugin, body.is_empty()) {
+            (Some(_), false) => {
+                Err(ApiError::bad_request("give the candidate as `plugin=NAME@VERSION` or as a .wasm body, not both"))
+            }
+            (Some(p), true) => match p.split_once('@') {
+                Some((name, version)) if !name.is_empty() && !version.is_empty() => {
+                    Ok(Some(Candidate::Installed { name: name.to_string(), version: version.to_string() }))
+                }
+                _ => Err(ApiError::bad_request(format!("plugin={p:?} must look like NAME@VERSION"))),
+            },
+            (None, false) => Ok(Some(Candidate::Wasm {
+                name: self.name.clone().unwrap_or_else(|| "candidate".into()),
+                bytes: body.to_vec(),
+            })),
+            (None, true) => Ok(None),
+        }
+    }
+}
+
+fn replay_error(e: ReplayError) -> ApiError {
+    match e {
+        ReplayError::UnknownRun(_) | ReplayError::UnknownFlow(_) => ApiError::not_found(e.to_string()),
+        ReplayError::Candidate(m) => ApiError::bad_request(m),
+        ReplayError::Store(s) => s.into(),
+    }
+}
+
+/// Replay a run offline from its recorded I/O, on its plugin versions or a candidate.
+async fn replay_run(
+    State(state): State<Shared>,
+    PathParam(id): PathParam<String>,
+    QueryParam(q): QueryParam<ReplayQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let candidate = q.candidate(body)?;
+    let replay = state.replays.replay_run(&id, candidate).await.map_err(replay_error)?;
+    ok(serde_json::to_value(replay).unwrap_or_default())
+}
+
+/// Replay a flow's ended runs (by default its failed ones) and count how they fare.
+async fn replay_flow(
+    State(state): State<Shared>,
+    PathParam(name): PathParam<String>,
+    QueryParam(q): QueryParam<ReplayQuery>,
+    body: Bytes,
+) -> ApiResult {
+    let candidate = q.candidate(body)?;
+    let status = match q.status.as_deref() {
+        None => Some(RunStatus::Failed),
+        Some("any") => None,
+        Some(s) => Some(serde_json::from_value::<RunStatus>(Value::String(s.to_string())).map_err(|_| {
+            ApiError::bad_request(format!("unknown status {s:?}: use failed, succeeded, cancelled or any"))
+        })?),
+    };
+    let filter = ReplayFilter { status, since_ms: q.since_ms, limit: q.limit.unwrap_or(100) };
+    let summary = state.replays.replay_flow(&name, filter, candidate).await.map_err(replay_error)?;
+    ok(serde_json::to_value(summary).unwrap_or_default())
 }
 
 async fn list_runs(State(state): State<Shared>, QueryParam(q): QueryParam<RunsQuery>) -> ApiResult {

@@ -59,6 +59,8 @@ pub struct Parts {
     pub sessions: Option<Arc<dyn weft_core::SessionStore>>,
     /// Authorizes OAuth 2.0 connections.
     pub authorizer: Arc<dyn weft_core::oauth::Authorizer>,
+    /// Replays recorded runs.
+    pub replays: Arc<dyn weft_core::replay::Replays>,
     /// The URL people and applications reach this node at (the OAuth callback is under it).
     pub public_url: String,
 }
@@ -93,6 +95,7 @@ pub(crate) struct AppState {
     pub bodies: Arc<tokio::sync::Semaphore>,
     pub token_hash: [u8; 32],
     pub authorizer: Arc<dyn weft_core::oauth::Authorizer>,
+    pub replays: Arc<dyn weft_core::replay::Replays>,
     pub public_url: String,
     pub sessions: session::Sessions,
     pub metrics: metrics::Metrics,
@@ -127,6 +130,7 @@ impl Server {
             bodies: Arc::new(tokio::sync::Semaphore::new(BODIES_IN_FLIGHT)),
             token_hash: parts.token_hash,
             authorizer: parts.authorizer,
+            replays: parts.replays,
             public_url: parts.public_url,
             sessions: session::Sessions::new(config.secure_cookies, parts.sessions),
             metrics: metrics::Metrics::default(),

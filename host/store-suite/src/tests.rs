@@ -52,6 +52,7 @@ pub fn step(path: &str, status: StepStatus) -> StepRecord {
         node: None,
         child: None,
         throttled: false,
+        io: None,
     }
 }
 

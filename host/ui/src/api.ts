@@ -17,6 +17,7 @@ import type {
   Plugin,
   PluginList,
   Run,
+  RunReplay,
   RunStatus,
   RunWithSteps,
   Stats,
@@ -234,6 +235,25 @@ export const rerunRun = (id: string, currentVersion = false) =>
     query: currentVersion ? { current_version: true } : undefined,
   });
 export const cancelRun = (id: string) => request<{ run?: Run }>('POST', `/api/runs/${enc(id)}/cancel`);
+
+/** What to replay a run with instead of its own plugin versions. */
+export type ReplayCandidate =
+  /** An installed version, `NAME@VERSION`. */
+  | { plugin: string }
+  /** A component not installed; `name` is the name a transform goes by (a connector is named by its manifest). */
+  | { wasm: Blob | ArrayBuffer; name?: string };
+
+/** Replay a run offline from what its steps recorded: it reaches no application and writes nothing. */
+export const replayRun = (id: string, candidate?: ReplayCandidate) =>
+  request<RunReplay>(
+    'POST',
+    `/api/runs/${enc(id)}/replay`,
+    candidate === undefined
+      ? {}
+      : 'plugin' in candidate
+        ? { query: { plugin: candidate.plugin } }
+        : { query: { name: candidate.name }, raw: candidate.wasm, rawType: 'application/wasm' },
+  );
 
 // ---- plugins -----------------------------------------------------------------------------------
 

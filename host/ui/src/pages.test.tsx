@@ -61,6 +61,17 @@ function oauthConnections() {
   ];
 }
 
+function replayAnswer(verdict: string, summary: string, differences: string[]) {
+  return {
+    run: run.id, flow: 'contact-sync', recorded_status: 'failed', verdict, summary,
+    steps: [
+      { path: 'clean', step_id: 'clean', plugin: 'clean-contact@fedcba', recorded: { output: { email: 'a@b.c' } }, replayed: { output: { email: 'a@b.c' } }, same: true },
+      { path: 'create', step_id: 'create', plugin: 'http@0.1.0+abcdef012345', recorded: { error: { message: 'boom', retryable: true } }, replayed: { output: { status: 201 } }, same: false, differences, unanswered: ['GET https://crm/contacts: not in the recording'] },
+      { path: 'create.on_error.notify', step_id: 'notify', recorded: {}, same: true, skipped: 'no recording' },
+    ],
+  };
+}
+
 const calls: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
 let signedIn = false;
 
@@ -104,6 +115,12 @@ async function fakeFetch(url: string, init: RequestInit = {}) {
   if (p === `/api/runs/${run.id}`) return reply(200, { run, steps });
   if (p === '/api/runs/run-new-1') return reply(200, { run: { ...run, id: 'run-new-1', status: 'running', error: undefined }, steps: steps.slice(0, 1) });
   if (p === `/api/runs/${run.id}/rerun`) return reply(202, { run: { ...run, id: 'run-new-1', status: 'queued' } });
+  if (p === `/api/runs/${run.id}/replay`) {
+    const candidate = u.searchParams.get('plugin');
+    if (candidate === 'http@9.9.9') return reply(400, { error: 'plugin "http" has no installed version "9.9.9"' });
+    if (candidate || init.body) return reply(200, replayAnswer('now_succeeds', 'step create failed and succeeds now', ['failed before (boom <b>html</b>), succeeds now']));
+    return reply(200, replayAnswer('still_fails', 'step create fails again: boom <b>html</b>', ['error: before "boom <b>html</b>", now "boom again"']));
+  }
   if (p === '/api/runs/big') return reply(200, { run: { ...run, id: 'big', status: 'succeeded', error: undefined }, steps: bigSteps });
   if (p === '/api/runs/retrying') {
     const t = Date.now();
@@ -253,6 +270,75 @@ describe('smoke', () => {
     fireEvent.click(screen.getByTestId('rerun'));
     await waitFor(() => expect(window.location.pathname).toBe('/runs/run-new-1'));
     await screen.findByTestId('cancel');
+  });
+
+  it('replays a run offline, on its versions or a candidate', async () => {
+    go(`/runs/${run.id}`);
+    render(<App />);
+    const button = (await screen.findByTestId('replay-run')) as HTMLButtonElement;
+    expect(button.disabled).toBe(false);
+    fireEvent.click(button);
+    expect(button.textContent).toBe('Replaying…');
+    const result = await screen.findByTestId('replay-result');
+    const post = calls.filter((c) => c.url.startsWith(`/api/runs/${run.id}/replay`)).at(-1)!;
+    expect(post.method).toBe('POST');
+    expect(post.url).toBe(`/api/runs/${run.id}/replay`);
+    expect(post.headers['X-Weft-Csrf']).toBe('csrf-1');
+    expect(post.body).toBeUndefined();
+    expect(button.textContent).toBe('Replay');
+    expect(screen.getByTestId('replay-verdict').textContent).toBe('Still fails');
+    expect(screen.getByTestId('replay-summary').textContent).toBe('step create fails again: boom <b>html</b>');
+    expect(screen.getByTestId('replay-finding-clean').textContent).toBe('same');
+    expect(screen.getByTestId('replay-step-clean').textContent).toContain('clean-contact@fedcba');
+    expect(screen.getByTestId('replay-finding-create').textContent).toBe('differs');
+    const create = screen.getByTestId('replay-step-create');
+    expect(create.textContent).toContain('http@0.1.0+abcdef012345');
+    expect(create.textContent).toContain('error: before "boom <b>html</b>", now "boom again"');
+    expect(create.textContent).toContain('GET https://crm/contacts: not in the recording');
+    expect(screen.getByTestId('replay-finding-create.on_error.notify').textContent).toBe('skipped');
+    expect(screen.getByTestId('replay-step-create.on_error.notify').textContent).toContain('no recording');
+    // what plugins gave shows as text
+    expect(result.querySelector('b')).toBeNull();
+
+    // on an installed version
+    fireEvent.change(screen.getByTestId('replay-plugin'), { target: { value: ' http@0.2.0 ' } });
+    fireEvent.click(button);
+    await waitFor(() => expect(screen.getByTestId('replay-verdict').textContent).toBe('Now succeeds'));
+    expect(calls.at(-1)!.url).toBe(`/api/runs/${run.id}/replay?plugin=http%400.2.0`);
+    expect(screen.getByTestId('replay-summary').textContent).toBe('step create failed and succeeds now');
+
+    // the server's error, and the last result gone
+    fireEvent.change(screen.getByTestId('replay-plugin'), { target: { value: 'http@9.9.9' } });
+    fireEvent.click(button);
+    expect((await screen.findByTestId('replay-error')).textContent).toBe('plugin "http" has no installed version "9.9.9"');
+    expect(screen.queryByTestId('replay-result')).toBeNull();
+
+    // a candidate file: both given is refused before asking
+    const file = new File([new Uint8Array([0, 97, 115, 109])], 'Clean-Contact.wasm', { type: 'application/wasm' });
+    fireEvent.change(screen.getByTestId('replay-file'), { target: { files: [file] } });
+    const before = calls.length;
+    fireEvent.click(button);
+    expect(screen.getByTestId('replay-error').textContent).toBe('give an installed version or a .wasm file, not both');
+    expect(calls.length).toBe(before);
+    // the file alone goes as the body
+    fireEvent.change(screen.getByTestId('replay-plugin'), { target: { value: '' } });
+    fireEvent.click(button);
+    await waitFor(() => expect(screen.getByTestId('replay-verdict').textContent).toBe('Now succeeds'));
+    const upload = calls.at(-1)!;
+    expect(upload.url).toBe(`/api/runs/${run.id}/replay?name=clean-contact`);
+    expect(upload.headers['Content-Type']).toBe('application/wasm');
+    expect(upload.headers['X-Weft-Csrf']).toBe('csrf-1');
+    expect(upload.body).toBe(file);
+    expect(screen.queryByTestId('replay-error')).toBeNull();
+  });
+
+  it('replays only a run that has ended', async () => {
+    go('/runs/live');
+    render(<App />);
+    await screen.findByTestId('step-row-clean');
+    const button = screen.getByTestId('replay-run') as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(button.title).toBe('A run can be replayed once it has ended');
   });
 
   it('says when a step waiting to retry tries again', async () => {

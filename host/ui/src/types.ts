@@ -122,6 +122,46 @@ export interface RunWithSteps {
   steps: Step[];
 }
 
+// ---- replays -----------------------------------------------------------------------------------
+
+/** What replaying a run offline found (host/core/src/replay.rs). */
+export type ReplayVerdict = 'same' | 'differs' | 'now_succeeds' | 'still_fails' | 'now_fails' | 'not_replayable';
+
+/** A step's output or failure, as recorded or as replayed. */
+export interface StepResult {
+  output?: Json;
+  error?: StepFailure;
+}
+
+export interface StepReplay {
+  path: string;
+  step_id: string;
+  /** The plugin called, `name@version`. */
+  plugin?: string;
+  /** Why the step was not replayed (no recording, the plugin is gone…). */
+  skipped?: string;
+  recorded: StepResult;
+  replayed?: StepResult;
+  /** Whether the replay gave what the run recorded. */
+  same: boolean;
+  /** Where the outputs differ, by JSON path, one line each. */
+  differences?: string[];
+  /** Requests the replayed plugin made that the recording could not answer. */
+  unanswered?: string[];
+}
+
+export interface RunReplay {
+  run: string;
+  flow: string;
+  /** How the recorded run ended. */
+  recorded_status: RunStatus;
+  /** One of `ReplayVerdict` (a newer server may send others). */
+  verdict: ReplayVerdict | string;
+  /** One line for people. */
+  summary: string;
+  steps: StepReplay[];
+}
+
 // ---- flows -------------------------------------------------------------------------------------
 
 export interface ConnectorTriggerDef {
@@ -186,6 +226,8 @@ export interface FlowDef {
   retention?: { succeeded?: string; failed?: string; max_runs?: number };
   on_failure?: string;
   rate_limit?: RateLimit;
+  /** Whether action step records keep their host I/O for replays (absent: yes). */
+  record_io?: boolean;
   steps: StepDef[];
 }
 

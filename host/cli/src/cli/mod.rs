@@ -3,9 +3,12 @@
 //! `weft serve` runs the server. The commands that change or read state
 //! (`flow`, `runs`, `connection`, `hooks`, `plugin list|install|remove`) drive
 //! its admin API (`--server`, `--token`); `plugin describe|call` and
-//! `flow schema` work on local files without a server.
+//! `flow schema` work on local files without a server, and `plugin new|build`
+//! on a plugin's project.
 
+mod author;
 mod backup;
+mod fixture;
 mod migrate;
 mod plugin;
 mod remote;

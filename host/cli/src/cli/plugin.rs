@@ -1,5 +1,6 @@
 //! `weft plugin …`: what a plugin author runs while writing a plugin.
 
+use super::fixture;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -9,12 +10,19 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use weft_core::connection::{Connection, HostRule};
+use weft_core::io::IoMode;
 use weft_core::plugin::{CallContext, World};
 use weft_runtime::{CallOptions, Limits, Outcome, Runtime, RuntimeConfig};
 use weft_store::Db;
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
+    /// Start a plugin project that builds as it is: a connector or a transform,
+    /// in Rust, JavaScript or Python, with a test fixture and a README.
+    New(Box<super::author::NewArgs>),
+    /// Build a plugin project (Rust, JavaScript or Python) into a component,
+    /// with stubs for the WASI imports weft does not lend; print its size and imports.
+    Build(super::author::BuildArgs),
     /// Load a plugin, check it, and print what it offers.
     Describe {
         /// The plugin's .wasm component.
@@ -30,6 +38,10 @@ pub enum PluginCommand {
     Poll(Box<PollArgs>),
     /// Hand a connector's webhook trigger one request, as if the application sent it.
     Webhook(Box<WebhookArgs>),
+    /// Run a plugin's fixtures (`tests/*.yaml`) offline, answered from their
+    /// recorded I/O: a line per fixture, a diff on failure, a failing exit status
+    /// when any fails.
+    Test(TestArgs),
     #[command(flatten)]
     Server(ServerPluginCommand),
 }
@@ -96,6 +108,28 @@ pub struct SandboxArgs {
     /// Memory limit in MiB.
     #[arg(long, value_name = "MIB")]
     memory_mib: Option<usize>,
+    /// Record the call's host I/O (HTTP exchanges, key-value operations, clock
+    /// readings, the random seed; secrets redacted) and write a fixture to FILE
+    /// that `weft plugin test` and `--replay` run without the application.
+    #[arg(long, value_name = "FILE", conflicts_with = "replay")]
+    record: Option<PathBuf>,
+    /// Answer the call from FILE's recording (a fixture) instead of the network
+    /// and the key-value store; a request the recording does not hold fails the call.
+    #[arg(long, value_name = "FILE")]
+    replay: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// The plugin's project (its fixtures are DIR/tests/*.yaml).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// The component to test (default: the one `weft plugin build` makes of DIR).
+    #[arg(long, value_name = "FILE")]
+    plugin: Option<PathBuf>,
+    /// Run only the fixtures whose file name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
 }
 
 #[derive(Args)]
@@ -142,10 +176,13 @@ pub struct WebhookArgs {
 
 pub async fn run(cmd: PluginCommand, g: &super::Global) -> Result<ExitCode> {
     match cmd {
+        PluginCommand::New(args) => super::author::new(*args),
+        PluginCommand::Build(args) => super::author::build(args),
         PluginCommand::Describe { file, json } => describe(file, json).await,
         PluginCommand::Call(args) => call(*args, g.data_dir.as_deref()).await,
         PluginCommand::Poll(args) => poll(*args, g.data_dir.as_deref()).await,
         PluginCommand::Webhook(args) => webhook(*args, g.data_dir.as_deref()).await,
+        PluginCommand::Test(args) => test(args).await,
         PluginCommand::Server(cmd) => super::remote::plugins(cmd, g).await,
     }
 }
@@ -295,7 +332,14 @@ struct Local {
     plugin: weft_runtime::Plugin,
     connection: Arc<Connection>,
     db: Arc<Db>,
+    /// Recorded, replayed, or neither.
+    io: IoMode,
+    /// Where a recorded call's fixture goes.
+    record: Option<PathBuf>,
 }
+
+/// Bytes of bodies and values a recorded local call keeps.
+const RECORD_CAP: usize = 16 << 20;
 
 impl SandboxArgs {
     async fn load(&self, file: &std::path::Path, data_dir: Option<&std::path::Path>) -> Result<Local> {
@@ -321,11 +365,39 @@ impl SandboxArgs {
             RuntimeConfig { kv: Some(db.clone()), defaults: limits, cache_dir: cache.clone(), ..Default::default() };
         let runtime = Runtime::new(config)?;
         let plugin = load(&runtime, file, cache.as_deref()).await?;
-        Ok(Local { plugin, connection, db })
+        let io = match (&self.record, &self.replay) {
+            (Some(_), _) => IoMode::Record { cap: RECORD_CAP },
+            (None, Some(path)) => IoMode::Replay(Arc::new(
+                fixture::Fixture::read(path)?
+                    .io
+                    .with_context(|| format!("{} holds no recording (`io`)", path.display()))?,
+            )),
+            (None, None) => IoMode::Off,
+        };
+        Ok(Local { plugin, connection, db, io, record: self.record.clone() })
     }
 }
 
 impl Local {
+    fn opts(&self) -> CallOptions<'_> {
+        CallOptions { connection: Some(&self.connection), limits: None, io: Some(&self.io) }
+    }
+
+    /// With `--record`: write the call, its I/O and its result as a fixture.
+    fn save(&self, call: fixture::Fixture, outcome: &Outcome<Value>) -> Result<()> {
+        let Some(path) = &self.record else { return Ok(()) };
+        fixture::recorded(call, outcome, &self.connection).write(path)?;
+        let io = outcome.io.as_ref();
+        eprintln!(
+            "[weft] recorded {} HTTP exchange(s) and {} key-value operation(s) into {}{}",
+            io.map_or(0, |r| r.http.len()),
+            io.map_or(0, |r| r.kv.len()),
+            path.display(),
+            if io.is_some_and(|r| r.truncated) { " (cut at the recording's cap)" } else { "" }
+        );
+        Ok(())
+    }
+
     /// The connector's trigger `name` of `kind`, or an error naming the ones it has.
     fn trigger(&self, name: &str, kind: weft_core::plugin::TriggerKind) -> Result<weft_core::plugin::TriggerSpec> {
         let Some(manifest) = self.plugin.manifest() else {
@@ -362,9 +434,27 @@ async fn poll(args: PollArgs, data_dir: Option<&std::path::Path>) -> Result<Exit
     };
     let seed =
         previous.mark.is_none() && previous.seen.is_empty() && previous.cursor.is_none() && previous.last_ms == 0;
-    let opts = CallOptions { connection: Some(&local.connection), limits: None };
-    let Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed } =
+    let opts = local.opts();
+    let Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed, io } =
         local.plugin.poll(&opts, &args.trigger, &config, previous.cursor.as_deref()).await;
+    if local.record.is_some() {
+        let raw = Outcome {
+            result: result.as_ref().map(|r| serde_json::to_value(r).unwrap_or_default()).map_err(Clone::clone),
+            logs: Vec::new(),
+            dropped_logs: 0,
+            http_refusals: Vec::new(),
+            fuel_used,
+            elapsed,
+            io: io.clone(),
+        };
+        let call = fixture::Fixture {
+            trigger: Some(args.trigger.clone()),
+            config: config.clone(),
+            cursor: previous.cursor.clone(),
+            ..Default::default()
+        };
+        local.save(call, &raw)?;
+    }
     let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
     let result = match result {
         Err(e) => Err(e),
@@ -404,7 +494,7 @@ async fn poll(args: PollArgs, data_dir: Option<&std::path::Path>) -> Result<Exit
         }
     };
     local.db.flush()?;
-    Ok(report(Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed }))
+    Ok(report(Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed, io }))
 }
 
 async fn webhook(args: WebhookArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
@@ -431,33 +521,44 @@ async fn webhook(args: WebhookArgs, data_dir: Option<&std::path::Path>) -> Resul
     local.trigger(&args.trigger, weft_core::plugin::TriggerKind::Webhook)?;
     let request = weft_core::plugin::WebhookRequest {
         trigger: args.trigger.clone(),
-        config,
+        config: config.clone(),
         method: args.method.to_ascii_uppercase(),
         path: args.path.clone(),
         headers,
         body,
     };
-    let opts = CallOptions { connection: Some(&local.connection), limits: None };
-    let Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed } =
-        local.plugin.handle_webhook(&opts, &request).await;
-    let result = result.map(|out| {
-        let response = out.response.map(|r| {
-            json!({
-                "status": r.status,
-                "headers": r.headers,
-                "body": String::from_utf8(r.body.clone()).map(Value::String).unwrap_or_else(|_| json!(r.body)),
-            })
-        });
-        json!({ "events": out.events, "response": response })
-    });
+    let opts = local.opts();
+    let outcome = local.plugin.handle_webhook(&opts, &request).await;
+    let outcome = Outcome {
+        result: outcome.result.map(fixture::webhook_json),
+        logs: outcome.logs,
+        dropped_logs: outcome.dropped_logs,
+        http_refusals: outcome.http_refusals,
+        fuel_used: outcome.fuel_used,
+        elapsed: outcome.elapsed,
+        io: outcome.io,
+    };
+    let call = fixture::Fixture {
+        trigger: Some(args.trigger.clone()),
+        config,
+        request: Some(fixture::IncomingRequest {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            headers: request.headers.iter().cloned().collect(),
+            body: String::from_utf8_lossy(&request.body).into_owned(),
+        }),
+        ..Default::default()
+    };
+    local.save(call, &outcome)?;
     local.db.flush()?;
-    Ok(report(Outcome { result, logs, dropped_logs, http_refusals, fuel_used, elapsed }))
+    Ok(report(outcome))
 }
 
 async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<ExitCode> {
     let input = read_input(&args.input)?;
-    let Local { plugin, connection, db } = args.sandbox.load(&args.file, data_dir).await?;
-    let opts = CallOptions { connection: Some(&connection), limits: None };
+    let local = args.sandbox.load(&args.file, data_dir).await?;
+    let (plugin, db) = (&local.plugin, &local.db);
+    let opts = local.opts();
     let outcome = match (plugin.world(), &args.action) {
         (World::Transform, None) => plugin.transform(&opts, &input).await,
         (World::Transform, Some(action)) => {
@@ -479,8 +580,93 @@ async fn call(args: CallArgs, data_dir: Option<&std::path::Path>) -> Result<Exit
             plugin.invoke(&opts, action, &input, &ctx).await
         }
     };
+    let call = fixture::Fixture { action: args.action.clone(), input, ..Default::default() };
+    local.save(call, &outcome)?;
     db.flush()?;
     Ok(report(outcome))
+}
+
+/// The component `weft plugin build` made of the project in `dir` (in `dir/dist/`).
+fn built_component(dir: &std::path::Path) -> Result<PathBuf> {
+    let dist = dir.join("dist");
+    let found: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => bail!(
+            "no component in {} (build it with `weft plugin build {}`, or name one with --plugin FILE)",
+            dist.display(),
+            dir.display()
+        ),
+        many => bail!("{} holds {} components; name the one to test with --plugin FILE", dist.display(), many.len()),
+    }
+}
+
+/// `weft plugin test`: every fixture of a plugin's project, offline.
+async fn test(args: TestArgs) -> Result<ExitCode> {
+    let file = match &args.plugin {
+        Some(file) => file.clone(),
+        None => built_component(&args.dir)?,
+    };
+    let dir = args.dir.join("tests");
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {} (a plugin's fixtures are tests/*.yaml)", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json"))
+        .filter(|p| {
+            args.only.as_ref().is_none_or(|o| p.file_name().is_some_and(|n| n.to_string_lossy().contains(o.as_str())))
+        })
+        .collect();
+    fixtures.sort();
+    if fixtures.is_empty() {
+        bail!(
+            "no fixtures in {} (write one with `weft plugin call … --record {}/NAME.yaml`)",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let cache = cache_dir();
+    let db = Arc::new(Db::temporary()?);
+    let runtime = Runtime::new(RuntimeConfig { kv: Some(db), cache_dir: cache.clone(), ..Default::default() })?;
+    let plugin = load(&runtime, &file, cache.as_deref()).await?;
+    let (mut passed, mut failed) = (0, 0);
+    for path in &fixtures {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let problems = match fixture::Fixture::read(path) {
+            Err(e) => vec![format!("{e:#}")],
+            Ok(f) => {
+                let connection = Arc::new(f.connection());
+                match f.run(&plugin, &connection).await {
+                    Err(e) => vec![format!("{e:#}")],
+                    Ok(outcome) => {
+                        let mut problems = f.check(&outcome);
+                        if !problems.is_empty() {
+                            problems.extend(outcome.http_refusals.iter().map(|r| format!("(host) {r}")));
+                        }
+                        problems
+                    }
+                }
+            }
+        };
+        if problems.is_empty() {
+            passed += 1;
+            println!("ok      {name}");
+        } else {
+            failed += 1;
+            println!("FAILED  {name}");
+            for p in problems {
+                println!("        {p}");
+            }
+        }
+    }
+    println!("\n{passed} passed, {failed} failed ({})", file.display());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn report(outcome: Outcome<Value>) -> ExitCode {

@@ -83,6 +83,11 @@ pub enum RunsCommand {
     },
     /// Cancel a run that has not ended.
     Cancel { id: String },
+    /// Replay runs offline from the host I/O their steps recorded: each action
+    /// called again with its recorded input, answered from its recording (no
+    /// application is reached, nothing is written to the run), on the run's
+    /// plugin versions or on a candidate; shows where the outputs differ.
+    Replay(Box<ReplayArgs>),
     /// Prune ended runs now, by each flow's retention (the server also does this every minute).
     Prune {
         /// Only say what would be pruned.
@@ -92,6 +97,32 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The run to replay (or `--flow` for many).
+    #[arg(required_unless_present = "flow", conflicts_with = "flow")]
+    id: Option<String>,
+    /// Replay this flow's ended runs and summarise how they fare.
+    #[arg(long)]
+    flow: Option<String>,
+    /// With `--flow`: runs that ended so: failed, succeeded, cancelled or any.
+    #[arg(long, default_value = "failed", requires = "flow")]
+    status: String,
+    /// With `--flow`: runs created within this long (`7d`, `12h`).
+    #[arg(long, requires = "flow", value_parser = humantime::parse_duration)]
+    since: Option<std::time::Duration>,
+    /// With `--flow`: at most this many runs, newest first.
+    #[arg(long, default_value = "100", requires = "flow")]
+    limit: usize,
+    /// Replay with this plugin instead of the run's version of it: an installed
+    /// `NAME@VERSION`, or a .wasm FILE (not installed).
+    #[arg(long, value_name = "NAME@VERSION|FILE")]
+    plugin: Option<String>,
+    /// The whole report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -412,6 +443,7 @@ pub async fn runs(cmd: RunsCommand, g: &Global) -> Result<ExitCode> {
             let done = wait_for(&api, &new_id).await?;
             report(&done, false)
         }
+        RunsCommand::Replay(args) => replay(&api, *args).await,
         RunsCommand::Cancel { id } => {
             let out = api.post_json(&format!("/api/runs/{}/cancel", encode(&id)), &json!({})).await?;
             let status = str_of(&out["run"], "status");
@@ -443,6 +475,92 @@ pub async fn runs(cmd: RunsCommand, g: &Global) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `weft runs replay`.
+async fn replay(api: &Client, args: ReplayArgs) -> Result<ExitCode> {
+    let mut query = Vec::new();
+    let mut body = None;
+    if let Some(plugin) = &args.plugin {
+        let path = std::path::Path::new(plugin);
+        if path.is_file() {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {plugin}"))?;
+            let stem = path.file_stem().map(|s| s.to_string_lossy().replace('_', "-")).unwrap_or_default();
+            query.push(format!("name={}", encode(&stem)));
+            body = Some(("application/wasm", bytes));
+        } else if plugin.contains('@') {
+            query.push(format!("plugin={}", encode(plugin)));
+        } else {
+            anyhow::bail!("--plugin {plugin:?} is neither a file nor NAME@VERSION");
+        }
+    }
+    let path = match (&args.id, &args.flow) {
+        (Some(id), _) => format!("/api/runs/{}/replay", encode(id)),
+        (None, Some(flow)) => {
+            query.push(format!("status={}", encode(&args.status)));
+            query.push(format!("limit={}", args.limit));
+            if let Some(since) = args.since {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+                query.push(format!("since_ms={}", now.saturating_sub(since).as_millis()));
+            }
+            format!("/api/flows/{}/replay", encode(flow))
+        }
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let path = if query.is_empty() { path } else { format!("{path}?{}", query.join("&")) };
+    let out = api.call("POST", &path, body).await?;
+    if args.json {
+        print_json(&out)?;
+    }
+    if args.id.is_some() {
+        if !args.json {
+            print_replay(&out);
+        }
+        let fine = matches!(out["verdict"].as_str(), Some("same" | "now_succeeds"));
+        return Ok(if fine { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    if !args.json {
+        for run in out["results"].as_array().into_iter().flatten() {
+            println!("{}  {:<13} {}", str_of(run, "run"), str_of(run, "verdict"), str_of(run, "summary"));
+        }
+        let candidate = out["candidate"].as_str().map(|c| format!(" on {c}")).unwrap_or_default();
+        println!(
+            "\n{} run(s) of {} replayed{candidate}: {} now succeed, {} still fail, {} now fail, {} the same, {} differ, {} not replayable",
+            out["runs"],
+            str_of(&out, "flow"),
+            out["now_succeed"],
+            out["still_fail"],
+            out["now_fail"],
+            out["same"],
+            out["differ"],
+            out["not_replayable"]
+        );
+    }
+    let worse = out["now_fail"].as_u64().unwrap_or(0) > 0;
+    Ok(if worse { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// A run's replay, step by step.
+fn print_replay(out: &Value) {
+    println!("run {}  flow {}  recorded {}", str_of(out, "run"), str_of(out, "flow"), str_of(out, "recorded_status"));
+    for step in out["steps"].as_array().into_iter().flatten() {
+        let plugin = step["plugin"].as_str().map(|p| format!("  ({p})")).unwrap_or_default();
+        let mark = if let Some(why) = step["skipped"].as_str() {
+            format!("skipped: {why}")
+        } else if step["same"].as_bool() == Some(true) {
+            "same".to_string()
+        } else {
+            "DIFFERS".to_string()
+        };
+        println!("  {:<24} {mark}{plugin}", str_of(step, "path"));
+        for d in step["differences"].as_array().into_iter().flatten() {
+            println!("      {}", d.as_str().unwrap_or_default());
+        }
+        for u in step["unanswered"].as_array().into_iter().flatten() {
+            println!("      unanswered: {}", u.as_str().unwrap_or_default());
+        }
+    }
+    println!("{}: {}", str_of(out, "verdict"), str_of(out, "summary"));
 }
 
 /// Poll a run until it ends or waits (for a delay or a retry).

@@ -18,6 +18,10 @@ pub struct ServeArgs {
     /// Runs executing at once [default: 64].
     #[arg(long, env = "WEFT_WORKERS")]
     workers: Option<usize>,
+    /// Bytes of HTTP bodies and key-value values an action's step record keeps
+    /// of its host I/O, for `weft runs replay` (0: keep none) [default: 65536].
+    #[arg(long, env = "WEFT_RECORD_IO_CAP", value_name = "BYTES")]
+    record_io_cap: Option<usize>,
     /// Runs queued or executing beyond which webhooks answer 429 and polls wait [default: 10000].
     #[arg(long)]
     max_backlog: Option<usize>,
@@ -142,6 +146,7 @@ pub async fn run(args: ServeArgs, g: &super::Global) -> Result<ExitCode> {
         }
     };
     set(args.workers, &mut config.workers);
+    set(args.record_io_cap, &mut config.record_io_cap);
     set(args.max_backlog, &mut config.max_backlog);
     set(args.max_events_per_request, &mut config.max_events_per_request);
     set(args.max_body, &mut config.max_body);

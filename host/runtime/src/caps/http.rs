@@ -19,6 +19,7 @@
 //! call's error.
 
 use super::address::non_public;
+use super::io::{Answer, Tape};
 use crate::limits::Limits;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -91,6 +92,8 @@ pub struct OutboundHttp {
     charged: u64,
     /// The host's OAuth tokens, for a connection that has them.
     lender: Option<Arc<Lender>>,
+    /// Records the exchanges, or answers them from a recording.
+    tape: Option<Arc<Tape>>,
 }
 
 /// Lends a connection's OAuth token to the requests that go to the token's
@@ -122,7 +125,13 @@ impl Lender {
 }
 
 impl OutboundHttp {
-    pub fn new(plugin: Arc<str>, rules: HostRules, limits: &Limits, lender: Option<Arc<Lender>>) -> Self {
+    pub fn new(
+        plugin: Arc<str>,
+        rules: HostRules,
+        limits: &Limits,
+        lender: Option<Arc<Lender>>,
+        tape: Option<Arc<Tape>>,
+    ) -> Self {
         Self {
             plugin,
             rules,
@@ -133,6 +142,7 @@ impl OutboundHttp {
             denied: Arc::default(),
             charged: 0,
             lender,
+            tape,
         }
     }
 
@@ -178,10 +188,20 @@ impl WasiHttpHooks for OutboundHttp {
         let refusals = self.refusals.clone();
         let denied = self.denied.clone();
         let lender = self.lender.clone();
+        let tape = self.tape.clone();
         let (max_request, max_response, cap) = (self.max_request_bytes, self.max_response_bytes, self.timeout);
         Box::new(async move {
             let mut request = request;
             let uri = request.uri().clone();
+            if let Some(tape) = tape.as_ref().filter(|t| t.replaying()) {
+                let refused = Refused { list: refusals, what: format!("{} {uri}", request.method()) };
+                return replay(tape, request, max_request, refused, &denied).await;
+            }
+            // The exchange as the plugin asked for it (before any token is lent or address pinned).
+            let taped = tape.map(|t| {
+                let at = t.begin(t.request(request.method().as_str(), &uri.to_string(), request.headers()));
+                (t, at)
+            });
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
             let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?.to_string();
             let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -190,14 +210,24 @@ impl WasiHttpHooks for OutboundHttp {
                 Err(Refusal::Denied(reason)) => {
                     denied.store(true, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(plugin = %plugin, %uri, %reason, "outbound HTTP request denied");
+                    if let Some((t, at)) = &taped {
+                        t.failed(*at, format!("denied: {reason}"));
+                    }
                     Refused { list: refusals, what: format!("{} {uri}", request.method()) }.record(&reason);
                     return Err(HttpError::HttpRequestDenied);
                 }
                 Err(Refusal::Dns(reason)) => {
                     tracing::debug!(plugin = %plugin, %uri, %reason, "outbound HTTP: DNS failure");
+                    if let Some((t, at)) = &taped {
+                        t.failed(*at, format!("dns: {reason}"));
+                    }
                     return Err(HttpError::DnsError { rcode: Some(reason), info_code: None });
                 }
             };
+            if let Some((t, at)) = &taped {
+                let (t, at) = (t.clone(), *at);
+                request = request.map(|body| Tee { inner: body, tape: t, at, response: false }.boxed_unsync());
+            }
             if !https {
                 *request.uri_mut() = pinned(&uri, addrs[0]).ok_or(HttpError::HttpRequestUriInvalid)?;
             }
@@ -213,9 +243,21 @@ impl WasiHttpHooks for OutboundHttp {
             let refused = Refused { list: refusals.clone(), what };
             let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
             let host = host.to_ascii_lowercase();
-            match lender {
+            let sent = match lender {
                 Some(lender) if lender.covers(&host, literal, port) => lend(&lender, request, &route, refused).await,
                 _ => dispatch(request, &route, refused).await,
+            };
+            let Some((tape, at)) = taped else { return sent };
+            match sent {
+                Ok((response, io)) => {
+                    tape.responded(at, response.status().as_u16(), response.headers());
+                    let response = response.map(|body| Tee { inner: body, tape, at, response: true }.boxed_unsync());
+                    Ok((response, io))
+                }
+                Err(e) => {
+                    tape.failed(at, e.to_string());
+                    Err(e)
+                }
             }
         })
     }
@@ -287,6 +329,79 @@ fn pinned(uri: &http::Uri, addr: SocketAddr) -> Option<http::Uri> {
     let mut parts = uri.clone().into_parts();
     parts.authority = Some(authority.parse().ok()?);
     http::Uri::from_parts(parts).ok()
+}
+
+/// Answer a request from the call's recording: nothing leaves the host.
+async fn replay(
+    tape: &Tape,
+    request: http::Request<WasiBody>,
+    max_request: u64,
+    refused: Refused,
+    denied: &std::sync::atomic::AtomicBool,
+) -> SendResult {
+    let (parts, body) = request.into_parts();
+    let body = CappedBody::new(body, max_request, Direction::Request, refused.clone()).collect().await?.to_bytes();
+    let deny = |reason: &str| {
+        denied.store(true, std::sync::atomic::Ordering::Relaxed);
+        refused.record(reason);
+        HttpError::HttpRequestDenied
+    };
+    match tape.answer(parts.method.as_str(), &parts.uri.to_string(), &body) {
+        Answer::Response(response) => {
+            let response = response.map(whole);
+            Ok((response, Box::new(async { Ok(()) })))
+        }
+        Answer::Missing(why) => Err(deny(&why)),
+        Answer::Failed(e) => Err(match e.split_once(": ") {
+            Some(("denied", reason)) => deny(reason),
+            Some(("dns", reason)) => HttpError::DnsError { rcode: Some(reason.to_string()), info_code: None },
+            _ => match e.as_str() {
+                "connection refused" => HttpError::ConnectionRefused,
+                "connection timeout" => HttpError::ConnectionTimeout,
+                "HTTP response timeout" => HttpError::HttpResponseTimeout,
+                _ => HttpError::InternalError(Some(e)),
+            },
+        }),
+    }
+}
+
+/// A body that copies what passes into the call's recording.
+struct Tee {
+    inner: WasiBody,
+    tape: Arc<Tape>,
+    at: usize,
+    response: bool,
+}
+
+impl Body for Tee {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, HttpError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    if self.response {
+                        self.tape.response_bytes(self.at, data);
+                    } else {
+                        self.tape.request_bytes(self.at, data);
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(e))) => self.tape.failed(self.at, e.to_string()),
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A body already read whole.

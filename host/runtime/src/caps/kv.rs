@@ -5,6 +5,7 @@ use super::{CallState, fuel};
 use crate::bindings::kv::{Host, KvError};
 use crate::limits::KvLimits;
 use std::sync::Arc;
+use weft_core::io::KvOp;
 use weft_core::kv::{KvQuota, KvSet, KvStore};
 use weft_core::run::StoreFailure;
 
@@ -55,6 +56,11 @@ impl Host for CallState {
         let found = self.kv_get(&key);
         let bytes = key.len() + found.as_ref().map_or(0, |v| v.as_ref().map_or(0, Vec::len));
         self.charge(price(fuel::KV_READ, bytes));
+        if let (Some(tape), Ok(value)) = (&self.tape, &found)
+            && !tape.replaying()
+        {
+            tape.kv_recorded(KvOp::Get { key, value: value.as_deref().map(|v| tape.body(v)) });
+        }
         found
     }
 
@@ -64,6 +70,13 @@ impl Host for CallState {
         ns.check_key(&key)?;
         if value.len() > ns.limits.max_value_bytes as usize {
             return Err(KvError::ValueTooLarge(ns.limits.max_value_bytes));
+        }
+        if let Some(tape) = &self.tape {
+            if tape.replaying() {
+                tape.kv_set(&key, Some(value));
+                return Ok(());
+            }
+            tape.kv_recorded(KvOp::Set { key: key.clone(), value: tape.body(&value) });
         }
         let quota = KvQuota { bytes: ns.limits.quota_bytes, max_keys: ns.limits.max_keys };
         match ns.store.kv_set(&ns.id, &key, &value, quota).map_err(store_error)? {
@@ -77,16 +90,30 @@ impl Host for CallState {
         self.charge(price(fuel::KV_WRITE, key.len()));
         let ns = namespace(self)?;
         ns.check_key(&key)?;
+        if let Some(tape) = &self.tape {
+            if tape.replaying() {
+                tape.kv_set(&key, None);
+                return Ok(());
+            }
+            tape.kv_recorded(KvOp::Delete { key: key.clone() });
+        }
         ns.store.kv_delete(&ns.id, &key).map_err(store_error)
     }
 
     fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, KvError> {
-        let listed = match namespace(self) {
-            Ok(ns) => ns.store.kv_list(&ns.id, &prefix, limit.min(10_000) as usize).map_err(store_error),
-            Err(e) => Err(e),
+        let limit = limit.min(10_000) as usize;
+        let listed = match (namespace(self), &self.tape) {
+            (Ok(_), Some(tape)) if tape.replaying() => Ok(tape.kv_list(&prefix, limit)),
+            (Ok(ns), _) => ns.store.kv_list(&ns.id, &prefix, limit).map_err(store_error),
+            (Err(e), _) => Err(e),
         };
         let bytes = prefix.len() + listed.as_ref().map_or(0, |keys| keys.iter().map(String::len).sum());
         self.charge(price(fuel::KV_READ, bytes));
+        if let (Some(tape), Ok(keys)) = (&self.tape, &listed)
+            && !tape.replaying()
+        {
+            tape.kv_recorded(KvOp::List { prefix, limit: limit as u32, keys: keys.clone() });
+        }
         listed
     }
 }
@@ -95,6 +122,9 @@ impl CallState {
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         let ns = namespace(self)?;
         ns.check_key(key)?;
-        ns.store.kv_get(&ns.id, key).map_err(store_error)
+        match &self.tape {
+            Some(tape) if tape.replaying() => Ok(tape.kv_get(key)),
+            _ => ns.store.kv_get(&ns.id, key).map_err(store_error),
+        }
     }
 }

@@ -16,6 +16,7 @@
 pub mod address;
 pub mod config;
 pub mod http;
+pub mod io;
 pub mod kv;
 pub mod log;
 
@@ -97,6 +98,8 @@ pub struct CallState {
     pub(crate) kv: Option<kv::Namespace>,
     pub(crate) connection: Option<Arc<Connection>>,
     lender: Option<Arc<http::Lender>>,
+    /// The call's host I/O, recorded or replayed.
+    pub(crate) tape: Option<Arc<io::Tape>>,
     stderr: MemoryOutputPipe,
     /// Fuel the host calls since the last return to the plugin cost (see [`fuel`]).
     host_fuel: u64,
@@ -114,6 +117,8 @@ pub struct CallScope<'a> {
     pub call: String,
     /// The host's OAuth tokens for the connection, when its connector has OAuth 2.0.
     pub lender: Option<Arc<http::Lender>>,
+    /// Record the call's host I/O, or answer it from a recording.
+    pub io: &'a weft_core::io::IoMode,
 }
 
 impl CallState {
@@ -125,6 +130,25 @@ impl CallState {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stderr(stderr.clone()).allow_blocking_current_thread(false);
         let connection = scope.connection.cloned();
+        let redact: io::Redactor = match &connection {
+            Some(c) => {
+                let c = c.clone();
+                Arc::new(move |text: &str| c.redact(text))
+            }
+            None => Arc::new(|text: &str| text.to_string()),
+        };
+        let tape = match scope.io {
+            weft_core::io::IoMode::Off => None,
+            weft_core::io::IoMode::Record { cap } => Some(Arc::new(io::Tape::record(*cap, redact))),
+            weft_core::io::IoMode::Replay(recording) => Some(Arc::new(io::Tape::replay(recording.clone(), redact))),
+        };
+        if let Some(tape) = &tape {
+            wasi.wall_clock(io::Wall(tape.clone()))
+                .monotonic_clock(io::Monotonic { tape: tape.clone(), real: Default::default() })
+                .secure_random(tape.rng(0))
+                .insecure_random(tape.rng(1))
+                .insecure_random_seed(tape.insecure_seed());
+        }
         // A namespace belongs to a (plugin, connection): calls made for no
         // connection (describe, for one) get no key-value store at all.
         let kv = match (scope.world, scope.kv, &connection) {
@@ -136,7 +160,7 @@ impl CallState {
             table,
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            outbound: http::OutboundHttp::new(scope.plugin.clone(), hosts, limits, scope.lender.clone()),
+            outbound: http::OutboundHttp::new(scope.plugin.clone(), hosts, limits, scope.lender.clone(), tape.clone()),
             limiter: CallLimiter::new(limits),
             log: log::CallLog::new(
                 scope.plugin.clone(),
@@ -147,6 +171,7 @@ impl CallState {
             kv,
             connection,
             lender: scope.lender,
+            tape,
             stderr,
             host_fuel: 0,
         }
@@ -216,6 +241,11 @@ impl CallState {
     /// Why the connection's OAuth token could not be had during the call.
     pub fn auth_failure(&self) -> Option<weft_core::oauth::AuthError> {
         self.lender.as_ref().and_then(|l| l.failure.lock().ok().and_then(|f| f.clone()))
+    }
+
+    /// What the call's tape recorded (none when it did not record).
+    pub fn take_recording(&self) -> Option<weft_core::io::IoRecording> {
+        self.tape.as_ref().filter(|t| !t.replaying()).map(|t| t.take())
     }
 
     /// The call's log, taken out of the state.

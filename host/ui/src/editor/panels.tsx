@@ -76,6 +76,14 @@ export function FlowPanel({ def, isNew, onChange, problems }: { def: FlowDef; is
           <input value={def.on_failure ?? ''} onChange={(e) => onChange(clean({ ...def, on_failure: e.target.value || undefined }))} data-testid="flow-on-failure" />
         </Row>
         <ProblemText problems={problems} field="on_failure" />
+        <Row label="Keep requests for replays" hint="each action's step record keeps its HTTP exchanges (secrets redacted), so the run can be replayed offline">
+          <input
+            type="checkbox"
+            checked={def.record_io !== false}
+            onChange={(e) => onChange(clean({ ...def, record_io: e.target.checked ? undefined : false }))}
+            data-testid="flow-record-io"
+          />
+        </Row>
         <p className="muted small">Click the trigger or a step on the diagram to edit it.</p>
       </div>
     </aside>

@@ -104,7 +104,7 @@ describe('pathAt', () => {
 
 describe('keysAt and valuesAt', () => {
   it('offers the root keys', () => {
-    expect(names(keysAt(schema, []))).toEqual(['concurrency', 'description', 'name', 'on_failure', 'rate_limit', 'retention', 'steps', 'trigger']);
+    expect(names(keysAt(schema, []))).toEqual(['concurrency', 'description', 'name', 'on_failure', 'rate_limit', 'record_io', 'retention', 'steps', 'trigger']);
     expect(keysAt(schema, []).find((k) => k.name === 'name')).toMatchObject({ required: true, description: expect.stringContaining('Unique name') });
     expect(keysAt(schema, []).find((k) => k.name === 'trigger')?.description).toBe('How runs start.');
   });
@@ -265,7 +265,7 @@ describe('completionsAt', () => {
     expect(step?.from).toBe(21);
     expect(labels(step)).toContain('transform');
     expect(labels(step)).not.toContain('id');
-    expect(labels(complete('name: x\n‸\nsteps: []\n'))).toEqual(['concurrency', 'description', 'on_failure', 'rate_limit', 'retention', 'trigger']);
+    expect(labels(complete('name: x\n‸\nsteps: []\n'))).toEqual(['concurrency', 'description', 'on_failure', 'rate_limit', 'record_io', 'retention', 'trigger']);
   });
 
   it('keeps an existing colon', () => {

@@ -1,13 +1,14 @@
 import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { Link, useLocation } from 'wouter';
-import { cancelRun, getFlowVersion, getRun, listPlugins, messageOf, rerunRun, startRun } from '../api';
+import { cancelRun, getFlowVersion, getRun, listPlugins, messageOf, replayRun, rerunRun, startRun } from '../api';
 import { ErrorBox, ErrorKindBadge, Facts, JsonValue, Loading, RelTime, Section, StatusPill } from '../components';
 import { useServerEvents } from '../events';
 import { absoluteTime, clockTime, duration, relativeTime, seconds } from '../format';
 import { stepPlugin, stepsById } from '../graph';
 import { useNow, useThrottle, useTitle } from '../hooks';
-import { isFinal, type FlowDef, type Json, type PluginList, type RunWithSteps, type Step } from '../types';
+import { isFinal, type FlowDef, type Json, type PluginList, type RunReplay, type RunWithSteps, type Step, type StepReplay } from '../types';
 import { failedStep, stepAttempts, waterfallRows, type Attempt, type BarSegment, type WaterfallRow } from '../waterfall';
+import { nameFromFile } from './Plugins';
 
 export function RunPage({ id }: { id: string }) {
   useTitle(`Run ${id}`);
@@ -196,6 +197,8 @@ export function RunPage({ id }: { id: string }) {
 
       {editing && <EditRerun flow={run.flow} trigger={run.trigger} onStarted={(newId) => navigate(`/runs/${encodeURIComponent(newId)}`)} />}
 
+      <Replay runId={run.id} ended={final} />
+
       <div className="run-body">
         <Section title={`Steps (${data.steps.length})`} testId="waterfall-card">
           <Waterfall rows={rows} selected={selected} onSelect={select} />
@@ -260,6 +263,139 @@ function EditRerun({ flow, trigger, onStarted }: { flow: string; trigger: Json |
         {busy ? 'Starting…' : 'Start run'}
       </button>
     </Section>
+  );
+}
+
+/**
+ * Replays the run offline: each action called again with the input it had, answered from what its
+ * step recorded, on the run's plugin versions or on a candidate. Nothing reaches an application and
+ * nothing is written, so it may be tried freely.
+ */
+function Replay({ runId, ended }: { runId: string; ended: boolean }) {
+  const [plugin, setPlugin] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [result, setResult] = useState<RunReplay | null>(null);
+  const replay = () => {
+    const version = plugin.trim();
+    if (version && file) {
+      setError('give an installed version or a .wasm file, not both');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    // A transform goes by the name its file gives it, as when installing one.
+    replayRun(runId, file ? { wasm: file, name: nameFromFile(file.name) } : version ? { plugin: version } : undefined).then(
+      (r) => {
+        setBusy(false);
+        setResult(r);
+      },
+      (e: unknown) => {
+        setBusy(false);
+        setError(messageOf(e));
+      },
+    );
+  };
+  return (
+    <Section title="Replay" testId="replay-card">
+      <div className="toolbar">
+        <label className="inline-field" title="An installed version to replay with instead of the run's">
+          <span>with</span>
+          <input type="text" value={plugin} onChange={(e) => setPlugin(e.target.value)} placeholder="NAME@VERSION" spellCheck={false} data-testid="replay-plugin" />
+        </label>
+        <label className="inline-field" title="A component not installed, to replay with instead of the run's version">
+          <span>or</span>
+          <input
+            type="file"
+            accept=".wasm,application/wasm"
+            className="file-input"
+            aria-label="Candidate plugin (.wasm)"
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+            data-testid="replay-file"
+          />
+        </label>
+        <button
+          type="button"
+          className="button"
+          onClick={replay}
+          disabled={!ended || busy}
+          title={ended ? undefined : 'A run can be replayed once it has ended'}
+          data-testid="replay-run"
+        >
+          {busy ? 'Replaying…' : 'Replay'}
+        </button>
+      </div>
+      <p className="muted small">
+        Calls the run's actions again with the inputs they had, answered from what the run recorded, on its plugin versions or on the one given here, and
+        compares the outputs. It reaches no application and writes nothing.
+      </p>
+      <ErrorBox error={error} testId="replay-error" />
+      {result && <ReplayResult replay={result} />}
+    </Section>
+  );
+}
+
+/** Each verdict as a word, in the colour of the run status it is closest to. */
+const VERDICTS: Record<string, { label: string; tone: string }> = {
+  same: { label: 'Same', tone: 'succeeded' },
+  differs: { label: 'Differs', tone: 'waiting' },
+  now_succeeds: { label: 'Now succeeds', tone: 'succeeded' },
+  still_fails: { label: 'Still fails', tone: 'failed' },
+  now_fails: { label: 'Now fails', tone: 'failed' },
+  not_replayable: { label: 'Not replayable', tone: 'cancelled' },
+};
+
+function ReplayResult({ replay }: { replay: RunReplay }) {
+  const verdict = VERDICTS[replay.verdict] ?? { label: replay.verdict, tone: 'queued' };
+  return (
+    <div className="replay-result" data-testid="replay-result">
+      <div className="replay-verdict">
+        <span className={`pill pill-${verdict.tone}`} data-testid="replay-verdict" data-verdict={replay.verdict}>
+          {verdict.label}
+        </span>
+        <span data-testid="replay-summary">{replay.summary}</span>
+      </div>
+      <ol className="plain-list replay-steps">
+        {replay.steps.map((step) => (
+          <ReplayedStep key={step.path} step={step} />
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function ReplayedStep({ step }: { step: StepReplay }) {
+  const finding = step.skipped ? 'skipped' : step.same ? 'same' : 'differs';
+  return (
+    <li className="replay-step" data-testid={`replay-step-${step.path}`}>
+      <div className="replay-step-line">
+        <span className="mono">{step.path}</span>
+        <span className={finding === 'differs' ? 'warning-text strong' : 'muted'} data-testid={`replay-finding-${step.path}`}>
+          {finding}
+        </span>
+        {step.plugin && <span className="mono muted small">{step.plugin}</span>}
+      </div>
+      {step.skipped && <div className="muted small">{step.skipped}</div>}
+      {(step.differences ?? []).length > 0 && (
+        <ul className="plain-list replay-lines">
+          {step.differences!.map((line, i) => (
+            <li key={i}>{line}</li>
+          ))}
+        </ul>
+      )}
+      {(step.unanswered ?? []).length > 0 && (
+        <>
+          <div className="muted small">not in the recording:</div>
+          <ul className="plain-list replay-lines">
+            {step.unanswered!.map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ul>
+        </>
+      )}
+    </li>
   );
 }
 

@@ -26,9 +26,11 @@ impl Connector for Probe {
             .action(Action::new("kv-list", "List keys"))
             .action(Action::new("config", "Return settings and one secret"))
             .action(Action::new("fetch", "HTTP request through the host"))
+            .action(Action::new("fetch-json", "GET a JSON document (0.2.0 also takes text)"))
             .action(Action::new("log", "Write log lines"))
             .action(Action::new("context", "Return the call context"))
             .action(Action::new("echo", "Return the input"))
+            .action(Action::new("entropy", "Read the clocks and random bytes"))
     }
 
     fn invoke(action: &str, input: Value, ctx: &CallContext) -> Result<Value> {
@@ -59,6 +61,16 @@ impl Connector for Probe {
                     "version": VERSION,
                 }))
             }
+            // 0.1.0 fails on a body that is not JSON; 0.2.0, the "fix", takes it as text.
+            "fetch-json" => {
+                let url = input["url"].as_str().ok_or_else(|| Error::invalid_input("url"))?;
+                let response = http::Request::get(url).send()?;
+                match serde_json::from_slice::<Value>(&response.body) {
+                    Ok(data) => Ok(json!({ "data": data })),
+                    Err(_) if cfg!(feature = "v2") => Ok(json!({ "text": String::from_utf8_lossy(&response.body) })),
+                    Err(e) => Err(Error::fatal(format!("the response is not JSON: {e}"))),
+                }
+            }
             "log" => {
                 let n = input["lines"].as_u64().unwrap_or(1);
                 for i in 0..n {
@@ -68,6 +80,19 @@ impl Connector for Probe {
             }
             "context" => Ok(json!({ "idempotency_key": ctx.idempotency_key, "attempt": ctx.attempt })),
             "echo" => Ok(input),
+            "entropy" => {
+                use std::hash::{BuildHasher, Hasher};
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                let started = std::time::Instant::now();
+                // A hasher's keys come from the host's random bytes.
+                let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+                hasher.write(b"weft");
+                Ok(json!({
+                    "now_ns": now.as_nanos() as u64,
+                    "hash": hasher.finish(),
+                    "elapsed_ns": started.elapsed().as_nanos() as u64,
+                }))
+            }
             other => Err(Error::invalid_input(format!("unknown action {other}"))),
         }
     }

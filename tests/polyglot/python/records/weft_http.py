@@ -1,0 +1,1 @@
+../../../../host/cli/templates/python/connector/weft_http.py
