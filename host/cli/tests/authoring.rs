@@ -85,6 +85,18 @@ fn a_rust_connector_and_transform_build_and_load() {
 }
 
 #[test]
+fn a_javascript_transform_builds_and_loads() {
+    let described = new_build_describe("js", "transform", "greet-js", "greet-js.wasm");
+    assert!(described.contains(" — a transform"), "{described}");
+}
+
+#[test]
+fn a_python_transform_builds_and_loads() {
+    let described = new_build_describe("python", "transform", "greet-py", "greet-py.wasm");
+    assert!(described.contains(" — a transform"), "{described}");
+}
+
+#[test]
 fn a_javascript_connector_builds_and_loads() {
     let described = new_build_describe("js", "connector", "acme-js", "acme-js.wasm");
     assert!(
