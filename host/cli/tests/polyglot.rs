@@ -230,3 +230,13 @@ async fn uncaught_errors_show_the_plugins_message() {
     assert!(text.contains("in check_ledger"), "the frames: {text}");
     assert!(text.contains("TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'"), "{text}");
 }
+
+/// The Python connector here uses the HTTP helper `weft plugin new` gives every Python connector:
+/// a copy (componentize-py does not follow a symlinked module), kept the same.
+#[test]
+fn the_python_connector_uses_the_templates_http_helper() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let template = std::fs::read_to_string(root.join("host/cli/templates/python/connector/weft_http.py")).unwrap();
+    let copy = std::fs::read_to_string(root.join("tests/polyglot/python/records/weft_http.py")).unwrap();
+    assert!(template == copy, "tests/polyglot/python/records/weft_http.py differs from the template's: copy it again");
+}
