@@ -705,3 +705,33 @@ async fn recordings_are_capped_and_redacted() {
     assert!(recording.truncated);
     assert!(!serde_json::to_string(&recording).unwrap().contains("tok-secret-123"));
 }
+
+#[tokio::test]
+async fn a_replayed_response_has_the_headers_and_body_the_plugin_saw() {
+    use weft_core::io::IoMode;
+    let app = TestApp::start().await;
+    let rt = runtime();
+    let http = load(&rt, plugins::HTTP).await;
+    let conn = connection("c", &[&app.grant()]);
+    let call = |io: IoMode, path: &str| {
+        let (http, conn, url) = (http.clone(), conn.clone(), app.url(path));
+        async move {
+            let opts = CallOptions { connection: Some(&conn), limits: None, io: Some(&io) };
+            http.invoke(&opts, "request", &json!({ "url": url }), &ctx()).await
+        }
+    };
+    // The http connector answers the status, every header and the body.
+    let recorded = call(IoMode::Record { cap: 1 << 20 }, "/json").await;
+    let output = recorded.result.unwrap();
+    assert!(output["headers"]["content-length"].is_string(), "{output}");
+    let replayed = call(IoMode::Replay(Arc::new(recorded.io.unwrap())), "/json").await;
+    assert_eq!(replayed.result.unwrap(), output);
+
+    // A body cut at the recording's cap is replayed cut, without the length it no longer has.
+    let recorded = call(IoMode::Record { cap: 10 }, "/big?bytes=100").await;
+    let recording = recorded.io.unwrap();
+    assert!(recording.truncated);
+    let replayed = call(IoMode::Replay(Arc::new(recording)), "/big?bytes=100").await.result.unwrap();
+    assert_eq!(replayed["body"].as_str().map(str::len), Some(10), "{replayed}");
+    assert!(replayed["headers"].get("content-length").is_none(), "{replayed}");
+}

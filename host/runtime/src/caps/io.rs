@@ -252,15 +252,16 @@ impl Tape {
         let Some(r) = &x.response else {
             return Answer::Failed("the recorded request got no response".into());
         };
+        let body = r.body.to_bytes().unwrap_or_default();
         let mut response = http::Response::builder().status(r.status);
         for (name, value) in &r.headers {
-            // Framing is the host's: the body below is whole.
-            if matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+            // The headers as the plugin saw them; a length the kept body no longer has
+            // (cut at the recording's cap) would be a lie.
+            if name == "content-length" && value.trim().parse::<usize>().ok() != Some(body.len()) {
                 continue;
             }
             response = response.header(name, value);
         }
-        let body = r.body.to_bytes().unwrap_or_default();
         match response.body(bytes::Bytes::from(body)) {
             Ok(r) => Answer::Response(r),
             Err(e) => Answer::Failed(format!("the recorded response is not valid: {e}")),
