@@ -508,7 +508,8 @@ describe('smoke', () => {
     });
     await waitFor(() => expect(screen.getByTestId('oauth-status-crm-oauth').textContent).toBe('Authorized'));
     expect(screen.queryByTestId('oauth-note-crm-oauth')).toBeNull();
-    expect(screen.getByTestId('oauth-detail-crm-oauth').textContent).toMatch(/^token until \d\d:\d\d · refreshed 2×$/);
+    // An hour from now: after 23:00 that is tomorrow, which the line says with the date.
+    expect(screen.getByTestId('oauth-detail-crm-oauth').textContent).toMatch(/^token until (\d{4}-\d\d-\d\d )?\d\d:\d\d · refreshed 2×$/);
     expect(screen.getByTestId('authorize-crm-oauth').textContent).toBe('Re-authorize');
     open.mockRestore();
 
